@@ -1,0 +1,1 @@
+"""Code shared by the telecast services: contracts, subjects, settings, logging, I/O helpers."""

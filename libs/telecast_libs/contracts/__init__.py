@@ -1,0 +1,1 @@
+"""The messages telecast services exchange, as msgspec Structs (camelCase on the wire)."""

@@ -1,0 +1,125 @@
+"""Campaign content as the public API describes it (spec/campaigns-api.md).
+
+The same structs validate HTTP request bodies in the gateway and describe the content that
+campaign events carry, so what a client sends is exactly what the event store records.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from telecast_libs.contracts.base import Wire
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Description = Annotated[str, msgspec.Meta(max_length=2000)]
+ShortText = Annotated[str, msgspec.Meta(max_length=500)]
+Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+NonNegative = Annotated[float, msgspec.Meta(ge=0)]
+Percentage = Annotated[float, msgspec.Meta(ge=0, le=100)]
+MessageText = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+# RFC 3339 with an offset; a time without one is ambiguous and refused.
+Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
+
+
+class CampaignType(enum.StrEnum):
+    MESSAGE = "message"
+    INVITATION = "invitation"
+    DATA_COLLECTION = "data_collection"
+    ENGAGEMENT = "engagement"
+    CUSTOM = "custom"
+
+
+class CampaignStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class Goals(Wire):
+    target_audience: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    conversion_rate: Percentage | None = None
+    revenue: NonNegative | None = None
+
+
+class AudienceFilters(Wire):
+    location: list[Annotated[str, msgspec.Meta(min_length=2, max_length=2)]] | None = None
+    age_range: Annotated[list[Annotated[int, msgspec.Meta(ge=0, le=150)]], msgspec.Meta(
+        min_length=2, max_length=2
+    )] | None = None
+    interests: list[Identifier] | None = None
+    purchase_history: bool | None = None
+
+
+class TargetAudience(Wire):
+    segments: list[Identifier] = []
+    filters: AudienceFilters | None = None
+
+
+class Personalization(Wire):
+    enabled: bool = False
+    fields: list[Identifier] = []
+
+
+class Variation(Wire):
+    content: MessageText
+    weight: Annotated[int, msgspec.Meta(ge=0, le=100)]
+    id: Identifier | None = None
+
+
+class CampaignMessage(Wire):
+    id: Identifier | None = None
+    template_id: Identifier | None = None
+    content: MessageText | None = None
+    personalization: Personalization | None = None
+    variations: list[Variation] = []
+
+
+class Strategy(Wire):
+    messaging: ShortText | None = None
+    timing: ShortText | None = None
+    channels: list[Identifier] = []
+
+
+class Workflow(Wire):
+    id: Identifier | None = None
+    name: Name | None = None
+    triggers: list[Identifier] = []
+
+
+class CampaignContent(Wire, kw_only=True):
+    """Everything an operator writes about a campaign (the body of create)."""
+
+    name: Name
+    type: CampaignType
+    description: Description | None = None
+    goals: Goals | None = None
+    target_audience: TargetAudience | None = None
+    messages: list[CampaignMessage] = []
+    strategy: Strategy | None = None
+    budget: NonNegative | None = None
+    start_date: Timestamp | None = None
+    end_date: Timestamp | None = None
+    workflow: Workflow | None = None
+
+
+class CampaignChanges(Wire, kw_only=True):
+    """A partial update (the body of PUT): only the fields present change."""
+
+    name: Name | None = None
+    description: Description | None = None
+    type: CampaignType | None = None
+    goals: Goals | None = None
+    target_audience: TargetAudience | None = None
+    messages: list[CampaignMessage] | None = None
+    strategy: Strategy | None = None
+    budget: NonNegative | None = None
+    start_date: Timestamp | None = None
+    end_date: Timestamp | None = None
+    workflow: Workflow | None = None

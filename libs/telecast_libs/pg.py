@@ -1,0 +1,55 @@
+"""PostgreSQL helpers: a psycopg connection pool, schemas, and the eventsourcing env."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+
+async def open_pool(
+    database_url: str, *, min_size: int = 1, max_size: int = 10, name: str = "telecast"
+) -> AsyncConnectionPool:
+    pool = AsyncConnectionPool(
+        database_url,
+        min_size=min_size,
+        max_size=max_size,
+        name=name,
+        open=False,
+        # A service must keep running while PostgreSQL restarts: check connections out
+        # healthy and let the pool reconnect in the background.
+        check=AsyncConnectionPool.check_connection,
+        reconnect_timeout=3600,
+    )
+    await pool.open(wait=True, timeout=30)
+    return pool
+
+
+def ensure_schema(database_url: str, schema: str) -> None:
+    """Create a service's schema if missing (synchronous: called once at start)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            psycopg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(psycopg.sql.Identifier(schema))
+        )
+
+
+def eventsourcing_env(database_url: str, schema: str, pool_size: int = 5) -> dict[str, str]:
+    """The eventsourcing library's PostgreSQL settings, derived from one ``DATABASE_URL``."""
+    parts = urlsplit(database_url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": parts.path.lstrip("/"),
+        "POSTGRES_HOST": unquote(parts.hostname or "127.0.0.1"),
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_SCHEMA": schema,
+        "POSTGRES_POOL_SIZE": str(pool_size),
+        # The library waits forever for its table lock by default; a stuck writer must
+        # surface as an error instead of freezing every command behind it.
+        "POSTGRES_LOCK_TIMEOUT": "5",
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "POSTGRES_PRE_PING": "y",
+        "CREATE_TABLE": "y",
+    }

@@ -1,0 +1,91 @@
+"""Settings read from the environment into a validated msgspec Struct.
+
+Each service declares one ``Struct`` whose fields are its settings; a field ``gateway_port``
+is read from the variable ``GATEWAY_PORT``. A missing or malformed value stops the service
+at start with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import msgspec
+
+T = TypeVar("T", bound=msgspec.Struct)
+
+_PATH_FIELD = re.compile(r"\$\.(\w+)")
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names the environment variable."""
+
+
+def load_settings(cls: type[T], environ: Mapping[str, str] | None = None) -> T:
+    env = os.environ if environ is None else environ
+    raw: dict[str, str] = {}
+    for name in cls.__struct_fields__:
+        value = env.get(name.upper())
+        if value is not None and value != "":
+            raw[name] = value
+    try:
+        return msgspec.convert(raw, cls, strict=False)
+    except msgspec.ValidationError as error:
+        message = str(error)
+        match = _PATH_FIELD.search(message)
+        if match:
+            variable = match.group(1).upper()
+            message = _PATH_FIELD.sub(variable, message)
+            raise SettingsError(f"environment variable {variable}: {message}") from None
+        missing = re.search(r"missing required field `(\w+)`", message)
+        if missing:
+            variable = missing.group(1).upper()
+            raise SettingsError(f"environment variable {variable} is required") from None
+        raise SettingsError(message) from None
+
+
+def check_postgres_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
+        raise ValueError("expected postgresql://user[:password]@host[:port]/database")
+    return url
+
+
+def check_nats_url(url: str) -> str:
+    for server in url.split(","):
+        if urlsplit(server.strip()).scheme not in ("nats", "tls", "ws", "wss"):
+            raise ValueError("expected nats://host:port (comma-separated for a cluster)")
+    return url
+
+
+class CommonSettings(msgspec.Struct, kw_only=True):
+    """What every service needs: where PostgreSQL and NATS are, its namespace and logging."""
+
+    database_url: str
+    nats_url: str = "nats://127.0.0.1:4222"
+    telecast_namespace: str = "telecast"
+    log_format: str = "auto"
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        from telecast_libs.subjects import check_namespace
+
+        checks = (
+            ("DATABASE_URL", check_postgres_url, self.database_url),
+            ("NATS_URL", check_nats_url, self.nats_url),
+            ("TELECAST_NAMESPACE", check_namespace, self.telecast_namespace),
+        )
+        for variable, check, value in checks:
+            try:
+                check(value)
+            except ValueError as error:
+                raise SettingsError(f"environment variable {variable}: {error}") from None
+        if self.log_format not in ("auto", "json", "console"):
+            raise SettingsError("environment variable LOG_FORMAT: expected auto, json or console")
+        if self.log_level.lower() not in ("debug", "info", "warning", "error"):
+            raise SettingsError(
+                "environment variable LOG_LEVEL: expected debug, info, warning or error"
+            )

@@ -1,0 +1,22 @@
+"""JetStream stream definitions, declared by producers and consumers alike."""
+
+from __future__ import annotations
+
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+
+from telecast_libs.subjects import Subjects
+
+# How long JetStream remembers a Nats-Msg-Id. A relay that re-publishes after a crash does so
+# within seconds; beyond the window, the read models' own version checks catch duplicates.
+DUPLICATE_WINDOW_S = 600.0
+
+
+def campaign_events_stream(subjects: Subjects) -> StreamConfig:
+    return StreamConfig(
+        name=subjects.campaign_events_stream,
+        subjects=[subjects.campaign_events],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_S,
+        description="Campaign events, published from the event store by the outbox relay",
+    )

@@ -1,0 +1,1 @@
+"""The campaign service: the command side, only writer of campaign state."""

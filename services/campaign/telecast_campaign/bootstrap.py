@@ -1,0 +1,88 @@
+"""The campaign service's composition root: settings, connections, application, tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import psycopg
+from telecast_libs import nats as tnats
+from telecast_libs.log import configure_logging, get_logger
+from telecast_libs.ops import serve_ops
+from telecast_libs.pg import ensure_schema, eventsourcing_env
+from telecast_libs.settings import load_settings
+from telecast_libs.streams import campaign_events_stream
+from telecast_libs.subjects import subjects_for
+
+from telecast_campaign.application import Campaigns
+from telecast_campaign.endpoint import CommandEndpoint
+from telecast_campaign.relay import OutboxRelay, RelayPosition
+from telecast_campaign.settings import CampaignSettings
+
+SCHEMA = "campaign"
+
+log = get_logger(__name__)
+
+
+def build_application(database_url: str) -> Campaigns:
+    ensure_schema(database_url, SCHEMA)
+    return Campaigns(env=eventsourcing_env(database_url, SCHEMA))
+
+
+async def serve(settings: CampaignSettings) -> None:
+    subjects = subjects_for(settings.telecast_namespace)
+    app = await asyncio.to_thread(build_application, settings.database_url)
+    nc = await tnats.connect(settings.nats_url, name="telecast-campaign")
+    js = nc.jetstream()
+    await tnats.ensure_stream(js, campaign_events_stream(subjects))
+
+    relay = OutboxRelay(
+        app,
+        js,
+        subjects,
+        settings.database_url,
+        RelayPosition(SCHEMA),
+        batch_size=settings.relay_batch_size,
+    )
+    endpoint = CommandEndpoint(app, nc, subjects, relay.wake, settings.command_batch_size)
+
+    async def postgres_ready() -> None:
+        async with await psycopg.AsyncConnection.connect(
+            settings.database_url, connect_timeout=2
+        ) as conn:
+            await conn.execute("SELECT 1")
+
+    async def nats_ready() -> None:
+        if not nc.is_connected:
+            raise ConnectionError("NATS is not connected")
+        await nc.flush(timeout=1)
+
+    ops = await serve_ops(
+        settings.metrics_host,
+        settings.metrics_port,
+        {"postgres": postgres_ready, "nats": nats_ready},
+    )
+    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(endpoint.run())]
+    await endpoint.start()
+    log.info("campaign.started", namespace=settings.telecast_namespace)
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+
+    log.info("campaign.stopping")
+    await endpoint.stop()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    ops.close()
+    await nc.drain()
+    app.close()
+
+
+def main() -> None:
+    settings = load_settings(CampaignSettings)
+    configure_logging("campaign", settings.log_format, settings.log_level)
+    asyncio.run(serve(settings))

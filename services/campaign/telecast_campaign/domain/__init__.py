@@ -1,0 +1,1 @@
+"""Campaign aggregates and rules: plain Python, no I/O."""

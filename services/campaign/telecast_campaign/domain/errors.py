@@ -1,0 +1,27 @@
+"""Domain errors, each with the stable code the gateway maps to HTTP."""
+
+from __future__ import annotations
+
+from telecast_libs.contracts.errors import ErrorCode, Problem
+
+
+class ValidationFailed(Problem):
+    code = ErrorCode.VALIDATION_ERROR
+
+
+class CampaignNotFound(Problem):
+    code = ErrorCode.CAMPAIGN_NOT_FOUND
+
+
+class EditNotAllowed(Problem):
+    code = ErrorCode.EDIT_NOT_ALLOWED
+
+
+class InvalidStateTransition(Problem):
+    code = ErrorCode.INVALID_STATE_TRANSITION
+
+
+class StaleVersion(Problem):
+    """The client's ``If-Match`` names a version that is no longer current."""
+
+    code = ErrorCode.PRECONDITION_FAILED

@@ -1,0 +1,114 @@
+"""Commands over NATS request/reply, decided in batches by the application.
+
+Messages are queued as they arrive; one worker takes whatever has accumulated while the
+previous batch was being saved and hands it to the application as one batch. Under load this
+is a group commit; when idle, a command is saved alone without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import msgspec
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from prometheus_client import Counter, Histogram
+from telecast_libs.contracts.base import decode, encode
+from telecast_libs.contracts.errors import ErrorBody, ErrorCode, Problem
+from telecast_libs.contracts.messages import CampaignCommand, CommandReply, CommandResult
+from telecast_libs.log import correlation, correlation_from_headers, get_logger
+from telecast_libs.subjects import Subjects
+
+from telecast_campaign.application import Campaigns
+
+log = get_logger(__name__)
+
+COMMANDS = Counter("telecast_campaign_commands_total", "Commands handled", ["kind", "outcome"])
+BATCH_SIZE = Histogram(
+    "telecast_campaign_command_batch_size",
+    "Commands saved per transaction",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+LATENCY = Histogram("telecast_campaign_command_seconds", "Time from receipt to reply")
+
+
+class CommandEndpoint:
+    def __init__(
+        self,
+        app: Campaigns,
+        nc: Client,
+        subjects: Subjects,
+        on_saved: Callable[[], None],
+        batch_size: int,
+    ) -> None:
+        self.app = app
+        self.nc = nc
+        self.subjects = subjects
+        self.on_saved = on_saved
+        self.batch_size = batch_size
+        self._queue: asyncio.Queue[tuple[CampaignCommand, Msg, float]] = asyncio.Queue()
+        self._subscription: Subscription | None = None
+
+    async def start(self) -> None:
+        self._subscription = await self.nc.subscribe(
+            self.subjects.campaign_commands, queue="campaign", cb=self._receive
+        )
+
+    async def stop(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.unsubscribe()
+
+    async def _receive(self, msg: Msg) -> None:
+        received = time.perf_counter()
+        try:
+            command = decode(msg.data, CampaignCommand)
+        except msgspec.ValidationError as error:
+            COMMANDS.labels("unknown", ErrorCode.VALIDATION_ERROR).inc()
+            await self._reply(
+                msg, CommandReply(ok=False, error=ErrorBody(ErrorCode.VALIDATION_ERROR, str(error)))
+            )
+            return
+        self._queue.put_nowait((command, msg, received))
+
+    async def run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.batch_size and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            BATCH_SIZE.observe(len(batch))
+            try:
+                outcomes = await asyncio.to_thread(self.app.handle, [c for c, _, _ in batch])
+            except Exception as error:
+                log.error("command.batch_failed", error=repr(error), size=len(batch))
+                problem = Problem(
+                    "the command could not be stored; retry",
+                    code=ErrorCode.SERVICE_UNAVAILABLE,
+                )
+                outcomes = [problem] * len(batch)
+            if any(isinstance(o, CommandResult) for o in outcomes):
+                self.on_saved()
+            for (command, msg, received), outcome in zip(batch, outcomes, strict=True):
+                with correlation(correlation_from_headers(msg.headers) or command.meta.correlation_id):
+                    kind = type(command).__name__
+                    if isinstance(outcome, CommandResult):
+                        reply = CommandReply(ok=True, result=outcome)
+                        log.info(
+                            "command.done",
+                            kind=kind,
+                            campaign_id=outcome.campaign_id,
+                            version=outcome.version,
+                        )
+                        COMMANDS.labels(kind, "ok").inc()
+                    else:
+                        reply = CommandReply(ok=False, error=outcome.body())
+                        log.info("command.refused", kind=kind, code=outcome.code)
+                        COMMANDS.labels(kind, outcome.code).inc()
+                    await self._reply(msg, reply)
+                LATENCY.observe(time.perf_counter() - received)
+
+    async def _reply(self, msg: Msg, reply: CommandReply) -> None:
+        if msg.reply:
+            await self.nc.publish(msg.reply, encode(reply))

@@ -1,0 +1,48 @@
+"""How a stored campaign event looks on the wire (the JetStream envelope)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from telecast_libs.contracts.base import decode, encode
+from telecast_libs.contracts.messages import Actor, EventEnvelope
+
+from telecast_campaign.domain.campaign import Campaign
+
+# Event ids are derived, not random: a re-published event must carry the same id.
+_EVENT_ID_NAMESPACE = uuid.UUID("6f1d7f1e-6a43-4c55-9d0b-8c5e3f2a9b10")
+
+WIRE_TYPES: dict[type, str] = {
+    Campaign.Created: "campaign.created",
+    Campaign.Updated: "campaign.updated",
+    Campaign.Deleted: "campaign.deleted",
+}
+
+
+def event_id(aggregate_id: uuid.UUID, version: int) -> str:
+    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{aggregate_id}:{version}"))
+
+
+def to_envelope(domain_event: Any, position: int) -> EventEnvelope:
+    meta = domain_event.meta
+    return EventEnvelope(
+        id=event_id(domain_event.originator_id, domain_event.originator_version),
+        type=WIRE_TYPES[type(domain_event)],
+        aggregate_id=str(domain_event.originator_id),
+        aggregate_version=domain_event.originator_version,
+        occurred_at=domain_event.timestamp,
+        position=position,
+        correlation_id=meta.get("correlationId"),
+        causation_id=meta.get("causationId"),
+        actor=decode(encode(meta["actor"]), Actor) if meta.get("actor") else None,
+        data=_data(domain_event),
+    )
+
+
+def _data(domain_event: Any) -> dict[str, Any]:
+    if isinstance(domain_event, Campaign.Created):
+        return {"campaign": domain_event.content, "createdBy": domain_event.created_by}
+    if isinstance(domain_event, Campaign.Updated):
+        return {"changes": domain_event.changes}
+    return {}
