@@ -1,0 +1,1 @@
+"""The projection service: read models built from the event streams, answering queries."""

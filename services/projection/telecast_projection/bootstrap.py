@@ -1,0 +1,77 @@
+"""The projection service's composition root: settings, connections, follower, queries."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import psycopg
+from telecast_libs import nats as tnats
+from telecast_libs.log import configure_logging, get_logger
+from telecast_libs.ops import serve_ops
+from telecast_libs.pg import open_pool
+from telecast_libs.settings import load_settings
+from telecast_libs.subjects import subjects_for
+
+from telecast_projection.follower import Follower
+from telecast_projection.queries import QueryEndpoint
+from telecast_projection.schema import create_schema
+from telecast_projection.settings import ProjectionSettings
+
+log = get_logger(__name__)
+
+
+async def prepare_database(database_url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        # Replicas starting together must not race on CREATE TABLE IF NOT EXISTS.
+        await conn.execute("SELECT pg_advisory_lock(hashtext('telecast.projection.schema'))")
+        await create_schema(conn)
+
+
+async def serve(settings: ProjectionSettings) -> None:
+    subjects = subjects_for(settings.telecast_namespace)
+    await prepare_database(settings.database_url)
+    pool = await open_pool(settings.database_url, max_size=10, name="projection")
+    nc = await tnats.connect(settings.nats_url, name="telecast-projection")
+    follower = Follower(
+        pool, nc.jetstream(), subjects, settings.database_url, settings.projection_batch_size
+    )
+    queries = QueryEndpoint(pool, nc, subjects, follower)
+
+    async def postgres_ready() -> None:
+        async with pool.connection() as conn:
+            await conn.execute("SELECT 1")
+
+    async def nats_ready() -> None:
+        if not nc.is_connected:
+            raise ConnectionError("NATS is not connected")
+        await nc.flush(timeout=1)
+
+    ops = await serve_ops(
+        settings.metrics_host,
+        settings.metrics_port,
+        {"postgres": postgres_ready, "nats": nats_ready},
+    )
+    follow = asyncio.create_task(follower.run())
+    await queries.start()
+    log.info("projection.started", namespace=settings.telecast_namespace)
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+
+    log.info("projection.stopping")
+    await queries.stop()
+    follow.cancel()
+    await asyncio.gather(follow, return_exceptions=True)
+    ops.close()
+    await nc.drain()
+    await pool.close()
+
+
+def main() -> None:
+    settings = load_settings(ProjectionSettings)
+    configure_logging("projection", settings.log_format, settings.log_level)
+    asyncio.run(serve(settings))

@@ -1,0 +1,207 @@
+"""Follows the campaign event stream and applies it to the read models, exactly once.
+
+Each batch of events and the stream position it reaches are written in one transaction; the
+messages are acknowledged only after that commit. The follower's durable consumer is
+re-created from the checkpoint in PostgreSQL whenever the follower (re)starts, so JetStream's
+own delivery state never decides what is applied: PostgreSQL does.
+
+One follower applies events at a time (a PostgreSQL advisory lock elects it); other replicas
+answer queries only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import nats.errors
+import psycopg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from prometheus_client import Counter, Gauge, Histogram
+from psycopg_pool import AsyncConnectionPool
+from telecast_libs import nats as tnats
+from telecast_libs.contracts.base import decode
+from telecast_libs.contracts.messages import EventEnvelope
+from telecast_libs.log import correlation, get_logger
+from telecast_libs.streams import campaign_events_stream
+from telecast_libs.subjects import Subjects
+
+from telecast_projection import campaign_view
+
+log = get_logger(__name__)
+
+APPLIED = Counter("telecast_projection_events_applied_total", "Events applied to read models")
+SKIPPED = Counter("telecast_projection_events_skipped_total", "Redelivered events skipped")
+LAG = Gauge("telecast_projection_lag_events", "Events in the stream not yet applied")
+POSITION = Gauge("telecast_projection_position", "Last notification position applied")
+BATCH = Histogram(
+    "telecast_projection_batch_seconds", "Time to apply and commit one batch of events"
+)
+LEADER = Gauge("telecast_projection_leader", "1 when this replica applies events")
+
+CONSUMER = "campaign_read_model"
+_LOCK_SQL = "SELECT pg_try_advisory_lock(hashtext('telecast.projection.follower'))"
+# Without a message for this long while the stream has more, the pull subscription is
+# re-created: nats.py pull subscriptions may not resume after a server restart (#504).
+_STALL_SECONDS = 5.0
+
+
+class Checkpoint:
+    def __init__(self, stream_seq: int, position: int) -> None:
+        self.stream_seq = stream_seq
+        self.position = position
+
+
+async def load_checkpoint(conn: psycopg.AsyncConnection, consumer: str) -> Checkpoint:
+    row = await (
+        await conn.execute(
+            "SELECT stream_seq, position FROM projection.checkpoints WHERE consumer = %s",
+            (consumer,),
+        )
+    ).fetchone()
+    return Checkpoint(row[0], row[1]) if row else Checkpoint(0, 0)
+
+
+class Follower:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        js: JetStreamContext,
+        subjects: Subjects,
+        database_url: str,
+        batch_size: int,
+    ) -> None:
+        self.pool = pool
+        self.js = js
+        self.subjects = subjects
+        self.database_url = database_url
+        self.batch_size = batch_size
+        self.durable = subjects.durable(CONSUMER)
+        self.applied = asyncio.Condition()
+        self.position = 0
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self._lead()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("follower.restarting", error=repr(error))
+            LEADER.set(0)
+            await asyncio.sleep(1.0)
+
+    async def _lead(self) -> None:
+        async with await psycopg.AsyncConnection.connect(
+            self.database_url, autocommit=True
+        ) as lock_conn:
+            while not (await (await lock_conn.execute(_LOCK_SQL)).fetchone())[0]:
+                await asyncio.sleep(1.0)
+            LEADER.set(1)
+            while True:
+                await self._follow()
+
+    async def _follow(self) -> None:
+        stream = self.subjects.campaign_events_stream
+        await tnats.ensure_stream(self.js, campaign_events_stream(self.subjects))
+        async with self.pool.connection() as conn:
+            checkpoint = await load_checkpoint(conn, self.durable)
+        await self._notify(checkpoint.position)
+        await tnats.recreate_consumer(
+            self.js,
+            stream,
+            ConsumerConfig(
+                durable_name=self.durable,
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=checkpoint.stream_seq + 1,
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=60,
+                max_ack_pending=self.batch_size * 4,
+                filter_subject=self.subjects.campaign_events,
+            ),
+        )
+        subscription = await self.js.pull_subscribe_bind(self.durable, stream=stream)
+        log.info("follower.following", stream_seq=checkpoint.stream_seq)
+        idle_since = time.monotonic()
+        try:
+            while True:
+                try:
+                    messages = await subscription.fetch(self.batch_size, timeout=1.0)
+                except nats.errors.TimeoutError:
+                    if time.monotonic() - idle_since > _STALL_SECONDS:
+                        idle_since = time.monotonic()
+                        if await self._stalled(checkpoint):
+                            return  # re-create the consumer from the checkpoint
+                    continue
+                idle_since = time.monotonic()
+                checkpoint = await self._apply(messages, checkpoint)
+        finally:
+            await subscription.unsubscribe()
+
+    async def _stalled(self, checkpoint: Checkpoint) -> bool:
+        info = await self.js.stream_info(self.subjects.campaign_events_stream)
+        behind = info.state.last_seq - checkpoint.stream_seq
+        LAG.set(max(0, behind))
+        if behind > 0:
+            log.warning("follower.stalled", behind=behind)
+        return behind > 0
+
+    async def _apply(self, messages: list, checkpoint: Checkpoint) -> Checkpoint:
+        started = time.perf_counter()
+        stream_seq, position = checkpoint.stream_seq, checkpoint.position
+        applied = 0
+        async with self.pool.connection() as conn, conn.transaction():
+            for message in messages:
+                seq = message.metadata.sequence.stream
+                if seq <= stream_seq:
+                    SKIPPED.inc()
+                    continue
+                event = decode(message.data, EventEnvelope)
+                with correlation(event.correlation_id):
+                    await campaign_view.apply(conn, event)
+                stream_seq, position = seq, max(position, event.position)
+                applied += 1
+            await conn.execute(
+                """
+                INSERT INTO projection.checkpoints (consumer, stream_seq, position)
+                VALUES (%s, %s, %s)
+                ON CONFLICT (consumer) DO UPDATE
+                SET stream_seq = EXCLUDED.stream_seq, position = EXCLUDED.position
+                """,
+                (self.durable, stream_seq, position),
+            )
+        for message in messages:
+            await message.ack()
+        APPLIED.inc(applied)
+        BATCH.observe(time.perf_counter() - started)
+        pending = messages[-1].metadata.num_pending
+        LAG.set(pending or 0)
+        POSITION.set(position)
+        await self._notify(position)
+        return Checkpoint(stream_seq, position)
+
+    async def _notify(self, position: int) -> None:
+        async with self.applied:
+            self.position = max(self.position, position)
+            self.applied.notify_all()
+
+    async def wait_for(self, position: int, timeout: float) -> bool:
+        """True once the read model holds ``position`` (a notification id), within timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.position >= position:
+                return True
+            # Another replica may be the one applying: its checkpoint is in PostgreSQL.
+            async with self.pool.connection() as conn:
+                stored = await load_checkpoint(conn, self.durable)
+            if stored.position >= position:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            async with self.applied:
+                try:
+                    await asyncio.wait_for(self.applied.wait(), min(remaining, 0.05))
+                except TimeoutError:
+                    pass

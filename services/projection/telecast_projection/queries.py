@@ -1,0 +1,105 @@
+"""Queries over NATS request/reply, answered from the read models."""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from prometheus_client import Histogram
+from psycopg_pool import AsyncConnectionPool
+from telecast_libs.contracts.base import decode, encode
+from telecast_libs.contracts.errors import ErrorBody, ErrorCode
+from telecast_libs.contracts.messages import (
+    AwaitPosition,
+    CampaignQuery,
+    GetCampaign,
+    ListCampaigns,
+    QueryReply,
+)
+from telecast_libs.log import correlation, correlation_from_headers, get_logger
+from telecast_libs.subjects import Subjects
+
+from telecast_projection import campaign_view
+from telecast_projection.follower import Follower
+
+log = get_logger(__name__)
+
+LATENCY = Histogram("telecast_projection_query_seconds", "Query latency", ["kind"])
+
+
+class QueryEndpoint:
+    def __init__(
+        self, pool: AsyncConnectionPool, nc: Client, subjects: Subjects, follower: Follower
+    ) -> None:
+        self.pool = pool
+        self.nc = nc
+        self.subjects = subjects
+        self.follower = follower
+        self._subscription: Subscription | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._subscription = await self.nc.subscribe(
+            self.subjects.campaign_queries, queue="projection", cb=self._receive
+        )
+
+    async def stop(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.unsubscribe()
+
+    async def _receive(self, msg: Msg) -> None:
+        # Answer each query in its own task: one waiting for a position must not hold up
+        # the others behind it.
+        task = asyncio.create_task(self._answer(msg))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, msg: Msg) -> None:
+        with correlation(correlation_from_headers(msg.headers)):
+            try:
+                query = decode(msg.data, CampaignQuery)
+            except msgspec.ValidationError as error:
+                reply = QueryReply(ok=False, error=ErrorBody(ErrorCode.VALIDATION_ERROR, str(error)))
+            else:
+                with LATENCY.labels(type(query).__name__).time():
+                    reply = await self._run(query)
+            if msg.reply:
+                await self.nc.publish(msg.reply, encode(reply))
+
+    async def _run(self, query: CampaignQuery) -> QueryReply:
+        try:
+            if isinstance(query, AwaitPosition):
+                reached = await self.follower.wait_for(query.position, query.timeout_ms / 1000)
+                return QueryReply(ok=True, data={"reached": reached})
+            async with self.pool.connection() as conn:
+                if isinstance(query, GetCampaign):
+                    found = await campaign_view.get(conn, query.campaign_id)
+                    if found is None:
+                        return QueryReply(
+                            ok=False,
+                            error=ErrorBody(
+                                ErrorCode.CAMPAIGN_NOT_FOUND,
+                                f"campaign {query.campaign_id} does not exist",
+                            ),
+                        )
+                    return QueryReply(ok=True, data=found)
+                assert isinstance(query, ListCampaigns)
+                if campaign_view.sort_clause(query.sort) is None:
+                    return QueryReply(
+                        ok=False,
+                        error=ErrorBody(
+                            ErrorCode.VALIDATION_ERROR,
+                            f"cannot sort by {query.sort!r}",
+                            details=[{"field": "sort", "allowed": campaign_view.sortable_fields()}],
+                        ),
+                    )
+                return QueryReply(ok=True, data=await campaign_view.list_page(conn, query))
+        except Exception as error:
+            log.error("query.failed", query=type(query).__name__, error=repr(error))
+            return QueryReply(
+                ok=False,
+                error=ErrorBody(ErrorCode.SERVICE_UNAVAILABLE, "the read model is unavailable"),
+            )

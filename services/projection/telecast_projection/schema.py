@@ -1,0 +1,57 @@
+"""The projection service's tables, in its own PostgreSQL schema."""
+
+from __future__ import annotations
+
+import psycopg
+
+from telecast_libs.log import get_logger
+
+log = get_logger(__name__)
+
+SCHEMA = "projection"
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS projection.checkpoints (
+    consumer text PRIMARY KEY,
+    stream_seq bigint NOT NULL,
+    position bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS projection.campaigns (
+    id uuid PRIMARY KEY,
+    version integer NOT NULL,
+    name text NOT NULL,
+    description text,
+    type text NOT NULL,
+    status text NOT NULL,
+    budget double precision,
+    start_date timestamptz,
+    end_date timestamptz,
+    created_by text,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    deleted_at timestamptz,
+    content jsonb NOT NULL,
+    search_text text GENERATED ALWAYS AS (lower(name || ' ' || coalesce(description, ''))) STORED
+);
+CREATE INDEX IF NOT EXISTS campaigns_created_at ON projection.campaigns (created_at, id)
+    WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS campaigns_status ON projection.campaigns (status, created_at)
+    WHERE deleted_at IS NULL;
+"""
+
+_SEARCH_INDEX = """
+CREATE INDEX IF NOT EXISTS campaigns_search ON projection.campaigns
+    USING gin (search_text gin_trgm_ops) WHERE deleted_at IS NULL;
+"""
+
+
+async def create_schema(conn: psycopg.AsyncConnection) -> None:
+    await conn.execute("CREATE SCHEMA IF NOT EXISTS projection")
+    await conn.execute(_TABLES)
+    try:
+        # Trigram index: search by substring without a sequential scan. pg_trgm ships with
+        # PostgreSQL's contrib modules; without it search still works, only slower.
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        await conn.execute(_SEARCH_INDEX)
+    except psycopg.Error as error:
+        log.warning("projection.no_trigram_index", error=str(error))

@@ -1,0 +1,12 @@
+"""The projection service's settings (environment variables, see README)."""
+
+from __future__ import annotations
+
+from telecast_libs.settings import CommonSettings
+
+
+class ProjectionSettings(CommonSettings, kw_only=True):
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9102
+    # Events applied per transaction (and fetched per pull request).
+    projection_batch_size: int = 500
