@@ -53,3 +53,14 @@ def eventsourcing_env(database_url: str, schema: str, pool_size: int = 5) -> dic
         "POSTGRES_PRE_PING": "y",
         "CREATE_TABLE": "y",
     }
+
+
+async def try_advisory_lock(conn: psycopg.AsyncConnection, name: str) -> bool:
+    """Take a session-level advisory lock named ``name`` if free.
+
+    Held for as long as the connection lives; PostgreSQL releases it when the process or the
+    connection dies, which is what makes it a safe way to elect one active worker.
+    """
+    cursor = await conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (name,))
+    row = await cursor.fetchone()
+    return bool(row and row[0])

@@ -50,9 +50,13 @@ class Goals(Wire):
 
 class AudienceFilters(Wire):
     location: list[Annotated[str, msgspec.Meta(min_length=2, max_length=2)]] | None = None
-    age_range: Annotated[list[Annotated[int, msgspec.Meta(ge=0, le=150)]], msgspec.Meta(
-        min_length=2, max_length=2
-    )] | None = None
+    age_range: (
+        Annotated[
+            list[Annotated[int, msgspec.Meta(ge=0, le=150)]],
+            msgspec.Meta(min_length=2, max_length=2),
+        ]
+        | None
+    ) = None
     interests: list[Identifier] | None = None
     purchase_history: bool | None = None
 

@@ -96,20 +96,6 @@ class AwaitPosition(Request, tag="await"):
 CampaignQuery = ListCampaigns | GetCampaign | AwaitPosition
 
 
-class Pagination(Wire):
-    page: int
-    limit: int
-    total: int
-    pages: int
-
-
-class QueryReply(Wire):
-    ok: bool
-    # The answer, already in its public JSON shape (read models store it so).
-    data: Any = None
-    error: ErrorBody | None = None
-
-
 # Events -----------------------------------------------------------------------------------
 
 

@@ -1,0 +1,1 @@
+"""The gateway: the HTTP API, authentication, validation and the response envelope."""

@@ -1,0 +1,102 @@
+"""The gateway's composition root: settings, connections and the Litestar application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from telecast_gateway.bus import Bus
+from telecast_gateway.envelope import exception_handlers
+from telecast_gateway.observability import observe
+from telecast_gateway.operators import OperatorStore
+from telecast_gateway.routes.auth import AuthController
+from telecast_gateway.routes.campaigns import CampaignController
+from telecast_gateway.routes.health import health, metrics, ready
+from telecast_gateway.security import build_auth
+from telecast_gateway.settings import DEV_JWT_SECRET, GatewaySettings
+from telecast_libs import nats as tnats
+from telecast_libs.log import get_logger
+from telecast_libs.pg import open_pool
+from telecast_libs.subjects import subjects_for
+
+log = get_logger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def _provide_bus(state: State) -> Bus:
+    return state.bus
+
+
+def _provide_operators(state: State) -> OperatorStore:
+    return state.operators
+
+
+def create_app(settings: GatewaySettings) -> Litestar:
+    auth = build_auth(settings.jwt_secret, settings.token_ttl_seconds)
+    subjects = subjects_for(settings.telecast_namespace)
+
+    @asynccontextmanager
+    async def connections(app: Litestar) -> AsyncIterator[None]:
+        if settings.jwt_secret == DEV_JWT_SECRET:
+            log.warning("gateway.development_jwt_secret", hint="set JWT_SECRET in production")
+        pool = await open_pool(settings.database_url, max_size=10, name="gateway")
+        operators = OperatorStore(pool)
+        await operators.create_schema()
+        await operators.ensure_admin(
+            settings.bootstrap_admin_email, settings.bootstrap_admin_password
+        )
+        nc = await tnats.connect(settings.nats_url, name="telecast-gateway")
+
+        async def postgres_ready() -> None:
+            async with pool.connection() as conn:
+                await conn.execute("SELECT 1")
+
+        async def nats_ready() -> None:
+            if not nc.is_connected:
+                raise ConnectionError("NATS is not connected")
+            await nc.flush(timeout=1)
+
+        app.state.operators = operators
+        app.state.bus = Bus(nc, subjects, settings.nats_request_timeout_ms)
+        app.state.readiness_checks = {"postgres": postgres_ready, "nats": nats_ready}
+        log.info("gateway.started", port=settings.gateway_port)
+        try:
+            yield
+        finally:
+            await nc.drain()
+            await pool.close()
+
+    return Litestar(
+        route_handlers=[AuthController, CampaignController, health, ready, metrics],
+        lifespan=[connections],
+        on_app_init=[auth.on_app_init],
+        middleware=[observe],
+        exception_handlers=exception_handlers,
+        dependencies={
+            "bus": Provide(_provide_bus, sync_to_thread=False),
+            "operators": Provide(_provide_operators, sync_to_thread=False),
+        },
+        state=State({"settings": settings, "auth": auth}),
+        openapi_config=OpenAPIConfig(
+            title="telecast",
+            version="0.1.0",
+            description="Telegram marketing campaigns: create, manage and execute them.",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(
+                        type="http", scheme="bearer", bearer_format="JWT"
+                    )
+                }
+            ),
+        ),
+        request_max_body_size=MAX_BODY_BYTES,
+        debug=False,
+    )

@@ -1,0 +1,93 @@
+"""The gateway's side of NATS: commands to the campaign service, queries to the projection."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import msgspec
+import nats.errors
+from nats.aio.client import Client
+
+from telecast_libs.contracts.base import decode, encode
+from telecast_libs.contracts.errors import ErrorCode, Problem
+from telecast_libs.contracts.messages import (
+    AwaitPosition,
+    CampaignCommand,
+    CampaignQuery,
+    CommandReply,
+    CommandResult,
+)
+from telecast_libs.contracts.views import PositionReached, QueryReply
+from telecast_libs.log import CORRELATION_HEADER, current_correlation_id, get_logger
+from telecast_libs.subjects import Subjects
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
+
+
+class Unavailable(Problem):
+    code = ErrorCode.SERVICE_UNAVAILABLE
+
+
+class Bus:
+    def __init__(self, nc: Client, subjects: Subjects, timeout_ms: int) -> None:
+        self.nc = nc
+        self.subjects = subjects
+        self.timeout = timeout_ms / 1000
+
+    async def command(self, command: CampaignCommand) -> CommandResult:
+        """Send a command; its result, or the service's refusal raised as a ``Problem``."""
+        subject = self.subjects.campaign_command(command.__struct_config__.tag)
+        raw = await self._request(subject, encode(command), "campaign", self.timeout)
+        reply = decode(raw, CommandReply)
+        if not reply.ok or reply.result is None:
+            raise _problem(reply.error)
+        return reply.result
+
+    async def query(self, query: CampaignQuery, answer: type[T], timeout: float | None = None) -> T:
+        subject = self.subjects.campaign_query(query.__struct_config__.tag)
+        raw = await self._request(subject, encode(query), "projection", timeout or self.timeout)
+        try:
+            reply = decode(raw, QueryReply[answer])  # type: ignore[valid-type]
+        except msgspec.ValidationError as error:
+            log.error("bus.bad_reply", subject=subject, error=str(error))
+            raise Unavailable("the read model answered in an unexpected shape") from None
+        if not reply.ok or reply.data is None:
+            raise _problem(reply.error)
+        return reply.data
+
+    async def await_position(self, position: int, timeout_ms: int) -> bool:
+        """Wait until the read model shows the write at ``position`` (read-your-writes)."""
+        if timeout_ms <= 0:
+            return False
+        try:
+            reached = await self.query(
+                AwaitPosition(position=position, timeout_ms=timeout_ms),
+                PositionReached,
+                timeout=timeout_ms / 1000 + 1,
+            )
+        except Problem:
+            return False
+        if not reached.reached:
+            log.warning("bus.read_model_behind", position=position)
+        return reached.reached
+
+    async def _request(self, subject: str, payload: bytes, service: str, timeout: float) -> bytes:
+        headers = {}
+        correlation_id = current_correlation_id()
+        if correlation_id:
+            headers[CORRELATION_HEADER] = correlation_id
+        try:
+            msg = await self.nc.request(subject, payload, timeout=timeout, headers=headers)
+        except nats.errors.NoRespondersError:
+            raise Unavailable(f"the {service} service is not running") from None
+        except (nats.errors.TimeoutError, nats.errors.ConnectionClosedError):
+            raise Unavailable(f"the {service} service did not answer in time") from None
+        return msg.data
+
+
+def _problem(error: object) -> Problem:
+    if error is None:
+        return Unavailable("the service answered without a result")
+    return Problem(error.message, details=error.details, code=error.code)  # type: ignore[attr-defined]

@@ -1,0 +1,120 @@
+"""The response envelope of the spec, and the one place errors become HTTP statuses.
+
+Success: ``{"success": true, "data": …}``. Error: ``{"success": false, "error": {"code",
+"message", "details"}}``. Every exception that reaches the client goes through
+``exception_handlers``: no stack trace or internal message ever leaves the gateway.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from telecast_libs.contracts.errors import ErrorBody, ErrorCode, Problem
+from telecast_libs.log import get_logger
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
+
+STATUS_OF_CODE = {
+    ErrorCode.VALIDATION_ERROR: 400,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.CAMPAIGN_NOT_FOUND: 404,
+    ErrorCode.INVALID_STATE_TRANSITION: 409,
+    ErrorCode.EDIT_NOT_ALLOWED: 409,
+    ErrorCode.VERSION_CONFLICT: 409,
+    ErrorCode.PRECONDITION_FAILED: 412,
+    ErrorCode.SERVICE_UNAVAILABLE: 503,
+}
+
+_CODE_OF_STATUS = {
+    400: ErrorCode.VALIDATION_ERROR,
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "TOO_MANY_REQUESTS",
+    503: ErrorCode.SERVICE_UNAVAILABLE,
+}
+
+
+class Envelope(msgspec.Struct, Generic[T]):
+    """A successful answer."""
+
+    success: bool
+    data: T
+
+
+class ErrorEnvelope(msgspec.Struct):
+    """A refused or failed request."""
+
+    success: bool
+    error: ErrorBody
+
+
+def ok(data: T) -> Envelope[T]:
+    return Envelope(success=True, data=data)
+
+
+def _error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict | None = None
+) -> Response[ErrorEnvelope]:
+    return Response(
+        ErrorEnvelope(success=False, error=ErrorBody(code=code, message=message, details=details)),
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers=headers,
+    )
+
+
+def problem_handler(_: Request, problem: Problem) -> Response[ErrorEnvelope]:
+    status = STATUS_OF_CODE.get(problem.code, 500)
+    return _error_response(status, problem.code, problem.message, problem.details)
+
+
+def validation_handler(_: Request, error: ValidationException) -> Response[ErrorEnvelope]:
+    details = []
+    for item in error.extra or []:
+        if isinstance(item, dict):
+            details.append(
+                {
+                    "field": item.get("key") or "body",
+                    "source": item.get("source"),
+                    "message": item.get("message"),
+                }
+            )
+    message = f"the request body is not valid: {error.detail}"
+    if details:
+        first = details[0]
+        message = f"{first['field']}: {first['message']}"
+    return _error_response(400, ErrorCode.VALIDATION_ERROR, message, details or None)
+
+
+def http_handler(_: Request, error: HTTPException) -> Response[ErrorEnvelope]:
+    status = error.status_code
+    if status >= 500:
+        log.error("http.server_error", status=status, detail=error.detail)
+        return _error_response(status, ErrorCode.INTERNAL_ERROR, "internal error")
+    code = _CODE_OF_STATUS.get(status, "HTTP_ERROR")
+    return _error_response(status, code, error.detail, headers=error.headers)
+
+
+def unexpected_handler(request: Request, error: Exception) -> Response[ErrorEnvelope]:
+    log.exception("http.unhandled", path=request.url.path, error=repr(error))
+    return _error_response(500, ErrorCode.INTERNAL_ERROR, "internal error")
+
+
+exception_handlers = {
+    Problem: problem_handler,
+    ValidationException: validation_handler,
+    HTTPException: http_handler,
+    Exception: unexpected_handler,
+}

@@ -1,0 +1,38 @@
+"""Probes and metrics: ``/health`` (alive), ``/ready`` (dependencies answer), ``/metrics``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import MediaType, Response, get
+from litestar.datastructures import State
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from telecast_libs.ops import run_checks
+
+
+@get("/health", tags=["operations"], summary="The process is alive", security=[])
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get(
+    "/ready",
+    tags=["operations"],
+    summary="PostgreSQL and NATS answer",
+    security=[],
+    responses={},
+)
+async def ready(state: State) -> Response[dict[str, Any]]:
+    results = await run_checks(state.readiness_checks)
+    is_ready = all(value == "ok" for value in results.values())
+    return Response(
+        {"ready": is_ready, "checks": results},
+        status_code=200 if is_ready else 503,
+        media_type=MediaType.JSON,
+    )
+
+
+@get("/metrics", tags=["operations"], summary="Prometheus metrics", security=[], include_in_schema=False)
+async def metrics() -> Response[bytes]:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
