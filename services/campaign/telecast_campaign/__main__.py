@@ -15,11 +15,11 @@ from telecast_libs.settings import SettingsError
 
 def _republish(from_position: int) -> None:
     import psycopg
-    from telecast_libs.settings import load_settings
 
     from telecast_campaign.bootstrap import SCHEMA
     from telecast_campaign.relay import RelayPosition
     from telecast_campaign.settings import CampaignSettings
+    from telecast_libs.settings import load_settings
 
     settings = load_settings(CampaignSettings)
     table = RelayPosition(SCHEMA).table

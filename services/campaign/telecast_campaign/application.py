@@ -12,6 +12,9 @@ from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
+
+from telecast_campaign.domain.campaign import Campaign
+from telecast_campaign.domain.errors import CampaignNotFound
 from telecast_libs.contracts.base import to_builtins
 from telecast_libs.contracts.errors import ErrorCode, Problem
 from telecast_libs.contracts.messages import (
@@ -21,9 +24,6 @@ from telecast_libs.contracts.messages import (
     DeleteCampaign,
     UpdateCampaign,
 )
-
-from telecast_campaign.domain.campaign import Campaign
-from telecast_campaign.domain.errors import CampaignNotFound
 
 
 class VersionConflict(Problem):

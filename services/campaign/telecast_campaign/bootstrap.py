@@ -6,6 +6,11 @@ import asyncio
 import signal
 
 import psycopg
+
+from telecast_campaign.application import Campaigns
+from telecast_campaign.endpoint import CommandEndpoint
+from telecast_campaign.relay import OutboxRelay, RelayPosition
+from telecast_campaign.settings import CampaignSettings
 from telecast_libs import nats as tnats
 from telecast_libs.log import configure_logging, get_logger
 from telecast_libs.ops import serve_ops
@@ -13,11 +18,6 @@ from telecast_libs.pg import ensure_schema, eventsourcing_env
 from telecast_libs.settings import load_settings
 from telecast_libs.streams import campaign_events_stream
 from telecast_libs.subjects import subjects_for
-
-from telecast_campaign.application import Campaigns
-from telecast_campaign.endpoint import CommandEndpoint
-from telecast_campaign.relay import OutboxRelay, RelayPosition
-from telecast_campaign.settings import CampaignSettings
 
 SCHEMA = "campaign"
 

@@ -16,13 +16,13 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from prometheus_client import Counter, Histogram
+
+from telecast_campaign.application import Campaigns
 from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.errors import ErrorBody, ErrorCode, Problem
 from telecast_libs.contracts.messages import CampaignCommand, CommandReply, CommandResult
 from telecast_libs.log import correlation, correlation_from_headers, get_logger
 from telecast_libs.subjects import Subjects
-
-from telecast_campaign.application import Campaigns
 
 log = get_logger(__name__)
 
@@ -91,7 +91,8 @@ class CommandEndpoint:
             if any(isinstance(o, CommandResult) for o in outcomes):
                 self.on_saved()
             for (command, msg, received), outcome in zip(batch, outcomes, strict=True):
-                with correlation(correlation_from_headers(msg.headers) or command.meta.correlation_id):
+                cid = correlation_from_headers(msg.headers) or command.meta.correlation_id
+                with correlation(cid):
                     kind = type(command).__name__
                     if isinstance(outcome, CommandResult):
                         reply = CommandReply(ok=True, result=outcome)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from telecast_campaign.domain.campaign import Campaign
 from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.messages import Actor, EventEnvelope
-
-from telecast_campaign.domain.campaign import Campaign
 
 # Event ids are derived, not random: a re-published event must carry the same id.
 _EVENT_ID_NAMESPACE = uuid.UUID("6f1d7f1e-6a43-4c55-9d0b-8c5e3f2a9b10")

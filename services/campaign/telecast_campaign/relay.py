@@ -15,13 +15,14 @@ import psycopg
 from eventsourcing.persistence import Notification
 from nats.js import JetStreamContext
 from prometheus_client import Counter, Gauge
-from telecast_libs.contracts.base import encode
-from telecast_libs.failpoints import failpoint
-from telecast_libs.log import CORRELATION_HEADER, get_logger
-from telecast_libs.subjects import Subjects
 
 from telecast_campaign.application import Campaigns
 from telecast_campaign.events import to_envelope
+from telecast_libs.contracts.base import encode
+from telecast_libs.failpoints import failpoint
+from telecast_libs.log import CORRELATION_HEADER, get_logger
+from telecast_libs.pg import try_advisory_lock
+from telecast_libs.subjects import Subjects
 
 log = get_logger(__name__)
 
@@ -30,12 +31,7 @@ POSITION = Gauge("telecast_relay_position", "Last notification id the relay publ
 LAG = Gauge("telecast_relay_lag_events", "Stored events not yet published")
 LEADER = Gauge("telecast_relay_leader", "1 when this replica runs the relay")
 
-_LOCK_SQL = "SELECT pg_try_advisory_lock(hashtext('telecast.campaign.relay'))"
-
-
-async def _try_lock(conn: psycopg.AsyncConnection) -> bool:
-    row = await (await conn.execute(_LOCK_SQL)).fetchone()
-    return bool(row and row[0])
+_LOCK = "telecast.campaign.relay"
 
 
 class RelayPosition:
@@ -111,7 +107,7 @@ class OutboxRelay:
         ) as conn:
             # Session-level lock: held as long as this connection lives, released by
             # PostgreSQL when the process or the connection dies.
-            while not await _try_lock(conn):
+            while not await try_advisory_lock(conn, _LOCK):
                 await asyncio.sleep(1.0)
             LEADER.set(1)
             await self.position.create(conn)

@@ -23,7 +23,9 @@ PUBLIC_PATHS = ["^/api/v1/auth/login$", "^/health$", "^/ready$", "^/metrics$", "
 async def _operator_from_token(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> Operator:
     extras = token.extras
     return Operator(
-        id=token.sub, email=extras.get("email", ""), name=extras.get("name", ""),
+        id=token.sub,
+        email=extras.get("email", ""),
+        name=extras.get("name", ""),
         role=Role(extras["role"]),
     )
 

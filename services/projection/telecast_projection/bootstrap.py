@@ -6,13 +6,13 @@ import asyncio
 import signal
 
 import psycopg
+
 from telecast_libs import nats as tnats
 from telecast_libs.log import configure_logging, get_logger
 from telecast_libs.ops import serve_ops
 from telecast_libs.pg import open_pool
 from telecast_libs.settings import load_settings
 from telecast_libs.subjects import subjects_for
-
 from telecast_projection.follower import Follower
 from telecast_projection.queries import QueryEndpoint
 from telecast_projection.schema import create_schema

@@ -8,14 +8,16 @@ skips ahead means an event is missing from the stream: that is an error, never i
 from __future__ import annotations
 
 import math
-from datetime import datetime
+import uuid
 from typing import Any
 
+import msgspec
 import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from telecast_libs.contracts.messages import EventEnvelope, ListCampaigns
 
+from telecast_libs.contracts.messages import EventEnvelope, ListCampaigns
+from telecast_libs.contracts.views import CampaignDetail, CampaignPage, CampaignSummary, Pagination
 from telecast_projection.errors import MissingEvent
 
 _SORTABLE = {
@@ -128,68 +130,66 @@ async def _changed(
 _COLUMNS = """id::text, version, name, description, type, status, budget, start_date, end_date,
     created_by, created_at, updated_at, content"""
 
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat().replace("+00:00", "Z")
-
-
-def _statistics() -> dict[str, int]:
-    # The dispatcher fills these once executions exist; until then no task has run.
-    return {
-        "totalTasks": 0,
-        "completedTasks": 0,
-        "failedTasks": 0,
-        "messagesSent": 0,
-        "conversionsAchieved": 0,
-        "totalCost": 0,
-    }
+# Nothing is executed before the dispatcher exists: every figure is a real zero.
+_NO_STATISTICS = {
+    "totalTasks": 0,
+    "completedTasks": 0,
+    "failedTasks": 0,
+    "messagesSent": 0,
+    "conversionsAchieved": 0,
+    "totalCost": 0,
+}
 
 
-def _summary(row: dict[str, Any]) -> dict[str, Any]:
+def _common(row: dict[str, Any]) -> dict[str, Any]:
     content = row["content"]
-    audience = content.get("targetAudience") or {}
-    item = {
+    fields = {
         "id": row["id"],
         "name": row["name"],
-        "description": row["description"],
         "type": row["type"],
         "status": row["status"],
+        "version": row["version"],
+        "description": row["description"],
         "goals": content.get("goals"),
-        "targetAudience": {"segments": audience.get("segments", [])},
         "strategy": content.get("strategy"),
         "budget": row["budget"],
-        "startDate": _iso(row["start_date"]),
-        "endDate": _iso(row["end_date"]),
-        "statistics": _statistics(),
+        "startDate": row["start_date"],
+        "endDate": row["end_date"],
+        "statistics": _NO_STATISTICS,
         "createdBy": row["created_by"],
-        "createdAt": _iso(row["created_at"]),
-        "updatedAt": _iso(row["updated_at"]),
-        "version": row["version"],
+        "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
     }
-    return {k: v for k, v in item.items() if v is not None}
+    return {key: value for key, value in fields.items() if value is not None}
 
 
-def _detail(row: dict[str, Any]) -> dict[str, Any]:
+def _summary(row: dict[str, Any]) -> CampaignSummary:
+    audience = row["content"].get("targetAudience") or {}
+    fields = _common(row) | {"targetAudience": {"segments": audience.get("segments", [])}}
+    return msgspec.convert(fields, CampaignSummary)
+
+
+def _detail(row: dict[str, Any]) -> CampaignDetail:
     content = row["content"]
-    detail = _summary(row)
-    detail["targetAudience"] = content.get("targetAudience") or {"segments": []}
-    detail["messages"] = content.get("messages", [])
+    fields = _common(row) | {
+        "targetAudience": content.get("targetAudience") or {"segments": []},
+        "messages": content.get("messages", []),
+    }
     if content.get("workflow"):
-        detail["workflow"] = content["workflow"]
-    return detail
+        fields["workflow"] = content["workflow"]
+    return msgspec.convert(fields, CampaignDetail)
 
 
-async def get(conn: psycopg.AsyncConnection, campaign_id: str) -> dict[str, Any] | None:
+async def get(conn: psycopg.AsyncConnection, campaign_id: str) -> CampaignDetail | None:
     try:
-        cursor = conn.cursor(row_factory=dict_row)
-        await cursor.execute(
-            f"SELECT {_COLUMNS} FROM projection.campaigns WHERE id = %s AND deleted_at IS NULL",
-            (campaign_id,),
-        )
-    except psycopg.errors.InvalidTextRepresentation:
+        uuid.UUID(campaign_id)
+    except ValueError:
         return None  # not a UUID: no campaign has that id
+    cursor = conn.cursor(row_factory=dict_row)
+    await cursor.execute(
+        f"SELECT {_COLUMNS} FROM projection.campaigns WHERE id = %s AND deleted_at IS NULL",
+        (campaign_id,),
+    )
     row = await cursor.fetchone()
     return _detail(row) if row else None
 
@@ -199,7 +199,7 @@ def _like_pattern(search: str) -> str:
     return f"%{escaped}%"
 
 
-async def list_page(conn: psycopg.AsyncConnection, query: ListCampaigns) -> dict[str, Any]:
+async def list_page(conn: psycopg.AsyncConnection, query: ListCampaigns) -> CampaignPage:
     order = sort_clause(query.sort)
     if order is None:
         raise ValueError(f"cannot sort by {query.sort!r}")
@@ -216,7 +216,9 @@ async def list_page(conn: psycopg.AsyncConnection, query: ListCampaigns) -> dict
         params.append(_like_pattern(query.search))
     condition = " AND ".join(where)
     cursor = conn.cursor(row_factory=dict_row)
-    await cursor.execute(f"SELECT count(*) AS total FROM projection.campaigns WHERE {condition}", params)
+    await cursor.execute(
+        f"SELECT count(*) AS total FROM projection.campaigns WHERE {condition}", params
+    )
     total = (await cursor.fetchone())["total"]
     await cursor.execute(
         f"SELECT {_COLUMNS} FROM projection.campaigns WHERE {condition} "
@@ -224,12 +226,12 @@ async def list_page(conn: psycopg.AsyncConnection, query: ListCampaigns) -> dict
         [*params, query.limit, (query.page - 1) * query.limit],
     )
     rows = await cursor.fetchall()
-    return {
-        "campaigns": [_summary(row) for row in rows],
-        "pagination": {
-            "page": query.page,
-            "limit": query.limit,
-            "total": total,
-            "pages": math.ceil(total / query.limit) if total else 0,
-        },
-    }
+    return CampaignPage(
+        campaigns=[_summary(row) for row in rows],
+        pagination=Pagination(
+            page=query.page,
+            limit=query.limit,
+            total=total,
+            pages=math.ceil(total / query.limit),
+        ),
+    )

@@ -20,13 +20,14 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from prometheus_client import Counter, Gauge, Histogram
 from psycopg_pool import AsyncConnectionPool
+
 from telecast_libs import nats as tnats
 from telecast_libs.contracts.base import decode
 from telecast_libs.contracts.messages import EventEnvelope
 from telecast_libs.log import correlation, get_logger
+from telecast_libs.pg import try_advisory_lock
 from telecast_libs.streams import campaign_events_stream
 from telecast_libs.subjects import Subjects
-
 from telecast_projection import campaign_view
 
 log = get_logger(__name__)
@@ -41,7 +42,7 @@ BATCH = Histogram(
 LEADER = Gauge("telecast_projection_leader", "1 when this replica applies events")
 
 CONSUMER = "campaign_read_model"
-_LOCK_SQL = "SELECT pg_try_advisory_lock(hashtext('telecast.projection.follower'))"
+_LOCK = "telecast.projection.follower"
 # Without a message for this long while the stream has more, the pull subscription is
 # re-created: nats.py pull subscriptions may not resume after a server restart (#504).
 _STALL_SECONDS = 5.0
@@ -96,7 +97,7 @@ class Follower:
         async with await psycopg.AsyncConnection.connect(
             self.database_url, autocommit=True
         ) as lock_conn:
-            while not (await (await lock_conn.execute(_LOCK_SQL)).fetchone())[0]:
+            while not await try_advisory_lock(lock_conn, _LOCK):
                 await asyncio.sleep(1.0)
             LEADER.set(1)
             while True:

@@ -10,6 +10,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from prometheus_client import Histogram
 from psycopg_pool import AsyncConnectionPool
+
 from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.errors import ErrorBody, ErrorCode
 from telecast_libs.contracts.messages import (
@@ -17,11 +18,10 @@ from telecast_libs.contracts.messages import (
     CampaignQuery,
     GetCampaign,
     ListCampaigns,
-    QueryReply,
 )
+from telecast_libs.contracts.views import PositionReached, QueryReply
 from telecast_libs.log import correlation, correlation_from_headers, get_logger
 from telecast_libs.subjects import Subjects
-
 from telecast_projection import campaign_view
 from telecast_projection.follower import Follower
 
@@ -62,7 +62,8 @@ class QueryEndpoint:
             try:
                 query = decode(msg.data, CampaignQuery)
             except msgspec.ValidationError as error:
-                reply = QueryReply(ok=False, error=ErrorBody(ErrorCode.VALIDATION_ERROR, str(error)))
+                problem = ErrorBody(ErrorCode.VALIDATION_ERROR, str(error))
+                reply = QueryReply(ok=False, error=problem)
             else:
                 with LATENCY.labels(type(query).__name__).time():
                     reply = await self._run(query)
@@ -73,7 +74,7 @@ class QueryEndpoint:
         try:
             if isinstance(query, AwaitPosition):
                 reached = await self.follower.wait_for(query.position, query.timeout_ms / 1000)
-                return QueryReply(ok=True, data={"reached": reached})
+                return QueryReply(ok=True, data=PositionReached(reached=reached))
             async with self.pool.connection() as conn:
                 if isinstance(query, GetCampaign):
                     found = await campaign_view.get(conn, query.campaign_id)

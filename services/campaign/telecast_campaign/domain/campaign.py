@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
-from telecast_libs.contracts.base import decode, encode, to_builtins
-from telecast_libs.contracts.campaigns import CampaignChanges, CampaignContent, CampaignStatus
 
 from telecast_campaign.domain.errors import EditNotAllowed, StaleVersion, ValidationFailed
 from telecast_campaign.domain.rules import check_content, stored_form
+from telecast_libs.contracts.base import decode, encode, to_builtins
+from telecast_libs.contracts.campaigns import CampaignChanges, CampaignContent, CampaignStatus
 
 # Content that shapes who receives what: frozen once sending has begun.
 _AUDIENCE_AND_MESSAGES = frozenset({"targetAudience", "messages", "type"})
@@ -25,9 +25,7 @@ class Campaign(Aggregate):
     """
 
     @classmethod
-    def create(
-        cls, content: CampaignContent, created_by: str, meta: dict[str, Any]
-    ) -> Campaign:
+    def create(cls, content: CampaignContent, created_by: str, meta: dict[str, Any]) -> Campaign:
         check_content(content)
         return cls(content=stored_form(content), created_by=created_by, meta=meta)
 

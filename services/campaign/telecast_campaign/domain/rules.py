@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from telecast_campaign.domain.errors import ValidationFailed
 from telecast_libs.contracts.base import to_builtins
 from telecast_libs.contracts.campaigns import CampaignContent
-
-from telecast_campaign.domain.errors import ValidationFailed
 
 
 def check_content(content: CampaignContent) -> None:
@@ -32,7 +31,9 @@ def check_content(content: CampaignContent) -> None:
             expected = "at most 100" if has_own else "exactly 100"
             raise ValidationFailed(
                 f"{field}.variations weights sum to {total}; they must sum to {expected}",
-                details=[{"field": f"{field}.variations", "message": f"weights must sum to {expected}"}],
+                details=[
+                    {"field": f"{field}.variations", "message": f"weights must sum to {expected}"}
+                ],
             )
         ids = [v.id for v in message.variations if v.id is not None]
         if len(ids) != len(set(ids)):

@@ -21,7 +21,6 @@ async def health() -> dict[str, str]:
     tags=["operations"],
     summary="PostgreSQL and NATS answer",
     security=[],
-    responses={},
 )
 async def ready(state: State) -> Response[dict[str, Any]]:
     results = await run_checks(state.readiness_checks)
@@ -33,6 +32,6 @@ async def ready(state: State) -> Response[dict[str, Any]]:
     )
 
 
-@get("/metrics", tags=["operations"], summary="Prometheus metrics", security=[], include_in_schema=False)
+@get("/metrics", summary="Prometheus metrics", security=[], include_in_schema=False)
 async def metrics() -> Response[bytes]:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
