@@ -1,0 +1,140 @@
+"""The telecast services as real processes, for end-to-end and crash tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+MODULES = {
+    "gateway": "telecast_gateway",
+    "campaign": "telecast_campaign",
+    "projection": "telecast_projection",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Service:
+    """One service process: started, killed, restarted, with its log in a file."""
+
+    def __init__(self, name: str, env: dict[str, str], port: int, log_dir: Path) -> None:
+        self.name = name
+        self.env = env
+        self.port = port
+        self.log_path = log_dir / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, **extra_env: str) -> None:
+        assert self.process is None or self.process.poll() is not None, "already running"
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", MODULES[self.name]],
+            env={**self.env, **extra_env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no flush; exactly what a crash looks like."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def wait_exit(self, timeout: float) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout)
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        url = f"http://127.0.0.1:{self.port}/ready"
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log_tail()}")
+            try:
+                if httpx.get(url, timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.name} not ready in {timeout}s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+class Platform:
+    """gateway + campaign + projection against one database and one NATS namespace."""
+
+    def __init__(self, database_url: str, nats_url: str, namespace: str, log_dir: Path) -> None:
+        self.database_url = database_url
+        self.nats_url = nats_url
+        self.namespace = namespace
+        ports = {name: free_port() for name in MODULES}
+        base_env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "NATS_URL": nats_url,
+            "TELECAST_NAMESPACE": namespace,
+            "LOG_FORMAT": "json",
+            "LOG_LEVEL": "info",
+            "TELECAST_FAILPOINTS": "",
+        }
+        self.services = {
+            "gateway": Service(
+                "gateway",
+                {**base_env, "GATEWAY_PORT": str(ports["gateway"])},
+                ports["gateway"],
+                log_dir,
+            ),
+            "campaign": Service(
+                "campaign",
+                {**base_env, "METRICS_PORT": str(ports["campaign"])},
+                ports["campaign"],
+                log_dir,
+            ),
+            "projection": Service(
+                "projection",
+                {**base_env, "METRICS_PORT": str(ports["projection"])},
+                ports["projection"],
+                log_dir,
+            ),
+        }
+        self.base_url = f"http://127.0.0.1:{ports['gateway']}"
+
+    def __getitem__(self, name: str) -> Service:
+        return self.services[name]
+
+    def start(self) -> None:
+        for service in self.services.values():
+            service.start()
+        for service in self.services.values():
+            service.wait_ready()
+
+    def stop(self) -> None:
+        for service in self.services.values():
+            service.stop()
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {s.name}\n{s.log_tail()}" for s in self.services.values())
