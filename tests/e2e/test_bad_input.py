@@ -1,0 +1,156 @@
+"""Bad input gets a clear 4xx in the error envelope and changes nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import jwt
+import pytest
+from support.inspect import count_all_stored_events
+from support.platform import Platform
+
+VALID = {"name": "Valid", "type": "message"}
+
+
+def _refused(answer: httpx.Response, status: int, code: str) -> dict:
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert body["success"] is False
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    assert "Traceback" not in answer.text
+    return body["error"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        (b'{"name": "x", "type": "message"', None),  # malformed JSON
+        (b"[1, 2, 3]", None),  # not an object
+        (b'{"type": "message"}', "name"),  # missing required field
+        (b'{"name": "", "type": "message"}', "name"),  # too short
+        (b'{"name": "x", "type": "sms"}', "type"),  # unknown enum value
+        (b'{"name": 42, "type": "message"}', "name"),  # wrong type
+        (b'{"name": "x", "type": "message", "budget": -1}', "budget"),
+        (b'{"name": "x", "type": "message", "bogus": 1}', None),  # unknown field
+        (b'{"name": "x", "type": "message", "startDate": "tomorrow"}', "startDate"),
+        (
+            b'{"name": "x", "type": "message", "startDate": "2024-02-01T00:00:00Z",'
+            b' "endDate": "2024-01-01T00:00:00Z"}',
+            "endDate",
+        ),
+        (
+            b'{"name": "x", "type": "message", "goals": {"conversionRate": 150}}',
+            "goals.conversionRate",
+        ),
+        (
+            b'{"name": "x", "type": "message", "messages": [{"content": "a",'
+            b' "variations": [{"content": "b", "weight": 70}, {"content": "c", "weight": 40}]}]}',
+            "messages[0].variations",
+        ),
+    ],
+)
+def test_invalid_campaign_bodies_are_refused_and_store_nothing(
+    platform: Platform, api: httpx.Client, raw: bytes, field: str | None
+) -> None:
+    before = count_all_stored_events(platform.database_url)
+    answer = api.post(
+        "/api/v1/campaigns", content=raw, headers={"Content-Type": "application/json"}
+    )
+    error = _refused(answer, 400, "VALIDATION_ERROR")
+    if field is not None:
+        assert field in error["message"] or any(
+            field == d.get("field") for d in error.get("details") or []
+        ), error
+    assert count_all_stored_events(platform.database_url) == before
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": "101"},
+        {"limit": "0"},
+        {"page": "0"},
+        {"page": "first"},
+        {"status": "running"},
+        {"type": "sms"},
+        {"sort": "password"},
+        {"search": "x" * 201},
+    ],
+)
+def test_invalid_list_parameters_are_refused(api: httpx.Client, params: dict) -> None:
+    _refused(api.get("/api/v1/campaigns", params=params), 400, "VALIDATION_ERROR")
+
+
+def test_a_body_over_the_limit_is_refused(api: httpx.Client) -> None:
+    huge = b'{"name": "x", "type": "message", "description": "' + b"a" * 2_000_000 + b'"}'
+    answer = api.post(
+        "/api/v1/campaigns", content=huge, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code in (400, 413)
+    assert answer.json()["success"] is False
+
+
+def test_unknown_campaign_and_bad_if_match(api: httpx.Client) -> None:
+    _refused(api.get("/api/v1/campaigns/not-a-campaign"), 404, "CAMPAIGN_NOT_FOUND")
+    missing = "00000000-0000-0000-0000-000000000000"
+    _refused(api.put(f"/api/v1/campaigns/{missing}", json={"name": "x"}), 404, "CAMPAIGN_NOT_FOUND")
+    created = api.post("/api/v1/campaigns", json=VALID).json()["data"]["id"]
+    _refused(
+        api.put(f"/api/v1/campaigns/{created}", json={"name": "x"}, headers={"If-Match": "abc"}),
+        412,
+        "PRECONDITION_FAILED",
+    )
+    _refused(api.put(f"/api/v1/campaigns/{created}", json={}), 400, "VALIDATION_ERROR")
+    _refused(api.get("/api/v1/nothing-here"), 404, "NOT_FOUND")
+
+
+def _token(secret: str, expires: datetime) -> str:
+    claims = {"sub": "someone", "exp": int(expires.timestamp()), "iat": 0, "role": "admin"}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer",
+        "Bearer not-a-token",
+        "Basic YWRtaW46dGVsZWNhc3Q=",
+        f"Bearer {_token('another-secret-another-secret-another', datetime.now(UTC) + timedelta(hours=1))}",
+    ],
+)
+def test_missing_or_bad_tokens_are_refused(platform: Platform, authorization: str | None) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    before = count_all_stored_events(platform.database_url)
+    for method, path in [("GET", "/api/v1/campaigns"), ("POST", "/api/v1/campaigns")]:
+        answer = httpx.request(method, f"{platform.base_url}{path}", headers=headers, json=VALID)
+        _refused(answer, 401, "UNAUTHORIZED")
+    assert count_all_stored_events(platform.database_url) == before
+
+
+def test_an_expired_token_is_refused(platform: Platform) -> None:
+    from telecast_gateway.settings import DEV_JWT_SECRET
+
+    expired = _token(DEV_JWT_SECRET, datetime.now(UTC) - timedelta(minutes=5))
+    answer = httpx.get(
+        f"{platform.base_url}/api/v1/campaigns", headers={"Authorization": f"Bearer {expired}"}
+    )
+    _refused(answer, 401, "UNAUTHORIZED")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "admin@telecast.local", "password": "wrong"},
+        {"email": "nobody@telecast.local", "password": "telecast"},
+        {"email": "not-an-email", "password": "telecast"},
+        {"email": "admin@telecast.local"},
+    ],
+)
+def test_bad_logins_are_refused(platform: Platform, body: dict) -> None:
+    answer = httpx.post(f"{platform.base_url}/api/v1/auth/login", json=body)
+    assert answer.status_code in (400, 401)
+    assert answer.json()["success"] is False
+    assert "accessToken" not in answer.text
