@@ -16,6 +16,7 @@ REQUESTS = Counter(
 )
 LATENCY = Histogram("telecast_gateway_request_seconds", "HTTP request latency", ["method", "route"])
 
+_QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
 REQUEST_HEADER = b"x-correlation-id"
 RESPONSE_HEADER = b"x-correlation-id"
 
@@ -50,7 +51,9 @@ def observe(app: ASGIApp) -> ASGIApp:
                 elapsed = time.perf_counter() - started
                 REQUESTS.labels(scope["method"], route, str(status)).inc()
                 LATENCY.labels(scope["method"], route).observe(elapsed)
-                log.info(
+                # Probes and scrapes arrive every few seconds: keep them out of the info log.
+                emit = log.debug if scope["path"] in _QUIET_PATHS else log.info
+                emit(
                     "http.request",
                     method=scope["method"],
                     path=scope["path"],

@@ -1,0 +1,110 @@
+"""The campaign read model against a real PostgreSQL: each event applied exactly once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+
+from telecast_libs.contracts.messages import EventEnvelope, ListCampaigns
+from telecast_projection import campaign_view
+from telecast_projection.bootstrap import prepare_database
+from telecast_projection.errors import MissingEvent
+
+AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def event(campaign_id: str, version: int, type_: str, data: dict) -> EventEnvelope:
+    return EventEnvelope(
+        id=str(uuid.uuid4()),
+        type=type_,
+        aggregate_id=campaign_id,
+        aggregate_version=version,
+        occurred_at=AT,
+        position=version,
+        data=data,
+    )
+
+
+def created(campaign_id: str, name: str = "Summer", **content: object) -> EventEnvelope:
+    campaign = {"name": name, "type": "message", **content}
+    return event(campaign_id, 1, "campaign.created", {"campaign": campaign, "createdBy": "op"})
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[psycopg.AsyncConnection]:
+    await prepare_database(database_url)
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as c:
+        yield c
+
+
+async def test_a_redelivered_event_changes_nothing(conn: psycopg.AsyncConnection) -> None:
+    cid = str(uuid.uuid4())
+    await campaign_view.apply(conn, created(cid))
+    rename = event(cid, 2, "campaign.updated", {"changes": {"name": "Renamed"}})
+    await campaign_view.apply(conn, rename)
+    await campaign_view.apply(conn, rename)
+    await campaign_view.apply(conn, created(cid, name="Summer again"))
+    detail = await campaign_view.get(conn, cid)
+    assert detail is not None
+    assert (detail.name, detail.version) == ("Renamed", 2)
+
+
+async def test_an_event_whose_predecessor_is_missing_is_an_error(
+    conn: psycopg.AsyncConnection,
+) -> None:
+    cid = str(uuid.uuid4())
+    await campaign_view.apply(conn, created(cid))
+    with pytest.raises(MissingEvent):
+        await campaign_view.apply(
+            conn, event(cid, 3, "campaign.updated", {"changes": {"name": "Skipped ahead"}})
+        )
+    with pytest.raises(MissingEvent):
+        await campaign_view.apply(conn, event(str(uuid.uuid4()), 2, "campaign.deleted", {}))
+
+
+async def test_a_deleted_campaign_is_gone_and_stays_gone_on_replay(
+    conn: psycopg.AsyncConnection,
+) -> None:
+    cid = str(uuid.uuid4())
+    await campaign_view.apply(conn, created(cid, name="Doomed"))
+    await campaign_view.apply(conn, event(cid, 2, "campaign.deleted", {}))
+    await campaign_view.apply(conn, created(cid, name="Doomed"))  # a late re-publish
+    assert await campaign_view.get(conn, cid) is None
+    page = await campaign_view.list_page(conn, ListCampaigns(search="doomed"))
+    assert page.pagination.total == 0
+
+
+async def test_search_treats_like_wildcards_as_text(conn: psycopg.AsyncConnection) -> None:
+    await campaign_view.apply(conn, created(str(uuid.uuid4()), name="100% off_today"))
+    await campaign_view.apply(conn, created(str(uuid.uuid4()), name="1000 offers"))
+    page = await campaign_view.list_page(conn, ListCampaigns(search="100% off_"))
+    assert [c.name for c in page.campaigns] == ["100% off_today"]
+
+
+async def test_a_search_uses_the_trigram_index(database_url: str) -> None:
+    await prepare_database(database_url)
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        # 20,000 campaigns, in a transaction that is rolled back: the planner must choose
+        # the trigram index over a scan for a selective substring search.
+        await conn.execute(
+            """
+            INSERT INTO projection.campaigns (id, version, name, type, status, created_at,
+                updated_at, content)
+            SELECT gen_random_uuid(), 1, 'campaign ' || md5(n::text), 'message', 'draft',
+                now(), now(), '{}'::jsonb
+            FROM generate_series(1, 20000) AS n
+            """
+        )
+        await conn.execute("ANALYZE projection.campaigns")
+        plan = await (
+            await conn.execute(
+                "EXPLAIN SELECT id FROM projection.campaigns "
+                "WHERE deleted_at IS NULL AND search_text LIKE '%c4ca42%'"
+            )
+        ).fetchall()
+        await conn.rollback()
+    assert "campaigns_search" in " ".join(row[0] for row in plan)
