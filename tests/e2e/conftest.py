@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from support.platform import Platform
+
+from telecast_devenv.platform import Platform
 
 ADMIN = {"email": "admin@telecast.local", "password": "telecast"}
 

@@ -8,9 +8,11 @@ import httpx
 import jwt
 import pytest
 from support.inspect import count_all_stored_events
-from support.platform import Platform
+
+from telecast_devenv.platform import Platform
 
 VALID = {"name": "Valid", "type": "message"}
+HOUR = timedelta(hours=1)
 
 
 def _refused(answer: httpx.Response, status: int, code: str) -> dict:
@@ -118,7 +120,7 @@ def _token(secret: str, expires: datetime) -> str:
         "Bearer",
         "Bearer not-a-token",
         "Basic YWRtaW46dGVsZWNhc3Q=",
-        f"Bearer {_token('another-secret-another-secret-another', datetime.now(UTC) + timedelta(hours=1))}",
+        "Bearer " + _token("a-secret-that-is-not-the-gateways-own", datetime.now(UTC) + HOUR),
     ],
 )
 def test_missing_or_bad_tokens_are_refused(platform: Platform, authorization: str | None) -> None:

@@ -15,7 +15,8 @@ from support.inspect import (
     stream_messages,
     wait_until,
 )
-from support.platform import Platform
+
+from telecast_devenv.platform import Platform
 
 BLACK_FRIDAY = {
     "name": "Black Friday Campaign",

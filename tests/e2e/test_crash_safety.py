@@ -18,8 +18,8 @@ from support.inspect import (
     stream_messages,
     wait_until,
 )
-from support.platform import Platform
 
+from telecast_devenv.platform import Platform
 from telecast_libs.failpoints import EXIT_CODE
 from telecast_libs.subjects import subjects_for
 

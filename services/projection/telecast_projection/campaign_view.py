@@ -8,6 +8,7 @@ skips ahead means an event is missing from the stream: that is an error, never i
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from typing import Any
 
@@ -194,9 +195,14 @@ async def get(conn: psycopg.AsyncConnection, campaign_id: str) -> CampaignDetail
     return _detail(row) if row else None
 
 
-def _like_pattern(search: str) -> str:
-    escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+_WORD = re.compile(r"\w+")
+
+
+def search_query(search: str) -> str | None:
+    """A tsquery matching every word of ``search`` as a word prefix ("bla fri" finds "Black
+    Friday"); None when the search holds no word at all."""
+    words = _WORD.findall(search.lower().replace("_", " "))
+    return " & ".join(f"{word}:*" for word in words) or None
 
 
 async def list_page(conn: psycopg.AsyncConnection, query: ListCampaigns) -> CampaignPage:
@@ -212,8 +218,9 @@ async def list_page(conn: psycopg.AsyncConnection, query: ListCampaigns) -> Camp
         where.append("type = %s")
         params.append(query.type)
     if query.search:
-        where.append("search_text LIKE %s")
-        params.append(_like_pattern(query.search))
+        # A search without a single word matches nothing (rather than everything).
+        where.append("search_vector @@ to_tsquery('simple', %s)")
+        params.append(search_query(query.search) or "")
     condition = " AND ".join(where)
     cursor = conn.cursor(row_factory=dict_row)
     await cursor.execute(

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import psycopg
 
-from telecast_libs.log import get_logger
-
-log = get_logger(__name__)
-
 SCHEMA = "projection"
 
 _TABLES = """
@@ -31,29 +27,24 @@ CREATE TABLE IF NOT EXISTS projection.campaigns (
     updated_at timestamptz NOT NULL,
     deleted_at timestamptz,
     content jsonb NOT NULL,
-    search_text text GENERATED ALWAYS AS (lower(name || ' ' || coalesce(description, ''))) STORED
+    search_vector tsvector GENERATED ALWAYS AS (
+        to_tsvector('simple', name || ' ' || coalesce(description, ''))
+    ) STORED
 );
 CREATE INDEX IF NOT EXISTS campaigns_created_at ON projection.campaigns (created_at, id)
     WHERE deleted_at IS NULL;
 CREATE INDEX IF NOT EXISTS campaigns_status ON projection.campaigns (status, created_at)
     WHERE deleted_at IS NULL;
+-- Full-text search over name and description, built into PostgreSQL (no extension). With
+-- fastupdate off, new campaigns go straight into the index rather than into a pending list
+-- that every search would scan, so search stays indexed right after a burst of creates.
+CREATE INDEX IF NOT EXISTS campaigns_search ON projection.campaigns
+    USING gin (search_vector) WITH (fastupdate = off) WHERE deleted_at IS NULL;
 """
+
 
 # fastupdate off: new campaigns go straight into the index instead of a pending list that
 # every search would scan, so search stays indexed right after a burst of creates.
-_SEARCH_INDEX = """
-CREATE INDEX IF NOT EXISTS campaigns_search ON projection.campaigns
-    USING gin (search_text gin_trgm_ops) WITH (fastupdate = off) WHERE deleted_at IS NULL;
-"""
-
-
 async def create_schema(conn: psycopg.AsyncConnection) -> None:
     await conn.execute("CREATE SCHEMA IF NOT EXISTS projection")
     await conn.execute(_TABLES)
-    try:
-        # Trigram index: search by substring without a sequential scan. pg_trgm ships with
-        # PostgreSQL's contrib modules; without it search still works, only slower.
-        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        await conn.execute(_SEARCH_INDEX)
-    except psycopg.Error as error:
-        log.warning("projection.no_trigram_index", error=str(error))

@@ -1,4 +1,4 @@
-"""The telecast services as real processes, for end-to-end and crash tests."""
+"""The telecast services as real processes, for end-to-end tests, crash tests and benchmarks."""
 
 from __future__ import annotations
 

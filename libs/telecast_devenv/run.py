@@ -1,0 +1,85 @@
+"""``make run``: find or start PostgreSQL and NATS, then run the services with honcho.
+
+Usage: ``python -m telecast_devenv.run``. Ctrl-C (or SIGTERM) stops the services, then the
+embedded servers this started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import sysconfig
+from collections.abc import Mapping
+from types import FrameType
+
+from telecast_devenv.databases import ensure_database
+from telecast_devenv.infra import Infra, redacted, repo_root, resolve
+
+DATABASE = "telecast"
+
+
+def main() -> int:
+    infra = resolve("run")
+    try:
+        database_url = infra.database_url
+        if infra.postgres.source != "env":
+            # The docker and embedded URLs name an administrative database.
+            database_url = ensure_database(database_url, DATABASE)
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "NATS_URL": infra.nats_url,
+            # The Procfile says `python`: make it this virtualenv's, activated or not.
+            "PATH": os.pathsep.join([sysconfig.get_path("scripts"), os.environ.get("PATH", "")]),
+        }
+        print(banner(environment, infra), flush=True)
+        return run_honcho(environment)
+    finally:
+        infra.stop()
+
+
+def banner(environment: Mapping[str, str], infra: Infra) -> str:
+    """What a developer needs to start using the platform."""
+    gateway = f"http://127.0.0.1:{environment.get('GATEWAY_PORT') or '8000'}"
+    email = environment.get("BOOTSTRAP_ADMIN_EMAIL") or "admin@telecast.local"
+    password = environment.get("BOOTSTRAP_ADMIN_PASSWORD") or "telecast"
+    rows = [
+        ("API", gateway),
+        ("OpenAPI", f"{gateway}/schema"),
+        ("admin", f"{email} / {password}"),
+        ("namespace", environment.get("TELECAST_NAMESPACE") or "telecast"),
+        ("PostgreSQL", f"{redacted(environment['DATABASE_URL'])}  [{infra.postgres.source}]"),
+        ("NATS", f"{environment['NATS_URL']}  [{infra.nats.source}]"),
+    ]
+    lines = [f"  {name:<11} {value}" for name, value in rows]
+    return "\n".join(["", "telecast is starting (Ctrl-C stops it)", *lines, ""])
+
+
+def run_honcho(environment: Mapping[str, str]) -> int:
+    """Run the Procfile until honcho exits; forward SIGINT and SIGTERM to it.
+
+    The handlers stay in place afterwards, so that a second Ctrl-C cannot interrupt the
+    shutdown of the embedded servers that follows.
+    """
+    root = repo_root()
+    honcho = subprocess.Popen(
+        [sys.executable, "-m", "honcho", "start", "--procfile", str(root / "Procfile")],
+        cwd=root,
+        env=dict(environment),
+        # Its own process group: a Ctrl-C in the terminal reaches honcho once, through us.
+        process_group=0,
+    )
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        if honcho.poll() is None:
+            honcho.send_signal(signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, forward)
+    return honcho.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
