@@ -123,9 +123,11 @@ class OutboxRelay:
                     await self.position.save(conn, position)
                     POSITION.set(position)
                     if len(notifications) == self.batch_size:
-                        continue
-                latest = await asyncio.to_thread(self.app.recorder.max_notification_id)
-                LAG.set(max(0, (latest or 0) - position))
+                        # A backlog: worth one query to say how large it is.
+                        latest = await asyncio.to_thread(self.app.recorder.max_notification_id)
+                        LAG.set(max(0, (latest or 0) - position))
+                    continue  # until the log is drained
+                LAG.set(0)
                 try:
                     await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
                 except TimeoutError:

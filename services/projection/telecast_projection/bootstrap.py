@@ -25,7 +25,9 @@ async def prepare_database(database_url: str) -> None:
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         # Replicas starting together must not race on CREATE TABLE IF NOT EXISTS.
         await conn.execute("SELECT pg_advisory_lock(hashtext('telecast.projection.schema'))")
-        await create_schema(conn)
+        async with conn.transaction():
+            if await create_schema(conn):
+                log.warning("projection.rebuilding", reason="the read model's tables changed")
 
 
 async def serve(settings: ProjectionSettings) -> None:

@@ -81,6 +81,7 @@ class Follower:
         self.durable = subjects.durable(CONSUMER)
         self.applied = asyncio.Condition()
         self.position = 0
+        self.leading = False
 
     async def run(self) -> None:
         while True:
@@ -100,8 +101,12 @@ class Follower:
             while not await try_advisory_lock(lock_conn, _LOCK):
                 await asyncio.sleep(1.0)
             LEADER.set(1)
-            while True:
-                await self._follow()
+            self.leading = True
+            try:
+                while True:
+                    await self._follow()
+            finally:
+                self.leading = False
 
     async def _follow(self) -> None:
         stream = self.subjects.campaign_events_stream
@@ -190,19 +195,22 @@ class Follower:
     async def wait_for(self, position: int, timeout: float) -> bool:
         """True once the read model holds ``position`` (a notification id), within timeout."""
         deadline = time.monotonic() + timeout
-        while True:
-            if self.position >= position:
-                return True
-            # Another replica may be the one applying: its checkpoint is in PostgreSQL.
-            async with self.pool.connection() as conn:
-                stored = await load_checkpoint(conn, self.durable)
-            if stored.position >= position:
-                return True
+        while self.position < position:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            async with self.applied:
-                try:
-                    await asyncio.wait_for(self.applied.wait(), min(remaining, 0.05))
-                except TimeoutError:
-                    pass
+            if self.leading:
+                # This replica applies the events: it is told of every commit.
+                async with self.applied:
+                    try:
+                        await asyncio.wait_for(self.applied.wait(), remaining)
+                    except TimeoutError:
+                        return self.position >= position
+            else:
+                # Another replica applies them: its checkpoint is in PostgreSQL.
+                async with self.pool.connection() as conn:
+                    stored = await load_checkpoint(conn, self.durable)
+                if stored.position >= position:
+                    return True
+                await asyncio.sleep(min(remaining, 0.02))
+        return True

@@ -45,6 +45,24 @@ CREATE INDEX IF NOT EXISTS campaigns_search ON projection.campaigns
 
 # fastupdate off: new campaigns go straight into the index instead of a pending list that
 # every search would scan, so search stays indexed right after a burst of creates.
-async def create_schema(conn: psycopg.AsyncConnection) -> None:
+# Raise when the read model's tables change shape: the projection then drops them and
+# rebuilds them from the event stream (read models are derived data; events are the truth).
+READ_MODEL_VERSION = 2
+
+
+async def create_schema(conn: psycopg.AsyncConnection) -> bool:
+    """Create the tables; True when an older read model was dropped to be rebuilt."""
     await conn.execute("CREATE SCHEMA IF NOT EXISTS projection")
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS projection.read_model_version (version integer NOT NULL)"
+    )
+    row = await (await conn.execute("SELECT version FROM projection.read_model_version")).fetchone()
+    rebuilding = row is not None and row[0] != READ_MODEL_VERSION
+    if rebuilding or row is None:
+        await conn.execute("DROP TABLE IF EXISTS projection.campaigns, projection.checkpoints")
+        await conn.execute("DELETE FROM projection.read_model_version")
+        await conn.execute(
+            "INSERT INTO projection.read_model_version VALUES (%s)", (READ_MODEL_VERSION,)
+        )
     await conn.execute(_TABLES)
+    return rebuilding
