@@ -114,7 +114,8 @@ class CampaignContent(Wire, kw_only=True):
 
 
 class CampaignChanges(Wire, kw_only=True):
-    """A partial update (the body of PUT): only the fields present change."""
+    """A partial update (the body of PUT): only the fields present change. A ``status``
+    follows the same rules as the lifecycle actions (execute, pause, resume, cancel)."""
 
     name: Name | None = None
     description: Description | None = None
@@ -127,3 +128,26 @@ class CampaignChanges(Wire, kw_only=True):
     start_date: Timestamp | None = None
     end_date: Timestamp | None = None
     workflow: Workflow | None = None
+    status: CampaignStatus | None = None
+
+
+class Priority(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+
+
+class ExecutionOptions(Wire, kw_only=True):
+    """The optional body of execute."""
+
+    test_mode: bool = False
+    target_percentage: Annotated[int, msgspec.Meta(ge=1, le=100)] = 100
+    priority: Priority = Priority.NORMAL
+    scheduled_at: Timestamp | None = None
+
+
+class CloneOptions(Wire, kw_only=True):
+    """The optional body of clone."""
+
+    name: Name | None = None
+    reset_statistics: bool = True

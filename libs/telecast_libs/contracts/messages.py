@@ -8,7 +8,12 @@ from typing import Any
 import msgspec
 
 from telecast_libs.contracts.base import Wire
-from telecast_libs.contracts.campaigns import CampaignChanges, CampaignContent
+from telecast_libs.contracts.campaigns import (
+    CampaignChanges,
+    CampaignContent,
+    CloneOptions,
+    ExecutionOptions,
+)
 from telecast_libs.contracts.errors import ErrorBody
 
 
@@ -36,6 +41,9 @@ class CommandMeta(Wire):
 class CreateCampaign(Request, tag="create"):
     meta: CommandMeta
     content: CampaignContent
+    # Chosen by the caller to make a retried create idempotent (the gateway derives it from
+    # the Idempotency-Key); a second create with the same id answers the first one's result.
+    campaign_id: str | None = None
 
 
 class UpdateCampaign(Request, tag="update"):
@@ -51,7 +59,59 @@ class DeleteCampaign(Request, tag="delete"):
     expected_version: int | None = None
 
 
-CampaignCommand = CreateCampaign | UpdateCampaign | DeleteCampaign
+class ExecuteCampaign(Request, tag="execute"):
+    meta: CommandMeta
+    campaign_id: str
+    options: ExecutionOptions
+    expected_version: int | None = None
+
+
+class PauseCampaign(Request, tag="pause"):
+    meta: CommandMeta
+    campaign_id: str
+    expected_version: int | None = None
+
+
+class ResumeCampaign(Request, tag="resume"):
+    meta: CommandMeta
+    campaign_id: str
+    expected_version: int | None = None
+
+
+class CloneCampaign(Request, tag="clone"):
+    meta: CommandMeta
+    campaign_id: str
+    options: CloneOptions
+    # As for CreateCampaign: the id of the copy, for an idempotent retry.
+    new_campaign_id: str | None = None
+
+
+class CompleteCampaign(Request, tag="complete"):
+    """From the dispatcher (every recipient has an outcome) or the endDate scheduler."""
+
+    meta: CommandMeta
+    campaign_id: str
+    reason: str
+
+
+class StartScheduledExecution(Request, tag="start_scheduled"):
+    """From the scheduler, when a scheduled execution is due."""
+
+    meta: CommandMeta
+    campaign_id: str
+
+
+CampaignCommand = (
+    CreateCampaign
+    | UpdateCampaign
+    | DeleteCampaign
+    | ExecuteCampaign
+    | PauseCampaign
+    | ResumeCampaign
+    | CloneCampaign
+    | CompleteCampaign
+    | StartScheduledExecution
+)
 
 
 class CommandResult(Wire):
@@ -62,6 +122,9 @@ class CommandResult(Wire):
     position: int
     status: str | None = None
     name: str | None = None
+    # When the command's last event happened, and the execution it started, if any.
+    occurred_at: datetime | None = None
+    execution_id: str | None = None
 
 
 class CommandReply(Wire):
@@ -86,6 +149,17 @@ class GetCampaign(Request, tag="get"):
     campaign_id: str
 
 
+class GetStatistics(Request, tag="statistics"):
+    campaign_id: str
+    period: str = "all"
+    # None: every section (overview, performance, timeline, segments).
+    metrics: list[str] | None = None
+
+
+class GetProgress(Request, tag="progress"):
+    campaign_id: str
+
+
 class AwaitPosition(Request, tag="await"):
     """Answer once the read model has applied ``position`` (or when ``timeout_ms`` passes)."""
 
@@ -93,7 +167,7 @@ class AwaitPosition(Request, tag="await"):
     timeout_ms: int = 2000
 
 
-CampaignQuery = ListCampaigns | GetCampaign | AwaitPosition
+CampaignQuery = ListCampaigns | GetCampaign | GetStatistics | GetProgress | AwaitPosition
 
 
 # Events -----------------------------------------------------------------------------------

@@ -55,9 +55,30 @@ class CampaignSummary(Wire, kw_only=True):
     updated_at: datetime
 
 
+class Execution(Wire, kw_only=True):
+    """The campaign's execution: how it was started and what happened to it since."""
+
+    execution_id: str
+    test_mode: bool
+    target_percentage: int
+    priority: str
+    scheduled_at: datetime | None = None
+    started_at: datetime | None = None
+    # Once started: true when a scheduled execution started more than a second after its
+    # time (the services were down at that moment).
+    late: bool | None = None
+    paused_at: datetime | None = None
+    resumed_at: datetime | None = None
+    completed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    reason: str | None = None
+
+
 class CampaignDetail(CampaignSummary, kw_only=True):
     messages: list[CampaignMessage] = []
     workflow: Workflow | None = None
+    execution: Execution | None = None
+    cloned_from: str | None = None
 
 
 class Pagination(Wire):
@@ -70,6 +91,74 @@ class Pagination(Wire):
 class CampaignPage(Wire):
     campaigns: list[CampaignSummary]
     pagination: Pagination
+
+
+class Overview(Wire):
+    messages_sent: int
+    delivered: int
+    read: int
+    clicked: int
+    converted: int
+    revenue: float
+
+
+class Performance(Wire):
+    delivery_rate: float
+    read_rate: float
+    click_rate: float
+    conversion_rate: float
+
+
+class TimelinePoint(Wire):
+    date: str
+    sent: int
+    delivered: int
+    conversions: int
+
+
+class SegmentPerformance(Wire):
+    sent: int
+    conversion_rate: float
+
+
+class SegmentStatistics(Wire):
+    segment_id: str
+    performance: SegmentPerformance
+    name: str | None = None
+
+
+class CampaignStatisticsReport(Wire):
+    """GET …/statistics; a section is absent when ``metrics`` did not ask for it."""
+
+    overview: Overview | None = None
+    performance: Performance | None = None
+    timeline: list[TimelinePoint] | None = None
+    segments: list[SegmentStatistics] | None = None
+
+
+class ProgressCounts(Wire):
+    percentage: float
+    processed: int
+    total: int
+    successful: int
+    failed: int
+
+
+class ErrorCount(Wire):
+    code: str
+    count: int
+    message: str
+
+
+class CampaignProgress(Wire, kw_only=True):
+    """GET …/progress. ``status``: not_started, scheduled, running, paused, completed,
+    cancelled."""
+
+    status: str
+    progress: ProgressCounts
+    current_rate: float
+    estimated_completion: datetime | None = None
+    errors: list[ErrorCount]
 
 
 class PositionReached(Wire):

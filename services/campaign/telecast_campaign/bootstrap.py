@@ -10,6 +10,7 @@ import psycopg
 from telecast_campaign.application import Campaigns
 from telecast_campaign.endpoint import CommandEndpoint
 from telecast_campaign.relay import OutboxRelay, RelayPosition
+from telecast_campaign.scheduler import Scheduler
 from telecast_campaign.settings import CampaignSettings
 from telecast_libs import nats as tnats
 from telecast_libs.log import configure_logging, get_logger
@@ -45,6 +46,7 @@ async def serve(settings: CampaignSettings) -> None:
         batch_size=settings.relay_batch_size,
     )
     endpoint = CommandEndpoint(app, nc, subjects, relay.wake, settings.command_batch_size)
+    scheduler = Scheduler(app, settings.database_url, SCHEMA, relay.wake)
 
     async def postgres_ready() -> None:
         async with await psycopg.AsyncConnection.connect(
@@ -62,7 +64,7 @@ async def serve(settings: CampaignSettings) -> None:
         settings.metrics_port,
         {"postgres": postgres_ready, "nats": nats_ready},
     )
-    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(endpoint.run())]
+    tasks = [asyncio.create_task(t.run()) for t in (relay, endpoint, scheduler)]
     await endpoint.start()
     log.info("campaign.started", namespace=settings.telecast_namespace)
 

@@ -16,6 +16,12 @@ WIRE_TYPES: dict[type, str] = {
     Campaign.Created: "campaign.created",
     Campaign.Updated: "campaign.updated",
     Campaign.Deleted: "campaign.deleted",
+    Campaign.ExecutionScheduled: "campaign.scheduled",
+    Campaign.ExecutionStarted: "campaign.started",
+    Campaign.Paused: "campaign.paused",
+    Campaign.Resumed: "campaign.resumed",
+    Campaign.Completed: "campaign.completed",
+    Campaign.Cancelled: "campaign.cancelled",
 }
 
 
@@ -23,11 +29,18 @@ def event_id(aggregate_id: uuid.UUID, version: int) -> str:
     return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{aggregate_id}:{version}"))
 
 
+def wire_type(domain_event: Any) -> str:
+    # A copy is created like any campaign, but subscribers care that it is a copy.
+    if isinstance(domain_event, Campaign.Created) and domain_event.cloned_from:
+        return "campaign.cloned"
+    return WIRE_TYPES[type(domain_event)]
+
+
 def to_envelope(domain_event: Any, position: int) -> EventEnvelope:
     meta = domain_event.meta
     return EventEnvelope(
         id=event_id(domain_event.originator_id, domain_event.originator_version),
-        type=WIRE_TYPES[type(domain_event)],
+        type=wire_type(domain_event),
         aggregate_id=str(domain_event.originator_id),
         aggregate_version=domain_event.originator_version,
         occurred_at=domain_event.timestamp,
@@ -41,7 +54,22 @@ def to_envelope(domain_event: Any, position: int) -> EventEnvelope:
 
 def _data(domain_event: Any) -> dict[str, Any]:
     if isinstance(domain_event, Campaign.Created):
-        return {"campaign": domain_event.content, "createdBy": domain_event.created_by}
+        data = {"campaign": domain_event.content, "createdBy": domain_event.created_by}
+        if domain_event.cloned_from:
+            data["clonedFrom"] = domain_event.cloned_from
+        return data
     if isinstance(domain_event, Campaign.Updated):
         return {"changes": domain_event.changes}
+    if isinstance(domain_event, Campaign.ExecutionScheduled):
+        return {"execution": domain_event.execution}
+    if isinstance(domain_event, Campaign.ExecutionStarted):
+        return {
+            "execution": {
+                **domain_event.execution,
+                "startedAt": domain_event.started_at,
+                "late": domain_event.late,
+            }
+        }
+    if isinstance(domain_event, Campaign.Completed | Campaign.Cancelled):
+        return {"reason": domain_event.reason}
     return {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -34,3 +35,27 @@ class CampaignAccepted(Wire):
 
 class Deleted(Wire):
     message: str
+
+
+class ExecutionAccepted(Wire, kw_only=True):
+    """The answer to execute."""
+
+    execution_id: str
+    # "started", or "scheduled" when scheduledAt is in the future.
+    status: str
+    message: str
+    scheduled_at: datetime | None = None
+    # Known once the dispatcher can estimate it from the audience and the send rate.
+    estimated_completion: datetime | None = None
+
+
+class Paused(Wire):
+    status: str
+    message: str
+    paused_at: datetime
+
+
+class Resumed(Wire):
+    status: str
+    message: str
+    resumed_at: datetime

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -20,6 +21,11 @@ from psycopg.types.json import Jsonb
 from telecast_libs.contracts.messages import EventEnvelope, ListCampaigns
 from telecast_libs.contracts.views import CampaignDetail, CampaignPage, CampaignSummary, Pagination
 from telecast_projection.errors import MissingEvent
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
 
 _SORTABLE = {
     "createdAt": "created_at",
@@ -51,21 +57,36 @@ def sortable_fields() -> list[str]:
 
 
 async def apply(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
-    if event.type == "campaign.created":
-        await _created(conn, event)
-    elif event.type == "campaign.updated":
-        await _changed(conn, event, event.data.get("changes", {}), deleted=False)
-    elif event.type == "campaign.deleted":
-        await _changed(conn, event, {}, deleted=True)
+    data, at = event.data, _iso(event.occurred_at)
+    match event.type:
+        case "campaign.created" | "campaign.cloned":
+            await _created(conn, event)
+        case "campaign.updated":
+            await _advance(conn, event, changes=data.get("changes", {}))
+        case "campaign.deleted":
+            await _advance(conn, event, deleted=True)
+        case "campaign.scheduled" | "campaign.started":
+            status = "scheduled" if event.type == "campaign.scheduled" else "active"
+            await _advance(conn, event, status=status, execution=data["execution"])
+        case "campaign.paused":
+            await _advance(conn, event, status="paused", execution={"pausedAt": at})
+        case "campaign.resumed":
+            await _advance(conn, event, status="active", execution={"resumedAt": at})
+        case "campaign.completed" | "campaign.cancelled":
+            status, key = event.type.split(".")[1], f"{event.type.split('.')[1]}At"
+            await _advance(
+                conn, event, status=status, execution={key: at, "reason": data.get("reason")}
+            )
 
 
 async def _created(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
     content = event.data["campaign"]
+    cloned_from = (event.data.get("clonedFrom") or {}).get("campaignId")
     await conn.execute(
         """
         INSERT INTO projection.campaigns (id, version, name, description, type, status, budget,
-            start_date, end_date, created_by, created_at, updated_at, content)
-        VALUES (%s, %s, %s, %s, %s, 'draft', %s, %s, %s, %s, %s, %s, %s)
+            start_date, end_date, created_by, created_at, updated_at, content, cloned_from)
+        VALUES (%s, %s, %s, %s, %s, 'draft', %s, %s, %s, %s, %s, %s, %s, %s)
         ON CONFLICT (id) DO NOTHING
         """,
         (
@@ -81,13 +102,22 @@ async def _created(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
             event.occurred_at,
             event.occurred_at,
             Jsonb(content),
+            cloned_from,
         ),
     )
 
 
-async def _changed(
-    conn: psycopg.AsyncConnection, event: EventEnvelope, changes: dict[str, Any], *, deleted: bool
+async def _advance(
+    conn: psycopg.AsyncConnection,
+    event: EventEnvelope,
+    *,
+    changes: dict[str, Any] | None = None,
+    status: str | None = None,
+    execution: dict[str, Any] | None = None,
+    deleted: bool = False,
 ) -> None:
+    """Apply one event on top of the version before it; anything else is a duplicate (no
+    change) or proof that an event is missing (an error)."""
     cursor = await conn.execute(
         """
         UPDATE projection.campaigns SET
@@ -99,6 +129,9 @@ async def _changed(
             budget = ((content || %(changes)s)->>'budget')::double precision,
             start_date = ((content || %(changes)s)->>'startDate')::timestamptz,
             end_date = ((content || %(changes)s)->>'endDate')::timestamptz,
+            status = coalesce(%(status)s, status),
+            execution = CASE WHEN %(execution)s::jsonb IS NULL THEN execution
+                ELSE coalesce(execution, '{}'::jsonb) || %(execution)s::jsonb END,
             updated_at = %(at)s,
             deleted_at = CASE WHEN %(deleted)s THEN %(at)s ELSE deleted_at END
         WHERE id = %(id)s AND version = %(version)s - 1
@@ -106,7 +139,9 @@ async def _changed(
         {
             "id": event.aggregate_id,
             "version": event.aggregate_version,
-            "changes": Jsonb(changes),
+            "changes": Jsonb(changes or {}),
+            "status": status,
+            "execution": Jsonb(execution) if execution is not None else None,
             "at": event.occurred_at,
             "deleted": deleted,
         },
@@ -129,7 +164,7 @@ async def _changed(
 # Reading ---------------------------------------------------------------------------------
 
 _COLUMNS = """id::text, version, name, description, type, status, budget, start_date, end_date,
-    created_by, created_at, updated_at, content"""
+    created_by, created_at, updated_at, content, execution, cloned_from"""
 
 # Nothing is executed before the dispatcher exists: every figure is a real zero.
 _NO_STATISTICS = {
@@ -178,6 +213,11 @@ def _detail(row: dict[str, Any]) -> CampaignDetail:
     }
     if content.get("workflow"):
         fields["workflow"] = content["workflow"]
+    # A draft cancelled before it ran has no execution to show.
+    if row["execution"] and "executionId" in row["execution"]:
+        fields["execution"] = {k: v for k, v in row["execution"].items() if v is not None}
+    if row["cloned_from"]:
+        fields["clonedFrom"] = row["cloned_from"]
     return msgspec.convert(fields, CampaignDetail)
 
 

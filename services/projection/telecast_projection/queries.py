@@ -17,12 +17,14 @@ from telecast_libs.contracts.messages import (
     AwaitPosition,
     CampaignQuery,
     GetCampaign,
+    GetProgress,
+    GetStatistics,
     ListCampaigns,
 )
 from telecast_libs.contracts.views import PositionReached, QueryReply
 from telecast_libs.log import correlation, correlation_from_headers, get_logger
 from telecast_libs.subjects import Subjects
-from telecast_projection import campaign_view
+from telecast_projection import campaign_view, statistics_view
 from telecast_projection.follower import Follower
 
 log = get_logger(__name__)
@@ -76,8 +78,15 @@ class QueryEndpoint:
                 reached = await self.follower.wait_for(query.position, query.timeout_ms / 1000)
                 return QueryReply(ok=True, data=PositionReached(reached=reached))
             async with self.pool.connection() as conn:
-                if isinstance(query, GetCampaign):
-                    found = await campaign_view.get(conn, query.campaign_id)
+                if isinstance(query, GetCampaign | GetStatistics | GetProgress):
+                    if isinstance(query, GetCampaign):
+                        found = await campaign_view.get(conn, query.campaign_id)
+                    elif isinstance(query, GetStatistics):
+                        found = await statistics_view.statistics(
+                            conn, query.campaign_id, query.period, query.metrics
+                        )
+                    else:
+                        found = await statistics_view.progress(conn, query.campaign_id)
                     if found is None:
                         return QueryReply(
                             ok=False,

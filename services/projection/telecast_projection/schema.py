@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS projection.campaigns (
     updated_at timestamptz NOT NULL,
     deleted_at timestamptz,
     content jsonb NOT NULL,
+    execution jsonb,
+    cloned_from text,
     search_vector tsvector GENERATED ALWAYS AS (
         to_tsvector('simple', name || ' ' || coalesce(description, ''))
     ) STORED
@@ -47,7 +49,7 @@ CREATE INDEX IF NOT EXISTS campaigns_search ON projection.campaigns
 # every search would scan, so search stays indexed right after a burst of creates.
 # Raise when the read model's tables change shape: the projection then drops them and
 # rebuilds them from the event stream (read models are derived data; events are the truth).
-READ_MODEL_VERSION = 2
+READ_MODEL_VERSION = 3
 
 
 async def create_schema(conn: psycopg.AsyncConnection) -> bool:

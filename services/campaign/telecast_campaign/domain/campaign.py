@@ -1,40 +1,117 @@
-"""The Campaign aggregate: its events, its state, and which change is allowed when."""
+"""The Campaign aggregate: its events, its lifecycle, and which change is allowed when.
+
+Lifecycle (``INVALID_STATE_TRANSITION`` for anything else)::
+
+    draft ──execute──▶ active ──pause──▶ paused ──resume──▶ active ──complete──▶ completed
+      └─execute(scheduledAt in the future)─▶ scheduled ──(due)──▶ active
+    scheduled, paused ──complete (endDate reached)──▶ completed
+    draft, scheduled, active, paused ──cancel──▶ cancelled
+"""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from telecast_campaign.domain.errors import EditNotAllowed, StaleVersion, ValidationFailed
+from telecast_campaign.domain.errors import (
+    EditNotAllowed,
+    InvalidStateTransition,
+    StaleVersion,
+)
 from telecast_campaign.domain.rules import check_content, stored_form
 from telecast_libs.contracts.base import decode, encode, to_builtins
-from telecast_libs.contracts.campaigns import CampaignChanges, CampaignContent, CampaignStatus
+from telecast_libs.contracts.campaigns import (
+    CampaignChanges,
+    CampaignContent,
+    CampaignStatus,
+    ExecutionOptions,
+)
 
-# Content that shapes who receives what: frozen once sending has begun.
+DRAFT = CampaignStatus.DRAFT.value
+SCHEDULED = CampaignStatus.SCHEDULED.value
+ACTIVE = CampaignStatus.ACTIVE.value
+PAUSED = CampaignStatus.PAUSED.value
+COMPLETED = CampaignStatus.COMPLETED.value
+CANCELLED = CampaignStatus.CANCELLED.value
+
+# Content that shapes who receives what: frozen once the campaign leaves draft.
 _AUDIENCE_AND_MESSAGES = frozenset({"targetAudience", "messages", "type"})
-_FINAL = frozenset({CampaignStatus.COMPLETED, CampaignStatus.CANCELLED})
-_DELETABLE = frozenset({CampaignStatus.DRAFT, CampaignStatus.CANCELLED})
+_FINAL = frozenset({COMPLETED, CANCELLED})
+_DELETABLE = frozenset({DRAFT, CANCELLED})
+# A scheduled start this much after its time is recorded as late.
+_LATE_AFTER_SECONDS = 1.0
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 class Campaign(Aggregate):
-    """A marketing campaign. Its methods are the commands; each records one event.
+    """A marketing campaign. Its public methods are the commands: each checks its rule and
+    records one event (a private method decorated with ``@event``).
 
-    ``meta`` (actor, correlation and causation ids) travels inside every event so that the
+    ``meta`` (actor, correlation and causation ids) travels inside every event, so the
     stored stream says who did what, and why, without a side table.
     """
 
+    # Creation ---------------------------------------------------------------------------
+
     @classmethod
-    def create(cls, content: CampaignContent, created_by: str, meta: dict[str, Any]) -> Campaign:
+    def create(
+        cls,
+        content: CampaignContent,
+        created_by: str,
+        meta: dict[str, Any],
+        campaign_id: uuid.UUID | None = None,
+    ) -> Campaign:
         check_content(content)
-        return cls(content=stored_form(content), created_by=created_by, meta=meta)
+        return cls._create(
+            cls.Created,
+            id=campaign_id or uuid.uuid4(),
+            content=stored_form(content),
+            created_by=created_by,
+            cloned_from=None,
+            meta=meta,
+        )
+
+    def clone(
+        self,
+        name: str | None,
+        reset_statistics: bool,
+        created_by: str,
+        meta: dict[str, Any],
+        campaign_id: uuid.UUID | None = None,
+    ) -> Campaign:
+        """A new draft with this campaign's content and audience."""
+        content = {**self.content, "name": name or f"{self.content['name']} (Copy)"}
+        checked = decode(encode(content), CampaignContent)
+        return Campaign._create(
+            Campaign.Created,
+            id=campaign_id or uuid.uuid4(),
+            content=stored_form(checked),
+            created_by=created_by,
+            cloned_from={"campaignId": str(self.id), "resetStatistics": reset_statistics},
+            meta=meta,
+        )
 
     @event("Created")
-    def __init__(self, content: dict[str, Any], created_by: str, meta: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        content: dict[str, Any],
+        created_by: str,
+        cloned_from: dict[str, Any] | None,
+        meta: dict[str, Any],
+    ) -> None:
         self.content = content
         self.created_by = created_by
-        self.status = CampaignStatus.DRAFT.value
+        self.status = DRAFT
+        self.execution: dict[str, Any] | None = None
         self.deleted = False
+
+    # Content ----------------------------------------------------------------------------
 
     def check_version(self, expected: int | None) -> None:
         if expected is not None and expected != self.version:
@@ -45,14 +122,14 @@ class Campaign(Aggregate):
 
     def update(self, changes: CampaignChanges, meta: dict[str, Any]) -> None:
         changed = to_builtins(changes)
+        changed.pop("status", None)  # a status change is a lifecycle command, not an edit
         if not changed:
-            raise ValidationFailed("nothing to change: the body names no field")
+            return
         if self.status in _FINAL:
             raise EditNotAllowed(
-                f"a {self.status} campaign cannot be edited",
-                details={"status": self.status},
+                f"a {self.status} campaign cannot be edited", details={"status": self.status}
             )
-        if self.status != CampaignStatus.DRAFT and _AUDIENCE_AND_MESSAGES & changed.keys():
+        if self.status != DRAFT and _AUDIENCE_AND_MESSAGES & changed.keys():
             fields = sorted(_AUDIENCE_AND_MESSAGES & changed.keys())
             raise EditNotAllowed(
                 f"{', '.join(fields)} can only change while the campaign is a draft",
@@ -78,3 +155,109 @@ class Campaign(Aggregate):
     @event("Deleted")
     def _deleted(self, meta: dict[str, Any]) -> None:
         self.deleted = True
+
+    # Lifecycle --------------------------------------------------------------------------
+
+    def _require(self, action: str, *allowed: str) -> None:
+        if self.status not in allowed:
+            raise InvalidStateTransition(
+                f"cannot {action} a campaign that is {self.status}",
+                details={"status": self.status, "allowedFrom": list(allowed)},
+            )
+
+    def execute(self, options: ExecutionOptions, now: datetime, meta: dict[str, Any]) -> str:
+        """Start now, or schedule for ``options.scheduled_at`` if that is in the future."""
+        self._require("execute", DRAFT)
+        end = self.content.get("endDate")
+        if end is not None and datetime.fromisoformat(end) <= now:
+            raise InvalidStateTransition(
+                f"cannot execute a campaign whose endDate ({end}) has passed",
+                details={"status": self.status, "endDate": end},
+            )
+        execution = {
+            "executionId": str(uuid.uuid4()),
+            "testMode": options.test_mode,
+            "targetPercentage": options.target_percentage,
+            "priority": options.priority.value,
+        }
+        if options.scheduled_at is not None and options.scheduled_at > now:
+            execution["scheduledAt"] = _iso(options.scheduled_at)
+            self._scheduled(execution=execution, meta=meta)
+        else:
+            self._started(execution=execution, started_at=_iso(now), late=False, meta=meta)
+        return execution["executionId"]
+
+    @event("ExecutionScheduled")
+    def _scheduled(self, execution: dict[str, Any], meta: dict[str, Any]) -> None:
+        self.status = SCHEDULED
+        self.execution = execution
+
+    def start_scheduled(self, now: datetime, meta: dict[str, Any]) -> None:
+        """The scheduled time has come (or passed, while the service was down)."""
+        self._require("start", SCHEDULED)
+        assert self.execution is not None
+        due = datetime.fromisoformat(self.execution["scheduledAt"])
+        late = (now - due).total_seconds() > _LATE_AFTER_SECONDS
+        self._started(execution=self.execution, started_at=_iso(now), late=late, meta=meta)
+
+    @event("ExecutionStarted")
+    def _started(
+        self, execution: dict[str, Any], started_at: str, late: bool, meta: dict[str, Any]
+    ) -> None:
+        self.status = ACTIVE
+        self.execution = {**execution, "startedAt": started_at, "late": late}
+
+    def pause(self, meta: dict[str, Any]) -> None:
+        self._require("pause", ACTIVE)
+        self._paused(meta=meta)
+
+    @event("Paused")
+    def _paused(self, meta: dict[str, Any]) -> None:
+        self.status = PAUSED
+
+    def resume(self, meta: dict[str, Any]) -> None:
+        self._require("resume", PAUSED)
+        self._resumed(meta=meta)
+
+    @event("Resumed")
+    def _resumed(self, meta: dict[str, Any]) -> None:
+        self.status = ACTIVE
+
+    def complete(self, reason: str, meta: dict[str, Any]) -> None:
+        # A scheduled campaign whose endDate comes before its start completes unsent.
+        self._require("complete", SCHEDULED, ACTIVE, PAUSED)
+        self._completed(reason=reason, meta=meta)
+
+    @event("Completed")
+    def _completed(self, reason: str, meta: dict[str, Any]) -> None:
+        self.status = COMPLETED
+
+    def cancel(self, reason: str, meta: dict[str, Any]) -> None:
+        self._require("cancel", DRAFT, SCHEDULED, ACTIVE, PAUSED)
+        self._cancelled(reason=reason, meta=meta)
+
+    @event("Cancelled")
+    def _cancelled(self, reason: str, meta: dict[str, Any]) -> None:
+        self.status = CANCELLED
+
+    def change_status(self, target: str, now: datetime, meta: dict[str, Any]) -> None:
+        """A ``status`` in an update: the same rules as the action commands."""
+        if target == self.status:
+            return
+        if target == ACTIVE and self.status == DRAFT:
+            self.execute(ExecutionOptions(), now, meta)
+        elif target == ACTIVE and self.status == SCHEDULED:
+            self.start_scheduled(now, meta)
+        elif target == ACTIVE:
+            self.resume(meta)
+        elif target == PAUSED:
+            self.pause(meta)
+        elif target == COMPLETED:
+            self.complete("completed by an operator", meta)
+        elif target == CANCELLED:
+            self.cancel("cancelled by an operator", meta)
+        else:
+            raise InvalidStateTransition(
+                f"a campaign cannot be set back to {target}; it is {self.status}",
+                details={"status": self.status},
+            )

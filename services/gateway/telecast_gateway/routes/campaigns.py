@@ -6,7 +6,7 @@ write waits (briefly) until the read model shows it, so a client reads its own w
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import State
@@ -16,36 +16,56 @@ from litestar.params import Parameter
 from telecast_gateway.bus import Bus
 from telecast_gateway.envelope import Envelope, ErrorEnvelope, ok
 from telecast_gateway.operators import Operator
-from telecast_gateway.schemas import CampaignAccepted, Deleted
+from telecast_gateway.schemas import (
+    CampaignAccepted,
+    Deleted,
+    ExecutionAccepted,
+    Paused,
+    Resumed,
+)
 from telecast_gateway.security import can_write_campaigns
 from telecast_libs.contracts.campaigns import (
     CampaignChanges,
     CampaignContent,
     CampaignStatus,
     CampaignType,
+    CloneOptions,
+    ExecutionOptions,
 )
 from telecast_libs.contracts.errors import ErrorCode, Problem
 from telecast_libs.contracts.messages import (
     Actor,
+    CloneCampaign,
     CommandMeta,
     CommandResult,
     CreateCampaign,
     DeleteCampaign,
+    ExecuteCampaign,
     GetCampaign,
+    GetProgress,
+    GetStatistics,
     ListCampaigns,
+    PauseCampaign,
+    ResumeCampaign,
     UpdateCampaign,
 )
-from telecast_libs.contracts.views import CampaignDetail, CampaignPage
+from telecast_libs.contracts.views import (
+    CampaignDetail,
+    CampaignPage,
+    CampaignProgress,
+    CampaignStatisticsReport,
+)
 from telecast_libs.log import current_correlation_id, new_correlation_id
 
 
 def _errors(*statuses: int) -> dict[int, ResponseSpec]:
     descriptions = {
         400: "The request is not valid (the error names the field)",
+        422: "The Idempotency-Key was used before with another request",
         401: "No valid Bearer token",
         403: "The operator's role does not allow this",
         404: "No such campaign",
-        409: "Not allowed in the campaign's current state",
+        409: "Not allowed in the campaign's current state (the error names it)",
         412: "If-Match names a version that is no longer current",
         503: "A service behind the gateway is unavailable",
     }
@@ -85,6 +105,24 @@ def _expected_version(if_match: str | None) -> int | None:
 
 def _etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"'}
+
+
+Period = Literal["1h", "24h", "7d", "30d", "all"]
+SECTIONS = ("overview", "performance", "timeline", "segments")
+
+
+def _sections(metrics: str | None) -> list[str] | None:
+    if metrics is None or metrics.strip() in ("", "all"):
+        return None
+    wanted = [m.strip() for m in metrics.split(",") if m.strip()]
+    unknown = [m for m in wanted if m not in SECTIONS]
+    if unknown:
+        raise Problem(
+            f"metrics: unknown {', '.join(unknown)}; choose from {', '.join(SECTIONS)} or all",
+            details=[{"field": "metrics", "source": "query", "allowed": [*SECTIONS, "all"]}],
+            code=ErrorCode.VALIDATION_ERROR,
+        )
+    return wanted
 
 
 def _accepted(result: CommandResult, message: str, status: int) -> Response:
@@ -219,3 +257,162 @@ class CampaignController(Controller):
         result = await bus.command(command)
         await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
         return ok(Deleted(message="Campaign deleted successfully"))
+
+    @post(
+        "/{campaign_id:str}/execute",
+        summary="Execute a campaign",
+        description="Starts a draft campaign now, or schedules it when `scheduledAt` is in the "
+        "future (it then starts at that time, also after a restart of the services). "
+        "`testMode` sends only to test recipients; `targetPercentage` takes a deterministic "
+        "sample of the audience; `priority` orders the work of concurrent executions.",
+        guards=[can_write_campaigns],
+        status_code=200,
+        responses=_errors(400, 401, 403, 404, 409, 412, 422, 503),
+    )
+    async def execute_campaign(
+        self,
+        request: Request,
+        campaign_id: CampaignId,
+        bus: Bus,
+        state: State,
+        data: ExecutionOptions | None = None,
+        if_match: IfMatch = None,
+    ) -> Response[Envelope[ExecutionAccepted]]:
+        options = data or ExecutionOptions()
+        command = ExecuteCampaign(
+            meta=_meta(request),
+            campaign_id=campaign_id,
+            options=options,
+            expected_version=_expected_version(if_match),
+        )
+        result = await bus.command(command)
+        await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
+        scheduled = result.status == CampaignStatus.SCHEDULED
+        body = ExecutionAccepted(
+            execution_id=result.execution_id or "",
+            status="scheduled" if scheduled else "started",
+            message="Campaign execution scheduled" if scheduled else "Campaign execution started",
+            scheduled_at=options.scheduled_at if scheduled else None,
+        )
+        return Response(ok(body), headers=_etag(result.version))
+
+    @post(
+        "/{campaign_id:str}/pause",
+        summary="Pause an active campaign",
+        guards=[can_write_campaigns],
+        status_code=200,
+        responses=_errors(401, 403, 404, 409, 412, 422, 503),
+    )
+    async def pause_campaign(
+        self,
+        request: Request,
+        campaign_id: CampaignId,
+        bus: Bus,
+        state: State,
+        if_match: IfMatch = None,
+    ) -> Response[Envelope[Paused]]:
+        command = PauseCampaign(
+            meta=_meta(request),
+            campaign_id=campaign_id,
+            expected_version=_expected_version(if_match),
+        )
+        result = await bus.command(command)
+        await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
+        body = Paused(
+            status="paused",
+            message="Campaign paused successfully",
+            paused_at=result.occurred_at,
+        )
+        return Response(ok(body), headers=_etag(result.version))
+
+    @post(
+        "/{campaign_id:str}/resume",
+        summary="Resume a paused campaign",
+        guards=[can_write_campaigns],
+        status_code=200,
+        responses=_errors(401, 403, 404, 409, 412, 422, 503),
+    )
+    async def resume_campaign(
+        self,
+        request: Request,
+        campaign_id: CampaignId,
+        bus: Bus,
+        state: State,
+        if_match: IfMatch = None,
+    ) -> Response[Envelope[Resumed]]:
+        command = ResumeCampaign(
+            meta=_meta(request),
+            campaign_id=campaign_id,
+            expected_version=_expected_version(if_match),
+        )
+        result = await bus.command(command)
+        await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
+        body = Resumed(
+            status="active",
+            message="Campaign resumed successfully",
+            resumed_at=result.occurred_at,
+        )
+        return Response(ok(body), headers=_etag(result.version))
+
+    @post(
+        "/{campaign_id:str}/clone",
+        summary="Clone a campaign",
+        description="A new draft with the campaign's content and audience, named "
+        "`<name> (Copy)` unless `name` is given. Statistics start from zero unless "
+        "`resetStatistics` is false.",
+        guards=[can_write_campaigns],
+        status_code=201,
+        responses=_errors(400, 401, 403, 404, 422, 503),
+    )
+    async def clone_campaign(
+        self,
+        request: Request,
+        campaign_id: CampaignId,
+        bus: Bus,
+        state: State,
+        data: CloneOptions | None = None,
+    ) -> Response[Envelope[CampaignAccepted]]:
+        command = CloneCampaign(
+            meta=_meta(request),
+            campaign_id=campaign_id,
+            options=data or CloneOptions(),
+        )
+        result = await bus.command(command)
+        await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
+        return _accepted(result, "Campaign cloned successfully", 201)
+
+    @get(
+        "/{campaign_id:str}/statistics",
+        summary="Campaign statistics",
+        description="Overview, performance rates, timeline (hourly for 1h and 24h, daily "
+        "otherwise) and per-segment figures. `metrics` names the sections to include.",
+        responses=_errors(400, 401, 404, 503),
+    )
+    async def campaign_statistics(
+        self,
+        bus: Bus,
+        campaign_id: CampaignId,
+        period: Annotated[Period, Parameter(description="Time period")] = "all",
+        metrics: Annotated[
+            str | None,
+            Parameter(
+                max_length=200,
+                description="Comma-separated sections: overview, performance, timeline, "
+                "segments (default: all)",
+            ),
+        ] = None,
+    ) -> Envelope[CampaignStatisticsReport]:
+        query = GetStatistics(campaign_id=campaign_id, period=period, metrics=_sections(metrics))
+        return ok(await bus.query(query, CampaignStatisticsReport))
+
+    @get(
+        "/{campaign_id:str}/progress",
+        summary="Campaign execution progress",
+        description="Live progress of the campaign's execution: counts, rate, estimated "
+        "completion and errors by code.",
+        responses=_errors(401, 404, 503),
+    )
+    async def campaign_progress(
+        self, bus: Bus, campaign_id: CampaignId
+    ) -> Envelope[CampaignProgress]:
+        return ok(await bus.query(GetProgress(campaign_id=campaign_id), CampaignProgress))
