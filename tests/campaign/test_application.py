@@ -104,3 +104,21 @@ def test_two_writers_racing_on_one_campaign_one_wins(app: Campaigns, database_ur
         assert stale_copy.version == 2
     finally:
         other.close()
+
+
+def test_a_create_repeated_with_its_id_answers_the_first_one(app: Campaigns) -> None:
+    chosen = str(uuid.uuid4())
+    command = msgspec.convert(
+        {
+            "kind": "create",
+            "meta": META,
+            "content": {"name": "once", "type": "message"},
+            "campaignId": chosen,
+        },
+        CreateCampaign,
+    )
+    (first,) = app.handle([command])
+    (again,) = app.handle([command])
+    both = app.handle([command, command])
+    assert {first.campaign_id, again.campaign_id} | {o.campaign_id for o in both} == {chosen}
+    assert app.get_campaign(chosen).version == 1

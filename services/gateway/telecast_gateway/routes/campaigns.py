@@ -15,6 +15,7 @@ from litestar.params import Parameter
 
 from telecast_gateway.bus import Bus
 from telecast_gateway.envelope import Envelope, ErrorEnvelope, ok
+from telecast_gateway.idempotency import creation_id
 from telecast_gateway.operators import Operator
 from telecast_gateway.schemas import (
     CampaignAccepted,
@@ -73,6 +74,16 @@ def _errors(*statuses: int) -> dict[int, ResponseSpec]:
 
 
 CampaignId = Annotated[str, Parameter(description="The campaign's id", max_length=100)]
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        required=False,
+        max_length=255,
+        description="Makes a retried POST return the first answer and change nothing more "
+        "(kept 24 h, per operator)",
+    ),
+]
 IfMatch = Annotated[
     str | None,
     Parameter(
@@ -199,9 +210,19 @@ class CampaignController(Controller):
         responses=_errors(400, 401, 403, 503),
     )
     async def create_campaign(
-        self, request: Request, data: CampaignContent, bus: Bus, state: State
+        self,
+        request: Request,
+        data: CampaignContent,
+        bus: Bus,
+        state: State,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Envelope[CampaignAccepted]]:
-        result = await bus.command(CreateCampaign(meta=_meta(request), content=data))
+        command = CreateCampaign(
+            meta=_meta(request),
+            content=data,
+            campaign_id=creation_id(request.user.id, idempotency_key, request.url.path),
+        )
+        result = await bus.command(command)
         await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
         return _accepted(result, "Campaign created successfully", 201)
 
@@ -277,6 +298,7 @@ class CampaignController(Controller):
         state: State,
         data: ExecutionOptions | None = None,
         if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Envelope[ExecutionAccepted]]:
         options = data or ExecutionOptions()
         command = ExecuteCampaign(
@@ -310,6 +332,7 @@ class CampaignController(Controller):
         bus: Bus,
         state: State,
         if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Envelope[Paused]]:
         command = PauseCampaign(
             meta=_meta(request),
@@ -339,6 +362,7 @@ class CampaignController(Controller):
         bus: Bus,
         state: State,
         if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Envelope[Resumed]]:
         command = ResumeCampaign(
             meta=_meta(request),
@@ -371,11 +395,13 @@ class CampaignController(Controller):
         bus: Bus,
         state: State,
         data: CloneOptions | None = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Envelope[CampaignAccepted]]:
         command = CloneCampaign(
             meta=_meta(request),
             campaign_id=campaign_id,
             options=data or CloneOptions(),
+            new_campaign_id=creation_id(request.user.id, idempotency_key, request.url.path),
         )
         result = await bus.command(command)
         await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
