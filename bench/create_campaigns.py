@@ -40,7 +40,9 @@ def event_store(database_url: str, batch: int, seconds: float) -> Throughput:
     from telecast_campaign.bootstrap import build_application
 
     app = build_application(database_url)
-    command = msgspec.convert({"kind": "create", "meta": META, "content": CONTENT}, CreateCampaign)
+    command = msgspec.convert(
+        {"kind": "campaign.create", "meta": META, "content": CONTENT}, CreateCampaign
+    )
     latencies: list[float] = []
     done = 0
     deadline = time.perf_counter() + seconds
@@ -58,8 +60,8 @@ def event_store(database_url: str, batch: int, seconds: float) -> Throughput:
 
 async def command_path(nats_url: str, namespace: str, clients: int, seconds: float) -> Throughput:
     """Create commands over NATS request/reply, ``clients`` at a time."""
-    subject = subjects_for(namespace).campaign_command("create")
-    body = json.dumps({"kind": "create", "meta": META, "content": CONTENT}).encode()
+    subject = subjects_for(namespace).command("campaign.create")
+    body = json.dumps({"kind": "campaign.create", "meta": META, "content": CONTENT}).encode()
     nc = await nats.connect(nats_url)
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds

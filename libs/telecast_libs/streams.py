@@ -14,9 +14,9 @@ DUPLICATE_WINDOW_S = 600.0
 def campaign_events_stream(subjects: Subjects) -> StreamConfig:
     return StreamConfig(
         name=subjects.campaign_events_stream,
-        subjects=[subjects.campaign_events],
+        subjects=subjects.campaign_service_events,
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW_S,
-        description="Campaign events, published from the event store by the outbox relay",
+        description="The campaign service's events, published from its event store by the relay",
     )

@@ -13,6 +13,10 @@ import msgspec
 _NAMESPACE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 
+# The aggregate types whose events the campaign service publishes.
+EVENT_AREAS = ("campaign", "segment", "template")
+
+
 def check_namespace(namespace: str) -> str:
     """Return the namespace if it is usable in subjects and stream names, else raise."""
     if not _NAMESPACE.match(namespace):
@@ -28,33 +32,40 @@ class Subjects(msgspec.Struct, frozen=True):
 
     namespace: str
 
-    # JetStream: the campaign service's events, published by its outbox relay.
+    # JetStream: the campaign service's events (campaigns, segments, templates), published by
+    # its outbox relay, one subject per event type: <ns>.events.campaign.created, ….
     @property
     def campaign_events_stream(self) -> str:
         return f"{self.namespace.upper()}_CAMPAIGN_EVENTS"
 
     @property
+    def campaign_service_events(self) -> list[str]:
+        """The subjects of that stream: one wildcard per aggregate type."""
+        return [f"{self.namespace}.events.{area}.>" for area in EVENT_AREAS]
+
+    @property
     def campaign_events(self) -> str:
-        """Wildcard covering every campaign event subject."""
+        """Wildcard covering the Campaign aggregate's events only."""
         return f"{self.namespace}.events.campaign.>"
 
-    def campaign_event(self, event_type: str) -> str:
-        return f"{self.namespace}.events.campaign.{event_type}"
+    def event(self, event_type: str) -> str:
+        """The subject of an event type such as ``campaign.created``."""
+        return f"{self.namespace}.events.{event_type}"
 
-    # Request/reply: commands to the campaign service, queries to the projection service.
-    def campaign_command(self, name: str) -> str:
-        return f"{self.namespace}.cmd.campaign.{name}"
+    # Request/reply. A command or query ``kind`` is "<area>.<name>" (campaign.create,
+    # segment.list, …): its subject is <ns>.cmd.<kind> or <ns>.query.<kind>, and each service
+    # subscribes to the areas it serves.
+    def command(self, kind: str) -> str:
+        return f"{self.namespace}.cmd.{kind}"
 
-    @property
-    def campaign_commands(self) -> str:
-        return f"{self.namespace}.cmd.campaign.*"
+    def commands(self, area: str) -> str:
+        return f"{self.namespace}.cmd.{area}.*"
 
-    def campaign_query(self, name: str) -> str:
-        return f"{self.namespace}.query.campaign.{name}"
+    def query(self, kind: str) -> str:
+        return f"{self.namespace}.query.{kind}"
 
-    @property
-    def campaign_queries(self) -> str:
-        return f"{self.namespace}.query.campaign.*"
+    def queries(self, area: str) -> str:
+        return f"{self.namespace}.query.{area}.*"
 
     @property
     def streams(self) -> tuple[str, ...]:

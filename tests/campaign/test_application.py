@@ -23,7 +23,7 @@ META = {"actor": {"id": "op-1", "email": "op@example.com"}, "correlationId": "c-
 
 def create(name: str) -> CreateCampaign:
     return msgspec.convert(
-        {"kind": "create", "meta": META, "content": {"name": name, "type": "message"}},
+        {"kind": "campaign.create", "meta": META, "content": {"name": name, "type": "message"}},
         CreateCampaign,
     )
 
@@ -31,7 +31,7 @@ def create(name: str) -> CreateCampaign:
 def update(campaign_id: str, expected: int | None = None, **changes: object) -> UpdateCampaign:
     return msgspec.convert(
         {
-            "kind": "update",
+            "kind": "campaign.update",
             "meta": META,
             "campaignId": campaign_id,
             "changes": changes,
@@ -57,13 +57,15 @@ def test_a_batch_is_one_transaction_with_consecutive_positions(app: Campaigns) -
 
 def test_commands_on_one_campaign_in_one_batch_apply_in_order(app: Campaigns) -> None:
     (created,) = app.handle([create("ordered")])
-    cid = created.campaign_id
+    cid = created.aggregate_id
     outcomes = app.handle(
         [
             update(cid, expected=1, name="second"),
             update(cid, expected=1, name="stale"),  # refused: version 2 by now
             update(cid, expected=2, name="third"),
-            msgspec.convert({"kind": "delete", "meta": META, "campaignId": cid}, DeleteCampaign),
+            msgspec.convert(
+                {"kind": "campaign.delete", "meta": META, "campaignId": cid}, DeleteCampaign
+            ),
             update(cid, name="after delete"),
         ]
     )
@@ -89,9 +91,9 @@ def test_two_writers_racing_on_one_campaign_one_wins(app: Campaigns, database_ur
     other = build_application(database_url)
     try:
         # Both load version 1, then save: the second save conflicts on the version.
-        mine = app.get_campaign(created.campaign_id)
-        theirs = other.get_campaign(created.campaign_id)
-        changes = update(created.campaign_id, name="x").changes
+        mine = app.repository.get(uuid.UUID(created.aggregate_id))
+        theirs = other.repository.get(uuid.UUID(created.aggregate_id))
+        changes = update(created.aggregate_id, name="x").changes
         mine.update(changes, meta=META)
         theirs.update(changes, meta=META)
         app.save(mine)
@@ -100,7 +102,7 @@ def test_two_writers_racing_on_one_campaign_one_wins(app: Campaigns, database_ur
         with pytest.raises(IntegrityError):
             other.save(theirs)
         # Through handle(), a lost race is answered, not raised.
-        stale_copy = other.get_campaign(created.campaign_id)
+        stale_copy = other.repository.get(uuid.UUID(created.aggregate_id))
         assert stale_copy.version == 2
     finally:
         other.close()
@@ -110,7 +112,7 @@ def test_a_create_repeated_with_its_id_answers_the_first_one(app: Campaigns) -> 
     chosen = str(uuid.uuid4())
     command = msgspec.convert(
         {
-            "kind": "create",
+            "kind": "campaign.create",
             "meta": META,
             "content": {"name": "once", "type": "message"},
             "campaignId": chosen,
@@ -120,5 +122,5 @@ def test_a_create_repeated_with_its_id_answers_the_first_one(app: Campaigns) -> 
     (first,) = app.handle([command])
     (again,) = app.handle([command])
     both = app.handle([command, command])
-    assert {first.campaign_id, again.campaign_id} | {o.campaign_id for o in both} == {chosen}
-    assert app.get_campaign(chosen).version == 1
+    assert {first.aggregate_id, again.aggregate_id} | {o.aggregate_id for o in both} == {chosen}
+    assert app.repository.get(uuid.UUID(chosen)).version == 1

@@ -44,16 +44,16 @@ def test_login_create_list_get_with_exactly_one_event_everywhere(
     platform: Platform, api: httpx.Client
 ) -> None:
     correlation_id = uuid.uuid4().hex
-    created = api.post(
-        "/api/v1/campaigns", json=BLACK_FRIDAY, headers={"X-Correlation-Id": correlation_id}
-    )
+    tag = correlation_id[:10]
+    body = {**BLACK_FRIDAY, "name": f"Black Friday Campaign {tag}"}
+    created = api.post("/api/v1/campaigns", json=body, headers={"X-Correlation-Id": correlation_id})
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["success"] is True
     campaign_id = body["data"]["id"]
     assert body["data"] == {
         "id": campaign_id,
-        "name": "Black Friday Campaign",
+        "name": f"Black Friday Campaign {tag}",
         "status": "draft",
         "version": 1,
         "message": "Campaign created successfully",
@@ -62,7 +62,7 @@ def test_login_create_list_get_with_exactly_one_event_everywhere(
     assert created.headers["X-Correlation-Id"] == correlation_id
 
     # Read-your-writes: the very next requests see the campaign, with no retry.
-    listed = api.get("/api/v1/campaigns", params={"search": "black friday"})
+    listed = api.get("/api/v1/campaigns", params={"search": f"black friday {tag}"})
     assert listed.status_code == 200
     page = listed.json()["data"]
     assert [c["id"] for c in page["campaigns"]] == [campaign_id]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 
 import httpx
 from support.inspect import checkpoint, stored_events, stream_last_seq, wait_until
@@ -71,7 +72,7 @@ def test_concurrent_commands_leave_a_valid_stream_and_a_matching_read_model(
     )
     app = build_application(platform.database_url)
     try:
-        replayed = app.get_campaign(cid)
+        replayed = app.repository.get(uuid.UUID(cid))
     finally:
         app.close()
     shown = api.get(f"/api/v1/campaigns/{cid}")

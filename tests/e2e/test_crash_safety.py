@@ -72,21 +72,21 @@ async def _send_commands(nats_url: str, namespace: str, count: int, ids: list[st
 
     async def one(index: int) -> None:
         create = {
-            "kind": "create",
+            "kind": "campaign.create",
             "meta": meta,
             "content": {"name": f"load {index}", "type": "message"},
         }
         reply = json.loads(
             (
                 await nc.request(
-                    subjects.campaign_command("create"), json.dumps(create).encode(), 10
+                    subjects.command("campaign.create"), json.dumps(create).encode(), 10
                 )
             ).data
         )
-        campaign_id = reply["result"]["campaignId"]
+        campaign_id = reply["result"]["aggregateId"]
         for version in (1, 2, 3):
             update = {
-                "kind": "update",
+                "kind": "campaign.update",
                 "meta": meta,
                 "campaignId": campaign_id,
                 "changes": {"name": f"load {index} v{version + 1}"},
@@ -95,7 +95,7 @@ async def _send_commands(nats_url: str, namespace: str, count: int, ids: list[st
             reply = json.loads(
                 (
                     await nc.request(
-                        subjects.campaign_command("update"), json.dumps(update).encode(), 10
+                        subjects.command("campaign.update"), json.dumps(update).encode(), 10
                     )
                 ).data
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 
@@ -26,7 +26,8 @@ class Actor(Wire):
 
 
 class Request(Wire, tag_field="kind"):
-    """Base of commands and queries: the ``kind`` field tells which one a message is."""
+    """Base of commands and queries: ``kind`` ("<area>.<name>") tells which one a message is
+    and names its subject (``Subjects.command(kind)`` / ``Subjects.query(kind)``)."""
 
 
 class CommandMeta(Wire):
@@ -38,7 +39,7 @@ class CommandMeta(Wire):
 # Commands to the campaign service ---------------------------------------------------------
 
 
-class CreateCampaign(Request, tag="create"):
+class CreateCampaign(Request, tag="campaign.create"):
     meta: CommandMeta
     content: CampaignContent
     # Chosen by the caller to make a retried create idempotent (the gateway derives it from
@@ -46,39 +47,39 @@ class CreateCampaign(Request, tag="create"):
     campaign_id: str | None = None
 
 
-class UpdateCampaign(Request, tag="update"):
+class UpdateCampaign(Request, tag="campaign.update"):
     meta: CommandMeta
     campaign_id: str
     changes: CampaignChanges
     expected_version: int | None = None
 
 
-class DeleteCampaign(Request, tag="delete"):
+class DeleteCampaign(Request, tag="campaign.delete"):
     meta: CommandMeta
     campaign_id: str
     expected_version: int | None = None
 
 
-class ExecuteCampaign(Request, tag="execute"):
+class ExecuteCampaign(Request, tag="campaign.execute"):
     meta: CommandMeta
     campaign_id: str
     options: ExecutionOptions
     expected_version: int | None = None
 
 
-class PauseCampaign(Request, tag="pause"):
+class PauseCampaign(Request, tag="campaign.pause"):
     meta: CommandMeta
     campaign_id: str
     expected_version: int | None = None
 
 
-class ResumeCampaign(Request, tag="resume"):
+class ResumeCampaign(Request, tag="campaign.resume"):
     meta: CommandMeta
     campaign_id: str
     expected_version: int | None = None
 
 
-class CloneCampaign(Request, tag="clone"):
+class CloneCampaign(Request, tag="campaign.clone"):
     meta: CommandMeta
     campaign_id: str
     options: CloneOptions
@@ -86,7 +87,7 @@ class CloneCampaign(Request, tag="clone"):
     new_campaign_id: str | None = None
 
 
-class CompleteCampaign(Request, tag="complete"):
+class CompleteCampaign(Request, tag="campaign.complete"):
     """From the dispatcher (every recipient has an outcome) or the endDate scheduler."""
 
     meta: CommandMeta
@@ -94,7 +95,7 @@ class CompleteCampaign(Request, tag="complete"):
     reason: str
 
 
-class StartScheduledExecution(Request, tag="start_scheduled"):
+class StartScheduledExecution(Request, tag="campaign.start_scheduled"):
     """From the scheduler, when a scheduled execution is due."""
 
     meta: CommandMeta
@@ -115,7 +116,8 @@ CampaignCommand = (
 
 
 class CommandResult(Wire):
-    campaign_id: str
+    # The aggregate the command created or changed (a campaign, segment or template).
+    aggregate_id: str
     version: int
     # Position of the command's last event in the event store's notification log; a read
     # model that has applied this position shows the command's effect (read-your-writes).
@@ -136,7 +138,7 @@ class CommandReply(Wire):
 # Queries to the projection service --------------------------------------------------------
 
 
-class ListCampaigns(Request, tag="list"):
+class ListCampaigns(Request, tag="campaign.list"):
     page: int = 1
     limit: int = 20
     status: str | None = None
@@ -145,22 +147,22 @@ class ListCampaigns(Request, tag="list"):
     search: str | None = None
 
 
-class GetCampaign(Request, tag="get"):
+class GetCampaign(Request, tag="campaign.get"):
     campaign_id: str
 
 
-class GetStatistics(Request, tag="statistics"):
+class GetStatistics(Request, tag="campaign.statistics"):
     campaign_id: str
     period: str = "all"
     # None: every section (overview, performance, timeline, segments).
     metrics: list[str] | None = None
 
 
-class GetProgress(Request, tag="progress"):
+class GetProgress(Request, tag="campaign.progress"):
     campaign_id: str
 
 
-class AwaitPosition(Request, tag="await"):
+class AwaitPosition(Request, tag="readmodel.await"):
     """Answer once the read model has applied ``position`` (or when ``timeout_ms`` passes)."""
 
     position: int
@@ -168,6 +170,11 @@ class AwaitPosition(Request, tag="await"):
 
 
 CampaignQuery = ListCampaigns | GetCampaign | GetStatistics | GetProgress | AwaitPosition
+
+# Everything the campaign service's command endpoint accepts (audience and content commands
+# join this union), and everything the projection answers.
+Command = CampaignCommand
+ReadModelQuery = CampaignQuery
 
 
 # Events -----------------------------------------------------------------------------------
@@ -190,3 +197,8 @@ class EventEnvelope(Wire, kw_only=True):
     causation_id: str | None = None
     actor: Actor | None = None
     data: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+def kinds(union: Any) -> list[str]:
+    """The ``kind`` tags of a union of requests (to know which subjects to serve)."""
+    return [member.__struct_config__.tag for member in get_args(union)]

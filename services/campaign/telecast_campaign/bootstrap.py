@@ -7,6 +7,7 @@ import signal
 
 import psycopg
 
+from telecast_campaign import campaign_commands
 from telecast_campaign.application import Campaigns
 from telecast_campaign.endpoint import CommandEndpoint
 from telecast_campaign.relay import OutboxRelay, RelayPosition
@@ -23,6 +24,10 @@ from telecast_libs.subjects import subjects_for
 SCHEMA = "campaign"
 
 log = get_logger(__name__)
+
+
+# Importing the command modules registers their deciders with the application.
+DECIDER_MODULES = (campaign_commands,)
 
 
 def build_application(database_url: str) -> Campaigns:

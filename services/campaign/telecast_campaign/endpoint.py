@@ -20,7 +20,7 @@ from prometheus_client import Counter, Histogram
 from telecast_campaign.application import Campaigns
 from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.errors import ErrorBody, ErrorCode, Problem
-from telecast_libs.contracts.messages import CampaignCommand, CommandReply, CommandResult
+from telecast_libs.contracts.messages import Command, CommandReply, CommandResult, kinds
 from telecast_libs.log import correlation, correlation_from_headers, get_logger
 from telecast_libs.subjects import Subjects
 
@@ -49,22 +49,25 @@ class CommandEndpoint:
         self.subjects = subjects
         self.on_saved = on_saved
         self.batch_size = batch_size
-        self._queue: asyncio.Queue[tuple[CampaignCommand, Msg, float]] = asyncio.Queue()
-        self._subscription: Subscription | None = None
+        self._queue: asyncio.Queue[tuple[Command, Msg, float]] = asyncio.Queue()
+        self._subscriptions: list[Subscription] = []
 
     async def start(self) -> None:
-        self._subscription = await self.nc.subscribe(
-            self.subjects.campaign_commands, queue="campaign", cb=self._receive
-        )
+        for area in sorted({kind.split(".")[0] for kind in kinds(Command)}):
+            self._subscriptions.append(
+                await self.nc.subscribe(
+                    self.subjects.commands(area), queue="campaign", cb=self._receive
+                )
+            )
 
     async def stop(self) -> None:
-        if self._subscription is not None:
-            await self._subscription.unsubscribe()
+        for subscription in self._subscriptions:
+            await subscription.unsubscribe()
 
     async def _receive(self, msg: Msg) -> None:
         received = time.perf_counter()
         try:
-            command = decode(msg.data, CampaignCommand)
+            command = decode(msg.data, Command)
         except msgspec.ValidationError as error:
             COMMANDS.labels("unknown", ErrorCode.VALIDATION_ERROR).inc()
             await self._reply(
@@ -99,7 +102,7 @@ class CommandEndpoint:
                         log.info(
                             "command.done",
                             kind=kind,
-                            campaign_id=outcome.campaign_id,
+                            aggregate_id=outcome.aggregate_id,
                             version=outcome.version,
                         )
                         COMMANDS.labels(kind, "ok").inc()

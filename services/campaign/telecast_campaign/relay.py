@@ -145,7 +145,7 @@ class OutboxRelay:
             if envelope.correlation_id:
                 headers[CORRELATION_HEADER] = envelope.correlation_id
             await self.js.publish(
-                self.subjects.campaign_event(envelope.type.split(".", 1)[1]),
+                self.subjects.event(envelope.type),
                 encode(envelope),
                 headers=headers,
                 timeout=10,

@@ -12,10 +12,9 @@ from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.errors import ErrorCode, Problem
 from telecast_libs.contracts.messages import (
     AwaitPosition,
-    CampaignCommand,
-    CampaignQuery,
     CommandReply,
     CommandResult,
+    Request,
 )
 from telecast_libs.contracts.views import PositionReached, QueryReply
 from telecast_libs.log import CORRELATION_HEADER, current_correlation_id, get_logger
@@ -36,17 +35,17 @@ class Bus:
         self.subjects = subjects
         self.timeout = timeout_ms / 1000
 
-    async def command(self, command: CampaignCommand) -> CommandResult:
+    async def command(self, command: Request) -> CommandResult:
         """Send a command; its result, or the service's refusal raised as a ``Problem``."""
-        subject = self.subjects.campaign_command(command.__struct_config__.tag)
+        subject = self.subjects.command(command.__struct_config__.tag)
         raw = await self._request(subject, encode(command), "campaign", self.timeout)
         reply = decode(raw, CommandReply)
         if not reply.ok or reply.result is None:
             raise _problem(reply.error)
         return reply.result
 
-    async def query(self, query: CampaignQuery, answer: type[T], timeout: float | None = None) -> T:
-        subject = self.subjects.campaign_query(query.__struct_config__.tag)
+    async def query(self, query: Request, answer: type[T], timeout: float | None = None) -> T:
+        subject = self.subjects.query(query.__struct_config__.tag)
         raw = await self._request(subject, encode(query), "projection", timeout or self.timeout)
         try:
             reply = decode(raw, QueryReply[answer])  # type: ignore[valid-type]

@@ -18,6 +18,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from telecast_libs.contracts.errors import ErrorCode, Problem
 from telecast_libs.contracts.messages import EventEnvelope, ListCampaigns
 from telecast_libs.contracts.views import CampaignDetail, CampaignPage, CampaignSummary, Pagination
 from telecast_projection.errors import MissingEvent
@@ -47,10 +48,6 @@ def sort_clause(sort: str) -> str | None:
         return None
     direction = "DESC" if descending else "ASC"
     return f"{column} {direction} NULLS LAST, id {direction}"
-
-
-def sortable_fields() -> list[str]:
-    return list(_SORTABLE)
 
 
 # Applying events -------------------------------------------------------------------------
@@ -248,7 +245,11 @@ def search_query(search: str) -> str | None:
 async def list_page(conn: psycopg.AsyncConnection, query: ListCampaigns) -> CampaignPage:
     order = sort_clause(query.sort)
     if order is None:
-        raise ValueError(f"cannot sort by {query.sort!r}")
+        raise Problem(
+            f"cannot sort by {query.sort!r}",
+            details=[{"field": "sort", "allowed": list(_SORTABLE)}],
+            code=ErrorCode.VALIDATION_ERROR,
+        )
     where = ["deleted_at IS NULL"]
     params: list[Any] = []
     if query.status:

@@ -28,7 +28,7 @@ from telecast_libs.log import correlation, get_logger
 from telecast_libs.pg import try_advisory_lock
 from telecast_libs.streams import campaign_events_stream
 from telecast_libs.subjects import Subjects
-from telecast_projection import campaign_view
+from telecast_projection.views import apply
 
 log = get_logger(__name__)
 
@@ -124,7 +124,6 @@ class Follower:
                 ack_policy=AckPolicy.EXPLICIT,
                 ack_wait=60,
                 max_ack_pending=self.batch_size * 4,
-                filter_subject=self.subjects.campaign_events,
             ),
         )
         subscription = await self.js.pull_subscribe_bind(self.durable, stream=stream)
@@ -165,7 +164,7 @@ class Follower:
                     continue
                 event = decode(message.data, EventEnvelope)
                 with correlation(event.correlation_id):
-                    await campaign_view.apply(conn, event)
+                    await apply(conn, event)
                 stream_seq, position = seq, max(position, event.position)
                 applied += 1
             await conn.execute(

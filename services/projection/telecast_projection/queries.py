@@ -12,20 +12,17 @@ from prometheus_client import Histogram
 from psycopg_pool import AsyncConnectionPool
 
 from telecast_libs.contracts.base import decode, encode
-from telecast_libs.contracts.errors import ErrorBody, ErrorCode
+from telecast_libs.contracts.errors import ErrorBody, ErrorCode, Problem
 from telecast_libs.contracts.messages import (
     AwaitPosition,
-    CampaignQuery,
-    GetCampaign,
-    GetProgress,
-    GetStatistics,
-    ListCampaigns,
+    ReadModelQuery,
+    kinds,
 )
 from telecast_libs.contracts.views import PositionReached, QueryReply
 from telecast_libs.log import correlation, correlation_from_headers, get_logger
 from telecast_libs.subjects import Subjects
-from telecast_projection import campaign_view, statistics_view
 from telecast_projection.follower import Follower
+from telecast_projection.views import ANSWERS
 
 log = get_logger(__name__)
 
@@ -40,17 +37,20 @@ class QueryEndpoint:
         self.nc = nc
         self.subjects = subjects
         self.follower = follower
-        self._subscription: Subscription | None = None
+        self._subscriptions: list[Subscription] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        self._subscription = await self.nc.subscribe(
-            self.subjects.campaign_queries, queue="projection", cb=self._receive
-        )
+        for area in sorted({kind.split(".")[0] for kind in kinds(ReadModelQuery)}):
+            self._subscriptions.append(
+                await self.nc.subscribe(
+                    self.subjects.queries(area), queue="projection", cb=self._receive
+                )
+            )
 
     async def stop(self) -> None:
-        if self._subscription is not None:
-            await self._subscription.unsubscribe()
+        for subscription in self._subscriptions:
+            await subscription.unsubscribe()
 
     async def _receive(self, msg: Msg) -> None:
         # Answer each query in its own task: one waiting for a position must not hold up
@@ -62,7 +62,7 @@ class QueryEndpoint:
     async def _answer(self, msg: Msg) -> None:
         with correlation(correlation_from_headers(msg.headers)):
             try:
-                query = decode(msg.data, CampaignQuery)
+                query = decode(msg.data, ReadModelQuery)
             except msgspec.ValidationError as error:
                 problem = ErrorBody(ErrorCode.VALIDATION_ERROR, str(error))
                 reply = QueryReply(ok=False, error=problem)
@@ -72,41 +72,15 @@ class QueryEndpoint:
             if msg.reply:
                 await self.nc.publish(msg.reply, encode(reply))
 
-    async def _run(self, query: CampaignQuery) -> QueryReply:
+    async def _run(self, query: ReadModelQuery) -> QueryReply:
         try:
             if isinstance(query, AwaitPosition):
                 reached = await self.follower.wait_for(query.position, query.timeout_ms / 1000)
                 return QueryReply(ok=True, data=PositionReached(reached=reached))
             async with self.pool.connection() as conn:
-                if isinstance(query, GetCampaign | GetStatistics | GetProgress):
-                    if isinstance(query, GetCampaign):
-                        found = await campaign_view.get(conn, query.campaign_id)
-                    elif isinstance(query, GetStatistics):
-                        found = await statistics_view.statistics(
-                            conn, query.campaign_id, query.period, query.metrics
-                        )
-                    else:
-                        found = await statistics_view.progress(conn, query.campaign_id)
-                    if found is None:
-                        return QueryReply(
-                            ok=False,
-                            error=ErrorBody(
-                                ErrorCode.CAMPAIGN_NOT_FOUND,
-                                f"campaign {query.campaign_id} does not exist",
-                            ),
-                        )
-                    return QueryReply(ok=True, data=found)
-                assert isinstance(query, ListCampaigns)
-                if campaign_view.sort_clause(query.sort) is None:
-                    return QueryReply(
-                        ok=False,
-                        error=ErrorBody(
-                            ErrorCode.VALIDATION_ERROR,
-                            f"cannot sort by {query.sort!r}",
-                            details=[{"field": "sort", "allowed": campaign_view.sortable_fields()}],
-                        ),
-                    )
-                return QueryReply(ok=True, data=await campaign_view.list_page(conn, query))
+                return QueryReply(ok=True, data=await ANSWERS[type(query)](conn, query))
+        except Problem as problem:
+            return QueryReply(ok=False, error=problem.body())
         except Exception as error:
             log.error("query.failed", query=type(query).__name__, error=repr(error))
             return QueryReply(

@@ -138,7 +138,7 @@ def _sections(metrics: str | None) -> list[str] | None:
 
 def _accepted(result: CommandResult, message: str, status: int) -> Response:
     body = CampaignAccepted(
-        id=result.campaign_id,
+        id=result.aggregate_id,
         name=result.name or "",
         status=result.status or "",
         version=result.version,

@@ -1,0 +1,103 @@
+"""How each campaign command is decided: which aggregate, which method, what it answers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from telecast_campaign.application import Decision, Workspace, decides
+from telecast_campaign.domain.campaign import Campaign
+from telecast_campaign.domain.errors import CampaignNotFound, ValidationFailed
+from telecast_libs.contracts.base import to_builtins
+from telecast_libs.contracts.messages import (
+    CloneCampaign,
+    CompleteCampaign,
+    CreateCampaign,
+    DeleteCampaign,
+    ExecuteCampaign,
+    PauseCampaign,
+    ResumeCampaign,
+    StartScheduledExecution,
+    UpdateCampaign,
+)
+
+
+def _decision(campaign: Campaign, execution_id: str | None = None) -> Decision:
+    if execution_id is None and campaign.execution is not None:
+        execution_id = campaign.execution.get("executionId")
+    return Decision(
+        campaign,
+        campaign.version,
+        name=campaign.content["name"],
+        status=campaign.status,
+        execution_id=execution_id,
+    )
+
+
+@decides(CreateCampaign)
+def create(workspace: Workspace, command: CreateCampaign, meta: dict[str, Any]) -> Decision:
+    existing = workspace.find(Campaign, command.campaign_id)
+    if existing is not None:
+        return _decision(existing)
+    campaign = Campaign.create(
+        command.content,
+        created_by=command.meta.actor.id,
+        meta=meta,
+        campaign_id=_uuid(command.campaign_id),
+    )
+    return _decision(campaign)
+
+
+@decides(CloneCampaign)
+def clone(workspace: Workspace, command: CloneCampaign, meta: dict[str, Any]) -> Decision:
+    existing = workspace.find(Campaign, command.new_campaign_id)
+    if existing is not None:
+        return _decision(existing)
+    source = workspace.get(Campaign, command.campaign_id, CampaignNotFound)
+    copy = source.clone(
+        command.options.name,
+        command.options.reset_statistics,
+        created_by=command.meta.actor.id,
+        meta=meta,
+        campaign_id=_uuid(command.new_campaign_id),
+    )
+    return _decision(copy)
+
+
+@decides(
+    UpdateCampaign,
+    DeleteCampaign,
+    ExecuteCampaign,
+    PauseCampaign,
+    ResumeCampaign,
+    CompleteCampaign,
+    StartScheduledExecution,
+)
+def change(workspace: Workspace, command: Any, meta: dict[str, Any]) -> Decision:
+    campaign = workspace.get(Campaign, command.campaign_id, CampaignNotFound)
+    campaign.check_version(getattr(command, "expected_version", None))
+    now = workspace.now
+    execution_id = None
+    if isinstance(command, UpdateCampaign):
+        if not to_builtins(command.changes):
+            raise ValidationFailed("nothing to change: the body names no field")
+        campaign.update(command.changes, meta=meta)
+        if command.changes.status is not None:
+            campaign.change_status(command.changes.status.value, now, meta=meta)
+    elif isinstance(command, DeleteCampaign):
+        campaign.delete(meta=meta)
+    elif isinstance(command, ExecuteCampaign):
+        execution_id = campaign.execute(command.options, now, meta=meta)
+    elif isinstance(command, PauseCampaign):
+        campaign.pause(meta=meta)
+    elif isinstance(command, ResumeCampaign):
+        campaign.resume(meta=meta)
+    elif isinstance(command, CompleteCampaign):
+        campaign.complete(command.reason, meta=meta)
+    elif isinstance(command, StartScheduledExecution):
+        campaign.start_scheduled(now, meta=meta)
+    return _decision(campaign, execution_id)
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    return uuid.UUID(value) if value is not None else None

@@ -1,0 +1,58 @@
+"""Which read model each event goes to, and which view answers each query."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import psycopg
+
+from telecast_libs.contracts.errors import ErrorCode, Problem
+from telecast_libs.contracts.messages import (
+    EventEnvelope,
+    GetCampaign,
+    GetProgress,
+    GetStatistics,
+    ListCampaigns,
+)
+from telecast_projection import campaign_view, statistics_view
+
+Apply = Callable[[psycopg.AsyncConnection, EventEnvelope], Awaitable[None]]
+Answer = Callable[[psycopg.AsyncConnection, Any], Awaitable[Any]]
+
+# By the aggregate type that starts the event type ("campaign" in "campaign.created").
+APPLIERS: dict[str, Apply] = {
+    "campaign": campaign_view.apply,
+}
+
+
+def _campaign_must_exist(answer: Answer) -> Answer:
+    async def answer_or_refuse(conn: psycopg.AsyncConnection, query: Any) -> Any:
+        found = await answer(conn, query)
+        if found is None:
+            raise Problem(
+                f"campaign {query.campaign_id} does not exist",
+                code=ErrorCode.CAMPAIGN_NOT_FOUND,
+            )
+        return found
+
+    return answer_or_refuse
+
+
+# Each answer returns the reply's data or raises a Problem (not found, invalid).
+ANSWERS: dict[type, Answer] = {
+    ListCampaigns: campaign_view.list_page,
+    GetCampaign: _campaign_must_exist(lambda conn, q: campaign_view.get(conn, q.campaign_id)),
+    GetStatistics: _campaign_must_exist(
+        lambda conn, q: statistics_view.statistics(conn, q.campaign_id, q.period, q.metrics)
+    ),
+    GetProgress: _campaign_must_exist(
+        lambda conn, q: statistics_view.progress(conn, q.campaign_id)
+    ),
+}
+
+
+async def apply(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
+    applier = APPLIERS.get(event.type.split(".", 1)[0])
+    if applier is not None:
+        await applier(conn, event)
