@@ -9,6 +9,8 @@ import psycopg
 
 from telecast_campaign import campaign_commands
 from telecast_campaign.application import Campaigns
+from telecast_campaign.audience.endpoint import AudienceEndpoint
+from telecast_campaign.audience.schema import create_contacts_table
 from telecast_campaign.endpoint import CommandEndpoint
 from telecast_campaign.relay import OutboxRelay, RelayPosition
 from telecast_campaign.scheduler import Scheduler
@@ -16,7 +18,7 @@ from telecast_campaign.settings import CampaignSettings
 from telecast_libs import nats as tnats
 from telecast_libs.log import configure_logging, get_logger
 from telecast_libs.ops import serve_ops
-from telecast_libs.pg import ensure_schema, eventsourcing_env
+from telecast_libs.pg import ensure_schema, eventsourcing_env, open_pool
 from telecast_libs.settings import load_settings
 from telecast_libs.streams import campaign_events_stream
 from telecast_libs.subjects import subjects_for
@@ -52,6 +54,11 @@ async def serve(settings: CampaignSettings) -> None:
     )
     endpoint = CommandEndpoint(app, nc, subjects, relay.wake, settings.command_batch_size)
     scheduler = Scheduler(app, settings.database_url, SCHEMA, relay.wake)
+    pool = await open_pool(settings.database_url, max_size=10, name="campaign")
+    async with pool.connection() as conn:
+        await conn.set_autocommit(True)
+        await create_contacts_table(conn)
+    audience = AudienceEndpoint(pool, nc, subjects)
 
     async def postgres_ready() -> None:
         async with await psycopg.AsyncConnection.connect(
@@ -71,6 +78,7 @@ async def serve(settings: CampaignSettings) -> None:
     )
     tasks = [asyncio.create_task(t.run()) for t in (relay, endpoint, scheduler)]
     await endpoint.start()
+    await audience.start()
     log.info("campaign.started", namespace=settings.telecast_namespace)
 
     stopping = asyncio.Event()
@@ -81,11 +89,13 @@ async def serve(settings: CampaignSettings) -> None:
 
     log.info("campaign.stopping")
     await endpoint.stop()
+    await audience.stop()
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     ops.close()
     await nc.drain()
+    await pool.close()
     app.close()
 
 

@@ -1,0 +1,100 @@
+"""Audience requests over NATS request/reply: contacts, counts, estimates, audience pages.
+
+Unlike campaign commands, these do not go through the event store: each request type has a
+handler (registered with ``@handles``) that works on PostgreSQL directly. A handler returns
+the reply's data or raises a ``Problem``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Union
+
+import msgspec
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from prometheus_client import Histogram
+from psycopg_pool import AsyncConnectionPool
+
+from telecast_libs.contracts.base import decode, encode
+from telecast_libs.contracts.errors import ErrorBody, ErrorCode, Problem
+from telecast_libs.contracts.views import QueryReply
+from telecast_libs.log import correlation, correlation_from_headers, get_logger
+from telecast_libs.subjects import Subjects
+
+log = get_logger(__name__)
+
+LATENCY = Histogram("telecast_audience_request_seconds", "Audience request latency", ["kind"])
+
+Handler = Callable[[AsyncConnectionPool, Any], Awaitable[Any]]
+_HANDLERS: dict[type, tuple[Handler, str]] = {}
+
+
+def handles(request_type: type, verb: str = "query") -> Callable[[Handler], Handler]:
+    """Register the handler of a request type; ``verb`` is "cmd" or "query" (its subject)."""
+
+    def register(handler: Handler) -> Handler:
+        _HANDLERS[request_type] = (handler, verb)
+        return handler
+
+    return register
+
+
+class AudienceEndpoint:
+    def __init__(self, pool: AsyncConnectionPool, nc: Client, subjects: Subjects) -> None:
+        self.pool = pool
+        self.nc = nc
+        self.subjects = subjects
+        self._subscriptions: list[Subscription] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._union: Any = None
+
+    async def start(self) -> None:
+        if not _HANDLERS:
+            return
+        self._union = Union[tuple(_HANDLERS)]  # noqa: UP007 (built at run time)
+        for request_type, (_, verb) in _HANDLERS.items():
+            kind = request_type.__struct_config__.tag
+            subject = self.subjects.command(kind) if verb == "cmd" else self.subjects.query(kind)
+            self._subscriptions.append(
+                await self.nc.subscribe(subject, queue="campaign-audience", cb=self._receive)
+            )
+
+    async def stop(self) -> None:
+        for subscription in self._subscriptions:
+            await subscription.unsubscribe()
+
+    async def _receive(self, msg: Msg) -> None:
+        # Each request in its own task: a long import batch must not hold up a count.
+        task = asyncio.create_task(self._answer(msg))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, msg: Msg) -> None:
+        with correlation(correlation_from_headers(msg.headers)):
+            try:
+                request = decode(msg.data, self._union)
+            except msgspec.ValidationError as error:
+                reply = QueryReply(
+                    ok=False, error=ErrorBody(ErrorCode.VALIDATION_ERROR, str(error))
+                )
+            else:
+                kind = request.__struct_config__.tag
+                handler, _ = _HANDLERS[type(request)]
+                with LATENCY.labels(kind).time():
+                    try:
+                        reply = QueryReply(ok=True, data=await handler(self.pool, request))
+                    except Problem as problem:
+                        reply = QueryReply(ok=False, error=problem.body())
+                    except Exception as error:
+                        log.error("audience.failed", kind=kind, error=repr(error))
+                        reply = QueryReply(
+                            ok=False,
+                            error=ErrorBody(
+                                ErrorCode.SERVICE_UNAVAILABLE, "the audience store is unavailable"
+                            ),
+                        )
+            if msg.reply:
+                await self.nc.publish(msg.reply, encode(reply))

@@ -1,0 +1,44 @@
+"""The contacts table (in the campaign service's schema) and its indexes."""
+
+from __future__ import annotations
+
+import psycopg
+
+CONTACTS_DDL = """
+CREATE TABLE IF NOT EXISTS campaign.contacts (
+    id uuid PRIMARY KEY,
+    telegram_id bigint NOT NULL UNIQUE,
+    chat_type text NOT NULL DEFAULT 'private'
+        CHECK (chat_type IN ('private', 'group', 'supergroup', 'channel')),
+    username text,
+    first_name text,
+    last_name text,
+    language_code text,
+    location text,
+    age smallint,
+    interests text[] NOT NULL DEFAULT '{}',
+    purchase_history boolean NOT NULL DEFAULT false,
+    last_purchase timestamptz,
+    attributes jsonb NOT NULL DEFAULT '{}',
+    is_test_recipient boolean NOT NULL DEFAULT false,
+    opted_out boolean NOT NULL DEFAULT false,
+    blocked boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS contacts_location ON campaign.contacts (location);
+CREATE INDEX IF NOT EXISTS contacts_age ON campaign.contacts (age);
+CREATE INDEX IF NOT EXISTS contacts_interests ON campaign.contacts USING gin (interests);
+CREATE INDEX IF NOT EXISTS contacts_attributes ON campaign.contacts
+    USING gin (attributes jsonb_path_ops);
+CREATE INDEX IF NOT EXISTS contacts_created ON campaign.contacts (created_at, id);
+"""
+
+
+async def create_contacts_table(conn: psycopg.AsyncConnection) -> None:
+    # Replicas starting together must not race on CREATE … IF NOT EXISTS.
+    await conn.execute("SELECT pg_advisory_lock(hashtext('telecast.campaign.contacts'))")
+    try:
+        await conn.execute(CONTACTS_DDL)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(hashtext('telecast.campaign.contacts'))")
