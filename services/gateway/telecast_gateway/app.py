@@ -18,7 +18,8 @@ from telecast_gateway.operators import OperatorStore
 from telecast_gateway.routes.auth import AuthController
 from telecast_gateway.routes.campaigns import CampaignController
 from telecast_gateway.routes.health import health, metrics, ready
-from telecast_gateway.security import build_auth
+from telecast_gateway.routes.users import UsersController
+from telecast_gateway.security import build_auth, document_public_paths
 from telecast_gateway.settings import DEV_JWT_SECRET, GatewaySettings
 from telecast_libs import nats as tnats
 from telecast_libs.log import get_logger
@@ -47,7 +48,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         if settings.jwt_secret == DEV_JWT_SECRET:
             log.warning("gateway.development_jwt_secret", hint="set JWT_SECRET in production")
         pool = await open_pool(settings.database_url, max_size=10, name="gateway")
-        operators = OperatorStore(pool)
+        operators = OperatorStore(pool, settings.refresh_token_ttl_seconds)
         await operators.create_schema()
         await operators.ensure_admin(
             settings.bootstrap_admin_email, settings.bootstrap_admin_password
@@ -73,8 +74,15 @@ def create_app(settings: GatewaySettings) -> Litestar:
             await nc.drain()
             await pool.close()
 
-    return Litestar(
-        route_handlers=[AuthController, CampaignController, health, ready, metrics],
+    app = Litestar(
+        route_handlers=[
+            AuthController,
+            UsersController,
+            CampaignController,
+            health,
+            ready,
+            metrics,
+        ],
         lifespan=[connections],
         on_app_init=[auth.on_app_init],
         middleware=[observe],
@@ -98,3 +106,5 @@ def create_app(settings: GatewaySettings) -> Litestar:
         request_max_body_size=MAX_BODY_BYTES,
         debug=False,
     )
+    document_public_paths(app.openapi_schema)
+    return app

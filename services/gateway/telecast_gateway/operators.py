@@ -1,16 +1,26 @@
-"""Operator accounts: who may use the API, with which role. Passwords hashed with argon2."""
+"""Operator accounts and their refresh tokens, in the gateway's schema.
+
+Passwords are hashed with argon2; refresh tokens are stored only as SHA-256 digests. A new
+password, another role or a deletion revokes the operator's refresh tokens in the same
+transaction and bumps ``credentials_version``, which access tokens carry as ``pwv``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import hashlib
+import secrets
 import uuid
+from datetime import datetime
 
 import msgspec
+import psycopg
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from psycopg_pool import AsyncConnectionPool
 
+from telecast_libs.contracts.errors import ErrorCode, Problem
 from telecast_libs.log import get_logger
 
 log = get_logger(__name__)
@@ -28,10 +38,72 @@ class Role(enum.StrEnum):
 
 
 class Operator(msgspec.Struct, frozen=True):
+    """Who is calling, as their access token says."""
+
     id: str
     email: str
     name: str
     role: Role
+    # 0 for a token issued before tokens carried it: it never matches a stored account.
+    credentials_version: int = 0
+
+
+class Account(msgspec.Struct, frozen=True):
+    """An operator as stored (never with the password hash)."""
+
+    id: str
+    email: str
+    name: str
+    role: Role
+    credentials_version: int
+    created_at: datetime
+    updated_at: datetime
+
+    def as_operator(self) -> Operator:
+        return Operator(
+            id=self.id,
+            email=self.email,
+            name=self.name,
+            role=self.role,
+            credentials_version=self.credentials_version,
+        )
+
+
+class OperatorCode:
+    USER_NOT_FOUND = "USER_NOT_FOUND"
+    EMAIL_TAKEN = "EMAIL_TAKEN"
+    LAST_ADMIN = "LAST_ADMIN"
+    WRONG_PASSWORD = "WRONG_PASSWORD"
+
+
+class OperatorNotFound(Problem):
+    code = OperatorCode.USER_NOT_FOUND
+
+
+class EmailTaken(Problem):
+    code = OperatorCode.EMAIL_TAKEN
+
+
+class LastAdmin(Problem):
+    code = OperatorCode.LAST_ADMIN
+
+
+class WrongPassword(Problem):
+    code = OperatorCode.WRONG_PASSWORD
+
+
+class NotAuthenticated(Problem):
+    """The token's operator no longer exists, or its password or role changed since."""
+
+    code = ErrorCode.UNAUTHORIZED
+
+
+class NotAllowed(Problem):
+    code = ErrorCode.FORBIDDEN
+
+
+class InvalidRefreshToken(Problem):
+    code = ErrorCode.UNAUTHORIZED
 
 
 _SCHEMA = """
@@ -45,12 +117,68 @@ CREATE TABLE IF NOT EXISTS gateway.operators (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE UNIQUE INDEX IF NOT EXISTS operators_email ON gateway.operators (lower(email));
+-- Added with operator management; a no-op where the columns exist.
+ALTER TABLE gateway.operators
+    ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now(),
+    ADD COLUMN IF NOT EXISTS credentials_version integer NOT NULL DEFAULT 1;
+CREATE TABLE IF NOT EXISTS gateway.refresh_tokens (
+    token_hash bytea PRIMARY KEY,
+    family_id uuid NOT NULL,
+    operator_id uuid NOT NULL REFERENCES gateway.operators (id) ON DELETE CASCADE,
+    issued_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL,
+    rotated_at timestamptz,
+    revoked_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS refresh_tokens_family ON gateway.refresh_tokens (family_id);
+CREATE INDEX IF NOT EXISTS refresh_tokens_operator ON gateway.refresh_tokens (operator_id);
 """
+
+_ACCOUNT_COLUMNS = "id::text, email, name, role, credentials_version, created_at, updated_at"
+
+
+def _account(row: tuple) -> Account:
+    return Account(
+        id=row[0],
+        email=row[1],
+        name=row[2],
+        role=Role(row[3]),
+        credentials_version=row[4],
+        created_at=row[5],
+        updated_at=row[6],
+    )
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _digest(refresh_token: str) -> bytes:
+    # The token is 256 random bits: a plain hash cannot be brute-forced, no salt is needed.
+    return hashlib.sha256(refresh_token.encode()).digest()
+
+
+async def _hash_password(password: str) -> str:
+    # argon2 is deliberately slow: keep it off the event loop.
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def _password_matches(stored_hash: str, password: str) -> bool:
+    try:
+        return await asyncio.to_thread(_hasher.verify, stored_hash, password)
+    except VerificationError:
+        return False
 
 
 class OperatorStore:
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    """The operators, their passwords and refresh tokens (schema ``gateway``)."""
+
+    def __init__(self, pool: AsyncConnectionPool, refresh_token_ttl_seconds: int) -> None:
         self.pool = pool
+        self.refresh_token_ttl_seconds = refresh_token_ttl_seconds
 
     async def create_schema(self) -> None:
         async with self.pool.connection() as conn:
@@ -58,35 +186,352 @@ class OperatorStore:
             await conn.execute(_SCHEMA)
 
     async def ensure_admin(self, email: str, password: str) -> None:
-        """Create the bootstrap admin unless an operator with that email exists."""
-        password_hash = await asyncio.to_thread(_hasher.hash, password)
+        """Create the bootstrap admin when there is no administrator at all.
+
+        Not merely when its email is free: an administrator deleted on purpose must not come
+        back, with the well-known default password, at the next start.
+        """
+        password_hash = await _hash_password(password)
         async with self.pool.connection() as conn:
             cursor = await conn.execute(
                 """
                 INSERT INTO gateway.operators (id, email, name, role, password_hash)
-                VALUES (%s, %s, 'Administrator', 'admin', %s)
+                SELECT %s, %s, 'Administrator', 'admin', %s
+                WHERE NOT EXISTS (SELECT 1 FROM gateway.operators WHERE role = 'admin')
                 ON CONFLICT DO NOTHING
                 """,
                 (uuid.uuid4(), email, password_hash),
             )
             if cursor.rowcount:
                 log.info("operators.bootstrap_admin_created", email=email)
+                return
+            row = await (
+                await conn.execute("SELECT count(*) FROM gateway.operators WHERE role = 'admin'")
+            ).fetchone()
+            if not row or not row[0]:
+                log.warning(
+                    "operators.no_administrator",
+                    email=email,
+                    hint="BOOTSTRAP_ADMIN_EMAIL belongs to an operator who is not an admin",
+                )
 
-    async def authenticate(self, email: str, password: str) -> Operator | None:
+    async def authenticate(self, email: str, password: str) -> Account | None:
         async with self.pool.connection() as conn:
             row = await (
                 await conn.execute(
-                    "SELECT id::text, email, name, role, password_hash FROM gateway.operators "
+                    f"SELECT {_ACCOUNT_COLUMNS}, password_hash FROM gateway.operators "
                     "WHERE lower(email) = lower(%s)",
                     (email,),
                 )
             ).fetchone()
-        stored_hash = row[4] if row else _DUMMY_HASH
-        try:
-            # argon2 is deliberately slow: keep it off the event loop.
-            await asyncio.to_thread(_hasher.verify, stored_hash, password)
-        except VerificationError:
+        matches = await _password_matches(row[7] if row else _DUMMY_HASH, password)
+        if row is None or not matches:
             return None
+        return _account(row)
+
+    async def get(self, operator_id: str) -> Account | None:
+        key = _uuid(operator_id)
+        if key is None:
+            return None
+        async with self.pool.connection() as conn:
+            row = await (
+                await conn.execute(
+                    f"SELECT {_ACCOUNT_COLUMNS} FROM gateway.operators WHERE id = %s", (key,)
+                )
+            ).fetchone()
+        return _account(row) if row else None
+
+    async def current(self, operator: Operator) -> Account:
+        """The caller's account, if their token is still faithful to it."""
+        account = await self.get(operator.id)
+        if account is None:
+            raise NotAuthenticated("this token's operator no longer exists")
+        if account.credentials_version != operator.credentials_version:
+            raise NotAuthenticated("this token predates a change of password or role: log in again")
+        return account
+
+    async def page(self, page: int, limit: int) -> tuple[list[Account], int]:
+        """A page of operators, oldest first, and how many there are in all."""
+        async with self.pool.connection() as conn:
+            total_row = await (
+                await conn.execute("SELECT count(*) FROM gateway.operators")
+            ).fetchone()
+            rows = await (
+                await conn.execute(
+                    f"SELECT {_ACCOUNT_COLUMNS} FROM gateway.operators "
+                    "ORDER BY created_at, id LIMIT %s OFFSET %s",
+                    (limit, (page - 1) * limit),
+                )
+            ).fetchall()
+        return [_account(row) for row in rows], total_row[0] if total_row else 0
+
+    async def create(
+        self, actor: Operator, *, email: str, password: str, name: str, role: Role
+    ) -> Account:
+        password_hash = await _hash_password(password)
+        async with self.pool.connection() as conn, conn.transaction():
+            await self._check_admin(conn, actor)
+            try:
+                row = await (
+                    await conn.execute(
+                        "INSERT INTO gateway.operators (id, email, name, role, password_hash) "
+                        f"VALUES (%s, %s, %s, %s, %s) RETURNING {_ACCOUNT_COLUMNS}",
+                        (uuid.uuid4(), email, name, role.value, password_hash),
+                    )
+                ).fetchone()
+            except psycopg.errors.UniqueViolation:
+                raise EmailTaken(f"an operator with the email {email!r} exists") from None
+        assert row is not None
+        account = _account(row)
+        log.info("operators.created", operator_id=account.id, role=role, actor_id=actor.id)
+        return account
+
+    async def update(
+        self,
+        actor: Operator,
+        operator_id: str,
+        *,
+        email: str | None = None,
+        name: str | None = None,
+        role: Role | None = None,
+        password: str | None = None,
+    ) -> Account:
+        """Change the fields given. A new password or role revokes the refresh tokens."""
+        password_hash = await _hash_password(password) if password is not None else None
+        async with self.pool.connection() as conn, conn.transaction():
+            await self._lock_admins(conn)
+            await self._check_admin(conn, actor)
+            target = await self._locked(conn, operator_id)
+            if role is not None and target.role == Role.ADMIN and role != Role.ADMIN:
+                await self._keep_an_admin(conn)
+            weakened = password_hash is not None or (role is not None and role != target.role)
+            try:
+                row = await (
+                    await conn.execute(
+                        f"""
+                        UPDATE gateway.operators SET
+                            email = coalesce(%s, email),
+                            name = coalesce(%s, name),
+                            role = coalesce(%s, role),
+                            password_hash = coalesce(%s, password_hash),
+                            credentials_version = credentials_version + %s,
+                            updated_at = now()
+                        WHERE id = %s
+                        RETURNING {_ACCOUNT_COLUMNS}
+                        """,
+                        (
+                            email,
+                            name,
+                            role.value if role else None,
+                            password_hash,
+                            1 if weakened else 0,
+                            target.id,
+                        ),
+                    )
+                ).fetchone()
+            except psycopg.errors.UniqueViolation:
+                raise EmailTaken(f"an operator with the email {email!r} exists") from None
+            if weakened:
+                await self._revoke_refresh_tokens(conn, target.id)
+        assert row is not None
+        log.info(
+            "operators.updated",
+            operator_id=target.id,
+            actor_id=actor.id,
+            changed=[
+                field
+                for field, value in (
+                    ("email", email),
+                    ("name", name),
+                    ("role", role),
+                    ("password", password),
+                )
+                if value is not None
+            ],
+        )
+        return _account(row)
+
+    async def delete(self, actor: Operator, operator_id: str) -> None:
+        """Delete an operator; their refresh tokens go with them."""
+        async with self.pool.connection() as conn, conn.transaction():
+            await self._lock_admins(conn)
+            await self._check_admin(conn, actor)
+            target = await self._locked(conn, operator_id)
+            if target.role == Role.ADMIN:
+                await self._keep_an_admin(conn)
+            await conn.execute("DELETE FROM gateway.operators WHERE id = %s", (target.id,))
+        log.info("operators.deleted", operator_id=target.id, actor_id=actor.id)
+
+    async def change_password(self, operator: Operator, current: str, new: str) -> Account:
+        """The caller's own password, proven by the current one. Revokes refresh tokens."""
+        account = await self.current(operator)
+        async with self.pool.connection() as conn:
+            row = await (
+                await conn.execute(
+                    "SELECT password_hash FROM gateway.operators WHERE id = %s", (account.id,)
+                )
+            ).fetchone()
         if row is None:
-            return None
-        return Operator(id=row[0], email=row[1], name=row[2], role=Role(row[3]))
+            raise NotAuthenticated("this token's operator no longer exists")
+        old_hash = row[0]
+        if not await _password_matches(old_hash, current):
+            raise WrongPassword("currentPassword is not this operator's password")
+        new_hash = await _hash_password(new)
+        async with self.pool.connection() as conn, conn.transaction():
+            # Only if nobody changed the password since it was verified.
+            updated = await (
+                await conn.execute(
+                    f"""
+                    UPDATE gateway.operators SET
+                        password_hash = %s,
+                        credentials_version = credentials_version + 1,
+                        updated_at = now()
+                    WHERE id = %s AND password_hash = %s
+                    RETURNING {_ACCOUNT_COLUMNS}
+                    """,
+                    (new_hash, account.id, old_hash),
+                )
+            ).fetchone()
+            if updated is None:
+                raise WrongPassword("the password changed meanwhile: currentPassword is stale")
+            await self._revoke_refresh_tokens(conn, account.id)
+        log.info("operators.password_changed", operator_id=account.id)
+        return _account(updated)
+
+    async def issue_refresh_token(self, account: Account) -> str:
+        """A refresh token starting a new family (one per login)."""
+        async with self.pool.connection() as conn, conn.transaction():
+            return await self._insert_refresh_token(conn, account.id, uuid.uuid4())
+
+    async def rotate_refresh_token(self, refresh_token: str) -> tuple[Account, str]:
+        """Spend a refresh token: its operator and the token that replaces it.
+
+        A token already spent means it was copied: its whole family is revoked, so neither
+        the thief nor the rightful client can refresh again without logging in.
+        """
+        digest = _digest(refresh_token)
+        reused: tuple[str, uuid.UUID] | None = None
+        async with self.pool.connection() as conn, conn.transaction():
+            found = await (
+                await conn.execute(
+                    "SELECT operator_id FROM gateway.refresh_tokens WHERE token_hash = %s",
+                    (digest,),
+                )
+            ).fetchone()
+            if found is None:
+                raise InvalidRefreshToken("this refresh token is not valid: log in again")
+            # The operator's row before the token's, in the order a password change takes
+            # them: a refresh racing with that change waits and then finds the token revoked.
+            account_row = await (
+                await conn.execute(
+                    f"SELECT {_ACCOUNT_COLUMNS} FROM gateway.operators WHERE id = %s FOR SHARE",
+                    (found[0],),
+                )
+            ).fetchone()
+            token = await (
+                await conn.execute(
+                    """
+                    SELECT family_id, rotated_at IS NOT NULL, revoked_at IS NOT NULL,
+                           expires_at <= now()
+                    FROM gateway.refresh_tokens WHERE token_hash = %s FOR UPDATE
+                    """,
+                    (digest,),
+                )
+            ).fetchone()
+            if account_row is None or token is None:
+                raise InvalidRefreshToken("this refresh token is not valid: log in again")
+            family_id, rotated, revoked, expired = token
+            account = _account(account_row)
+            if rotated and not revoked:
+                await conn.execute(
+                    "UPDATE gateway.refresh_tokens SET revoked_at = now() "
+                    "WHERE family_id = %s AND revoked_at IS NULL",
+                    (family_id,),
+                )
+                reused = (account.id, family_id)
+            elif revoked or expired or rotated:
+                raise InvalidRefreshToken("this refresh token is not valid: log in again")
+            else:
+                await conn.execute(
+                    "UPDATE gateway.refresh_tokens SET rotated_at = now() WHERE token_hash = %s",
+                    (digest,),
+                )
+                successor = await self._insert_refresh_token(conn, account.id, family_id)
+        if reused is not None:
+            # Raised after the commit: the family's revocation must stick.
+            log.warning(
+                "auth.refresh_token_reused", operator_id=reused[0], family_id=str(reused[1])
+            )
+            raise InvalidRefreshToken("this refresh token is not valid: log in again")
+        return account, successor
+
+    async def _insert_refresh_token(
+        self, conn: psycopg.AsyncConnection, operator_id: str, family_id: uuid.UUID
+    ) -> str:
+        refresh_token = secrets.token_urlsafe(32)
+        # Expired tokens are of no use, not even to detect a reuse: forget them.
+        await conn.execute(
+            "DELETE FROM gateway.refresh_tokens WHERE operator_id = %s AND expires_at <= now()",
+            (operator_id,),
+        )
+        await conn.execute(
+            """
+            INSERT INTO gateway.refresh_tokens (token_hash, family_id, operator_id, expires_at)
+            VALUES (%s, %s, %s, now() + make_interval(secs => %s))
+            """,
+            (_digest(refresh_token), family_id, operator_id, self.refresh_token_ttl_seconds),
+        )
+        return refresh_token
+
+    @staticmethod
+    async def _revoke_refresh_tokens(conn: psycopg.AsyncConnection, operator_id: str) -> None:
+        await conn.execute(
+            "UPDATE gateway.refresh_tokens SET revoked_at = now() "
+            "WHERE operator_id = %s AND revoked_at IS NULL",
+            (operator_id,),
+        )
+
+    @staticmethod
+    async def _lock_admins(conn: psycopg.AsyncConnection) -> None:
+        # Serializes every change that could remove an administrator, so that two of them
+        # demoting each other at the same moment cannot leave none.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('telecast.gateway.admins'))")
+
+    @staticmethod
+    async def _check_admin(conn: psycopg.AsyncConnection, actor: Operator) -> None:
+        """The actor is, in this transaction, still an administrator with this token."""
+        row = await (
+            await conn.execute(
+                "SELECT role, credentials_version FROM gateway.operators WHERE id = %s FOR SHARE",
+                (_uuid(actor.id),),
+            )
+        ).fetchone()
+        if row is None:
+            raise NotAuthenticated("this token's operator no longer exists")
+        if row[1] != actor.credentials_version:
+            raise NotAuthenticated("this token predates a change of password or role: log in again")
+        if row[0] != Role.ADMIN:
+            raise NotAllowed("this needs the admin role")
+
+    @staticmethod
+    async def _locked(conn: psycopg.AsyncConnection, operator_id: str) -> Account:
+        key = _uuid(operator_id)
+        row = None
+        if key is not None:
+            row = await (
+                await conn.execute(
+                    f"SELECT {_ACCOUNT_COLUMNS} FROM gateway.operators WHERE id = %s FOR UPDATE",
+                    (key,),
+                )
+            ).fetchone()
+        if row is None:
+            raise OperatorNotFound(f"no operator with the id {operator_id!r}")
+        return _account(row)
+
+    @staticmethod
+    async def _keep_an_admin(conn: psycopg.AsyncConnection) -> None:
+        row = await (
+            await conn.execute("SELECT count(*) FROM gateway.operators WHERE role = 'admin'")
+        ).fetchone()
+        if row is None or row[0] <= 1:
+            raise LastAdmin("this is the last administrator: make another operator an admin first")

@@ -1,23 +1,36 @@
 """Bearer tokens (JWT, HS256) and role guards.
 
-A token carries the operator's id, email and role, so that a request needs no database
-lookup; it expires after ``TOKEN_TTL_SECONDS``.
+An access token carries the operator's id, email, role and credentials version (``pwv``),
+so that a request needs no database lookup; it expires after ``TOKEN_TTL_SECONDS``. Only
+the operator-management endpoints, which read the database anyway, also check that the
+token still matches the stored operator (see ``is_current_admin``).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.spec import OpenAPI
 from litestar.security.jwt import JWTAuth, Token
 
-from telecast_gateway.operators import Operator, Role
+from telecast_gateway.operators import Account, NotAllowed, Operator, OperatorStore, Role
 
-# Paths anyone may call: logging in, probes, metrics and the API description.
-PUBLIC_PATHS = ["^/api/v1/auth/login$", "^/health$", "^/ready$", "^/metrics$", "^/schema"]
+# Paths anyone may call: logging in, refreshing, probes, metrics and the API description.
+PUBLIC_PATHS = [
+    "^/api/v1/auth/login$",
+    "^/api/v1/auth/refresh$",
+    "^/health$",
+    "^/ready$",
+    "^/metrics$",
+    "^/schema",
+]
+
+_HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
 async def _operator_from_token(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> Operator:
@@ -27,6 +40,7 @@ async def _operator_from_token(token: Token, _: ASGIConnection[Any, Any, Any, An
         email=extras.get("email", ""),
         name=extras.get("name", ""),
         role=Role(extras["role"]),
+        credentials_version=extras.get("pwv", 0),
     )
 
 
@@ -36,19 +50,40 @@ def build_auth(secret: str, ttl_seconds: int) -> JWTAuth[Operator]:
         retrieve_user_handler=_operator_from_token,
         exclude=PUBLIC_PATHS,
         default_token_expiration=timedelta(seconds=ttl_seconds),
-        description="A token from POST /api/v1/auth/login",
+        description="An access token from POST /api/v1/auth/login or /api/v1/auth/refresh",
     )
 
 
-def issue_token(auth: JWTAuth[Operator], operator: Operator) -> str:
+def issue_token(auth: JWTAuth[Operator], account: Account) -> str:
     return auth.create_token(
-        identifier=operator.id,
-        token_extras={"email": operator.email, "name": operator.name, "role": operator.role},
+        identifier=account.id,
+        token_extras={
+            "email": account.email,
+            "name": account.name,
+            "role": account.role,
+            "pwv": account.credentials_version,
+        },
     )
+
+
+def document_public_paths(openapi: OpenAPI) -> None:
+    """Mark the operations under ``PUBLIC_PATHS`` with ``security: []`` in the OpenAPI.
+
+    Litestar leaves out an empty ``security``, so those operations would seem to need the
+    global Bearer token; deriving the mark from the list the middleware uses keeps the
+    document and the behaviour from drifting apart.
+    """
+    patterns = [re.compile(pattern) for pattern in PUBLIC_PATHS]
+    for path, item in (openapi.paths or {}).items():
+        if any(pattern.search(path) for pattern in patterns):
+            for method in _HTTP_METHODS:
+                operation = getattr(item, method, None)
+                if operation is not None:
+                    operation.security = []
 
 
 def requires(*roles: Role) -> Any:
-    """A guard admitting only operators with one of ``roles``."""
+    """A guard admitting only operators whose token names one of ``roles``."""
 
     def guard(connection: ASGIConnection[Any, Operator, Any, Any], _: BaseRouteHandler) -> None:
         if connection.user.role not in roles:
@@ -56,6 +91,23 @@ def requires(*roles: Role) -> Any:
             raise PermissionDeniedException(f"this needs the {allowed} role")
 
     return guard
+
+
+async def is_current_admin(
+    connection: ASGIConnection[Any, Operator, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Admits an administrator whose token still matches the stored operator.
+
+    Stricter than ``requires``: a deleted or demoted administrator, or one whose password
+    changed, cannot manage operators with a token issued before.
+    """
+    operator = connection.user
+    if operator.role != Role.ADMIN:
+        raise PermissionDeniedException("this needs the admin role")
+    operators: OperatorStore = connection.app.state.operators
+    account = await operators.current(operator)
+    if account.role != Role.ADMIN:
+        raise NotAllowed("this needs the admin role")
 
 
 can_write_campaigns = requires(Role.ADMIN, Role.MANAGER)

@@ -13,6 +13,8 @@ class GatewaySettings(CommonSettings, kw_only=True):
     gateway_port: int = 8000
     jwt_secret: str = DEV_JWT_SECRET
     token_ttl_seconds: int = 3600
+    # Lifetime of a refresh token; each refresh issues a new one with the full lifetime.
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
     bootstrap_admin_email: str = "admin@telecast.local"
     bootstrap_admin_password: str = "telecast"
     # How long a write waits for the read model to show it before answering (0: no wait).
@@ -28,6 +30,8 @@ class GatewaySettings(CommonSettings, kw_only=True):
             raise SettingsError("environment variable GATEWAY_PORT: expected 1-65535")
         if self.token_ttl_seconds <= 0:
             raise SettingsError("environment variable TOKEN_TTL_SECONDS: must be positive")
+        if self.refresh_token_ttl_seconds <= 0:
+            raise SettingsError("environment variable REFRESH_TOKEN_TTL_SECONDS: must be positive")
         if "@" not in self.bootstrap_admin_email or len(self.bootstrap_admin_password) < 8:
             raise SettingsError(
                 "environment variables BOOTSTRAP_ADMIN_EMAIL / BOOTSTRAP_ADMIN_PASSWORD: "

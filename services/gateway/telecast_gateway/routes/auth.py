@@ -1,14 +1,27 @@
-"""``/api/v1/auth``: log in for a Bearer token."""
+"""``/api/v1/auth``: log in, refresh tokens, who am I, change my password.
+
+An access token is a stateless JWT valid for ``TOKEN_TTL_SECONDS``; a refresh token is an
+opaque string, stored as a digest, that can be spent once for a new pair.
+"""
 
 from __future__ import annotations
 
-from litestar import Controller, post
+from typing import Any
+
+from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 
 from telecast_gateway.envelope import Envelope, ErrorEnvelope, ok
-from telecast_gateway.operators import OperatorStore
-from telecast_gateway.schemas import AccessToken, LoginRequest
+from telecast_gateway.operators import Account, Operator, OperatorStore
+from telecast_gateway.routes.users import errors, operator_problem_handler
+from telecast_gateway.schemas import (
+    AccessToken,
+    LoginRequest,
+    OperatorView,
+    PasswordChange,
+    RefreshRequest,
+)
 from telecast_gateway.security import issue_token
 from telecast_libs.contracts.errors import ErrorCode, Problem
 
@@ -17,28 +30,107 @@ class InvalidCredentials(Problem):
     code = ErrorCode.UNAUTHORIZED
 
 
+async def _tokens(state: State, operators: OperatorStore, account: Account) -> AccessToken:
+    """A new access token and a refresh token starting a new family."""
+    return AccessToken(
+        access_token=issue_token(state.auth, account),
+        token_type="Bearer",
+        expires_in=state.settings.token_ttl_seconds,
+        refresh_token=await operators.issue_refresh_token(account),
+    )
+
+
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
+    exception_handlers = {Problem: operator_problem_handler}
 
     @post(
         "/login",
         status_code=200,
-        summary="Exchange email and password for a Bearer token",
-        responses={401: ResponseSpec(ErrorEnvelope, description="Wrong email or password")},
+        summary="Exchange email and password for tokens",
+        description="An access token (a JWT for `Authorization: Bearer`, valid `expiresIn` "
+        "seconds) and a refresh token (valid `REFRESH_TOKEN_TTL_SECONDS`, 30 days by "
+        "default, for POST /api/v1/auth/refresh).",
+        responses={
+            400: ResponseSpec(ErrorEnvelope, description="The body is not valid"),
+            401: ResponseSpec(ErrorEnvelope, description="Wrong email or password"),
+        },
         security=[],
     )
     async def login(
         self, data: LoginRequest, operators: OperatorStore, state: State
     ) -> Envelope[AccessToken]:
-        operator = await operators.authenticate(data.email, data.password)
-        if operator is None:
+        account = await operators.authenticate(data.email, data.password)
+        if account is None:
             raise InvalidCredentials("wrong email or password")
-        token = issue_token(state.auth, operator)
+        return ok(await _tokens(state, operators, account))
+
+    @post(
+        "/refresh",
+        status_code=200,
+        summary="Exchange a refresh token for new tokens",
+        description="Spends the refresh token and answers a new access token and a new "
+        "refresh token (rotation). A refresh token works once: presenting one already spent "
+        "revokes every token descended from the same login, so a stolen copy is useless as "
+        "soon as either party uses it. A new password or role, or the operator's deletion, "
+        "also revokes them.",
+        responses={
+            400: ResponseSpec(ErrorEnvelope, description="The body is not valid"),
+            401: ResponseSpec(
+                ErrorEnvelope,
+                description="The refresh token is unknown, expired, revoked or already spent",
+            ),
+        },
+        security=[],
+    )
+    async def refresh(
+        self, data: RefreshRequest, operators: OperatorStore, state: State
+    ) -> Envelope[AccessToken]:
+        account, refresh_token = await operators.rotate_refresh_token(data.refresh_token)
         return ok(
             AccessToken(
-                access_token=token,
+                access_token=issue_token(state.auth, account),
                 token_type="Bearer",
                 expires_in=state.settings.token_ttl_seconds,
+                refresh_token=refresh_token,
             )
         )
+
+    @get(
+        "/me",
+        summary="The calling operator",
+        description="The operator the token belongs to, as stored now. Any role.",
+        responses=errors(401),
+    )
+    async def me(
+        self, request: Request[Operator, Any, State], operators: OperatorStore
+    ) -> Envelope[OperatorView]:
+        return ok(OperatorView.of(await operators.current(request.user)))
+
+    @post(
+        "/password",
+        status_code=200,
+        summary="Change my password",
+        description="Needs the current password (a wrong one answers 400 `WRONG_PASSWORD`: "
+        "the token is fine, so not 401). Every refresh token of the operator stops working "
+        "and the access tokens issued before no longer pass `/api/v1/auth/me` and "
+        "`/api/v1/users`; the answer carries a fresh pair for the caller. Any role.",
+        responses=errors(
+            400,
+            401,
+            s400="The body is not valid (VALIDATION_ERROR: the new password needs 8 to 1024 "
+            "characters), or currentPassword is wrong (WRONG_PASSWORD)",
+        ),
+    )
+    async def change_password(
+        self,
+        request: Request[Operator, Any, State],
+        data: PasswordChange,
+        operators: OperatorStore,
+        state: State,
+    ) -> Envelope[AccessToken]:
+        account = await operators.change_password(
+            request.user, data.current_password, data.new_password
+        )
+        return ok(await _tokens(state, operators, account))
