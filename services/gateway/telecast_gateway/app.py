@@ -13,6 +13,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from telecast_gateway.bus import Bus
 from telecast_gateway.envelope import exception_handlers
+from telecast_gateway.idempotency import MAX_BODY_BYTES, IdempotencyStore, idempotent_posts
 from telecast_gateway.observability import observe
 from telecast_gateway.operators import OperatorStore
 from telecast_gateway.routes.auth import AuthController
@@ -27,8 +28,6 @@ from telecast_libs.pg import open_pool
 from telecast_libs.subjects import subjects_for
 
 log = get_logger(__name__)
-
-MAX_BODY_BYTES = 1024 * 1024
 
 
 def _provide_bus(state: State) -> Bus:
@@ -65,6 +64,8 @@ def create_app(settings: GatewaySettings) -> Litestar:
             await nc.flush(timeout=1)
 
         app.state.operators = operators
+        app.state.idempotency = IdempotencyStore(pool, settings.idempotency_key_ttl_hours)
+        await app.state.idempotency.create_schema()
         app.state.bus = Bus(nc, subjects, settings.nats_request_timeout_ms)
         app.state.readiness_checks = {"postgres": postgres_ready, "nats": nats_ready}
         log.info("gateway.started", port=settings.gateway_port)
@@ -85,7 +86,8 @@ def create_app(settings: GatewaySettings) -> Litestar:
         ],
         lifespan=[connections],
         on_app_init=[auth.on_app_init],
-        middleware=[observe],
+        # Authentication (added by on_app_init) runs first, so both see the operator.
+        middleware=[observe, idempotent_posts],
         exception_handlers=exception_handlers,
         dependencies={
             "bus": Provide(_provide_bus, sync_to_thread=False),

@@ -19,6 +19,8 @@ class GatewaySettings(CommonSettings, kw_only=True):
     bootstrap_admin_password: str = "telecast"
     # How long a write waits for the read model to show it before answering (0: no wait).
     read_your_writes_timeout_ms: int = 2000
+    # How long an Idempotency-Key and its answer are kept.
+    idempotency_key_ttl_hours: int = 24
     # How long the gateway waits for the campaign or projection service to answer.
     nats_request_timeout_ms: int = 5000
 
