@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from telecast_libs.content.markup import HTML, MARKDOWN
 from telecast_libs.content.rendering import (
     CAPTION_LIMIT,
     FIELD_MAX_LENGTH,
-    HTML,
-    MARKDOWN,
     TEXT_LIMIT,
     TemplateError,
     check,
