@@ -9,6 +9,7 @@ import psycopg
 
 from telecast_campaign import campaign_commands
 from telecast_campaign.application import Campaigns
+from telecast_campaign.audience import contacts as contact_requests
 from telecast_campaign.audience.endpoint import AudienceEndpoint
 from telecast_campaign.audience.schema import create_contacts_table
 from telecast_campaign.endpoint import CommandEndpoint
@@ -30,6 +31,8 @@ log = get_logger(__name__)
 
 # Importing the command modules registers their deciders with the application.
 DECIDER_MODULES = (campaign_commands,)
+# Importing the audience modules registers their request handlers with the AudienceEndpoint.
+AUDIENCE_MODULES = (contact_requests,)
 
 
 def build_application(database_url: str) -> Campaigns:

@@ -18,6 +18,7 @@ from telecast_gateway.observability import observe
 from telecast_gateway.operators import OperatorStore
 from telecast_gateway.routes.auth import AuthController
 from telecast_gateway.routes.campaigns import CampaignController
+from telecast_gateway.routes.contacts import ContactController
 from telecast_gateway.routes.health import health, metrics, ready
 from telecast_gateway.routes.users import UsersController
 from telecast_gateway.security import build_auth, document_public_paths
@@ -80,6 +81,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             AuthController,
             UsersController,
             CampaignController,
+            ContactController,
             health,
             ready,
             metrics,

@@ -56,6 +56,23 @@ class Bus:
             raise _problem(reply.error)
         return reply.data
 
+    async def audience(
+        self, request: Request, answer: type[T], *, write: bool, timeout: float | None = None
+    ) -> T:
+        """A request the campaign service answers from its audience tables (contacts,
+        counts…): a write goes to its command subject, a read to its query subject."""
+        kind = request.__struct_config__.tag
+        subject = self.subjects.command(kind) if write else self.subjects.query(kind)
+        raw = await self._request(subject, encode(request), "campaign", timeout or self.timeout)
+        try:
+            reply = decode(raw, QueryReply[answer])  # type: ignore[valid-type]
+        except msgspec.ValidationError as error:
+            log.error("bus.bad_reply", subject=subject, error=str(error))
+            raise Unavailable("the campaign service answered in an unexpected shape") from None
+        if not reply.ok or reply.data is None:
+            raise _problem(reply.error)
+        return reply.data
+
     async def await_position(self, position: int, timeout_ms: int) -> bool:
         """Wait until the read model shows the write at ``position`` (read-your-writes)."""
         if timeout_ms <= 0:

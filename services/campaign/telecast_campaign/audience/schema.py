@@ -32,6 +32,13 @@ CREATE INDEX IF NOT EXISTS contacts_interests ON campaign.contacts USING gin (in
 CREATE INDEX IF NOT EXISTS contacts_attributes ON campaign.contacts
     USING gin (attributes jsonb_path_ops);
 CREATE INDEX IF NOT EXISTS contacts_created ON campaign.contacts (created_at, id);
+-- Search by word prefix in username and names (full-text, no extension needed). The GIN
+-- pending list stays on: imports insert in bulk, and a search reads the short pending list.
+ALTER TABLE campaign.contacts ADD COLUMN IF NOT EXISTS search_vector tsvector
+    GENERATED ALWAYS AS (to_tsvector('simple',
+        coalesce(username, '') || ' ' || coalesce(first_name, '') || ' ' || coalesce(last_name, '')
+    )) STORED;
+CREATE INDEX IF NOT EXISTS contacts_search ON campaign.contacts USING gin (search_vector);
 """
 
 

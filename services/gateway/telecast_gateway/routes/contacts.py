@@ -1,0 +1,287 @@
+"""``/api/v1/contacts``: list, get, create, update, delete, opt-out/opt-in and bulk import.
+
+Every request goes to the campaign service, which owns the contacts table and answers from
+it (contacts are not event-sourced, so there is no read model to wait for). Any operator
+reads; admins and managers write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from litestar import Controller, MediaType, Request, Response, delete, get, post, put
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType as MediaTypeSpec
+from litestar.openapi.spec import Operation, RequestBody, Schema
+from litestar.openapi.spec.enums import OpenAPIType
+from litestar.params import Parameter
+
+from telecast_gateway.bus import Bus
+from telecast_gateway.contact_import import ContactImport, run_import
+from telecast_gateway.contact_rows import MEDIA_TYPES, import_format, reader_for
+from telecast_gateway.envelope import Envelope, ErrorEnvelope, ok, problem_handler
+from telecast_gateway.operators import Operator
+from telecast_gateway.schemas import Deleted
+from telecast_gateway.security import can_write_campaigns
+from telecast_libs.contracts.contacts import (
+    ChatType,
+    Contact,
+    ContactChanges,
+    ContactDeleted,
+    ContactErrorCode,
+    ContactInput,
+    ContactPage,
+    CreateContact,
+    DeleteContact,
+    GetContact,
+    ImportReport,
+    ListContacts,
+    SetContactOptOut,
+    UpdateContact,
+)
+from telecast_libs.contracts.errors import Problem
+from telecast_libs.contracts.messages import Actor, CommandMeta
+from telecast_libs.log import current_correlation_id, new_correlation_id
+
+# An import streams: the gateway's 1 MiB body limit would cap it at a few thousand rows.
+# 2 GiB is about ten million typical rows; memory stays bounded by the batch size.
+IMPORT_MAX_BODY_BYTES = 2 * 1024**3
+
+STATUS_OF_CONTACT_CODE = {
+    ContactErrorCode.CONTACT_EXISTS: 409,
+    ContactErrorCode.CONTACT_NOT_FOUND: 404,
+}
+
+
+def contact_problem_handler(request: Request, problem: Problem) -> Response[ErrorEnvelope]:
+    """The contact codes' statuses; every other code as the envelope maps it."""
+    status = STATUS_OF_CONTACT_CODE.get(problem.code)
+    if status is None:
+        return problem_handler(request, problem)
+    return Response(
+        ErrorEnvelope(success=False, error=problem.body()),
+        status_code=status,
+        media_type=MediaType.JSON,
+    )
+
+
+def _errors(*statuses: int) -> dict[int, ResponseSpec]:
+    descriptions = {
+        400: "The request is not valid (the error names the field)",
+        401: "No valid Bearer token",
+        403: "The operator's role does not allow this",
+        404: "No such contact (CONTACT_NOT_FOUND)",
+        409: "A contact with this telegramId exists already (CONTACT_EXISTS)",
+        413: "The body is over the import limit (2 GiB)",
+        415: "The Content-Type is not text/csv or application/x-ndjson",
+        422: "The Idempotency-Key was used before with another request",
+        503: "A service behind the gateway is unavailable",
+    }
+    return {s: ResponseSpec(ErrorEnvelope, description=descriptions[s]) for s in statuses}
+
+
+ContactIdParam = Annotated[str, Parameter(description="The contact's id", max_length=100)]
+
+
+def _meta(request: Request[Operator, object, State]) -> CommandMeta:
+    operator = request.user
+    return CommandMeta(
+        actor=Actor(id=operator.id, email=operator.email, role=operator.role),
+        correlation_id=current_correlation_id() or new_correlation_id(),
+    )
+
+
+_CSV_EXAMPLE = (
+    "telegramId,chatType,username,firstName,lastName,location,age,interests,attributes.plan\n"
+    "123456789,private,jane_doe,Jane,Doe,US,34,shopping;fashion,gold\n"
+    '-1001234567890,supergroup,,"Deals, daily",,DE,,,\n'
+)
+_NDJSON_EXAMPLE = (
+    '{"telegramId": 123456789, "firstName": "Jane", "location": "US", "interests": ["shopping"]}\n'
+    '{"telegramId": 987654321, "chatType": "channel", "username": "deals_daily"}\n'
+)
+
+
+@dataclass
+class _ImportOperation(Operation):
+    """The import's body is streamed, not a parameter: its OpenAPI request body is declared
+    here."""
+
+    def __post_init__(self) -> None:
+        text = Schema(type=OpenAPIType.STRING)
+        self.request_body = RequestBody(
+            required=True,
+            description="CSV with a header row, or one JSON object per line (the fields of a "
+            "contact). Either may be as large as 2 GiB; it is read as it arrives.",
+            content={
+                "text/csv": MediaTypeSpec(schema=text, example=_CSV_EXAMPLE),
+                "application/x-ndjson": MediaTypeSpec(schema=text, example=_NDJSON_EXAMPLE),
+            },
+        )
+
+
+class ContactController(Controller):
+    path = "/api/v1/contacts"
+    tags = ["contacts"]
+    exception_handlers = {Problem: contact_problem_handler}
+
+    @get(
+        "/",
+        summary="List contacts",
+        description="A page of contacts, newest first. `search` matches words by prefix in "
+        "username, first and last name (and a number matches the Telegram id); the filters "
+        "combine with AND.",
+        responses=_errors(400, 401, 503),
+    )
+    async def list_contacts(
+        self,
+        bus: Bus,
+        page: Annotated[int, Parameter(ge=1, le=1_000_000, description="Page number")] = 1,
+        limit: Annotated[int, Parameter(ge=1, le=100, description="Items per page")] = 20,
+        search: Annotated[
+            str | None,
+            Parameter(min_length=1, max_length=200, description="Words to find in names"),
+        ] = None,
+        chat_type: Annotated[
+            ChatType | None, Parameter(query="chatType", description="Only this chat type")
+        ] = None,
+        location: Annotated[
+            str | None,
+            Parameter(pattern=r"^[A-Z]{2}$", description="Only this country (ISO 3166-1 alpha-2)"),
+        ] = None,
+        opted_out: Annotated[
+            bool | None, Parameter(query="optedOut", description="Only (not) opted out")
+        ] = None,
+        blocked: Annotated[bool | None, Parameter(description="Only (not) blocked")] = None,
+        is_test_recipient: Annotated[
+            bool | None,
+            Parameter(query="isTestRecipient", description="Only (not) test recipients"),
+        ] = None,
+        interest: Annotated[
+            str | None,
+            Parameter(min_length=1, max_length=64, description="Only contacts with this interest"),
+        ] = None,
+    ) -> Envelope[ContactPage]:
+        query = ListContacts(
+            page=page,
+            limit=limit,
+            search=search,
+            chat_type=chat_type,
+            location=location,
+            opted_out=opted_out,
+            blocked=blocked,
+            is_test_recipient=is_test_recipient,
+            interest=interest,
+        )
+        return ok(await bus.audience(query, ContactPage, write=False))
+
+    @get(
+        "/{contact_id:str}",
+        summary="Get a contact",
+        responses=_errors(400, 401, 404, 503),
+    )
+    async def get_contact(self, bus: Bus, contact_id: ContactIdParam) -> Envelope[Contact]:
+        return ok(await bus.audience(GetContact(contact_id=contact_id), Contact, write=False))
+
+    @post(
+        "/",
+        summary="Create a contact",
+        description="Absent fields take their defaults (`chatType` private, no interests, "
+        "flags false). A second contact with the same `telegramId` is refused (409).",
+        guards=[can_write_campaigns],
+        status_code=201,
+        responses=_errors(400, 401, 403, 409, 422, 503),
+    )
+    async def create_contact(
+        self, request: Request, data: ContactInput, bus: Bus
+    ) -> Envelope[Contact]:
+        command = CreateContact(meta=_meta(request), contact=data)
+        return ok(await bus.audience(command, Contact, write=True))
+
+    @put(
+        "/{contact_id:str}",
+        summary="Update a contact",
+        description="Changes the fields present in the body; `null` clears an optional field "
+        "(username, names, languageCode, location, age, lastPurchase). `attributes` are merged "
+        "key by key, and a key set to `null` is removed.",
+        guards=[can_write_campaigns],
+        responses=_errors(400, 401, 403, 404, 409, 503),
+    )
+    async def update_contact(
+        self, request: Request, contact_id: ContactIdParam, data: ContactChanges, bus: Bus
+    ) -> Envelope[Contact]:
+        command = UpdateContact(meta=_meta(request), contact_id=contact_id, changes=data)
+        return ok(await bus.audience(command, Contact, write=True))
+
+    @delete(
+        "/{contact_id:str}",
+        summary="Delete a contact",
+        description="Removes the contact for good (contacts are not event-sourced).",
+        guards=[can_write_campaigns],
+        status_code=200,
+        responses=_errors(400, 401, 403, 404, 503),
+    )
+    async def delete_contact(
+        self, request: Request, contact_id: ContactIdParam, bus: Bus
+    ) -> Envelope[Deleted]:
+        command = DeleteContact(meta=_meta(request), contact_id=contact_id)
+        await bus.audience(command, ContactDeleted, write=True)
+        return ok(Deleted(message="Contact deleted successfully"))
+
+    @post(
+        "/{contact_id:str}/opt-out",
+        summary="Opt a contact out",
+        description="The contact receives no campaign message from now on; an import never "
+        "clears this.",
+        guards=[can_write_campaigns],
+        status_code=200,
+        responses=_errors(400, 401, 403, 404, 422, 503),
+    )
+    async def opt_out(
+        self, request: Request, contact_id: ContactIdParam, bus: Bus
+    ) -> Envelope[Contact]:
+        command = SetContactOptOut(meta=_meta(request), contact_id=contact_id, opted_out=True)
+        return ok(await bus.audience(command, Contact, write=True))
+
+    @post(
+        "/{contact_id:str}/opt-in",
+        summary="Opt a contact back in",
+        description="Undoes an opt-out, for a contact who consented again.",
+        guards=[can_write_campaigns],
+        status_code=200,
+        responses=_errors(400, 401, 403, 404, 422, 503),
+    )
+    async def opt_in(
+        self, request: Request, contact_id: ContactIdParam, bus: Bus
+    ) -> Envelope[Contact]:
+        command = SetContactOptOut(meta=_meta(request), contact_id=contact_id, opted_out=False)
+        return ok(await bus.audience(command, Contact, write=True))
+
+    @post(
+        "/import",
+        summary="Import contacts",
+        description="Creates or updates contacts by `telegramId` from a CSV file (with a header "
+        "row) or JSON lines, streamed. A row that is not valid is reported by its line number "
+        "and skipped; the others are imported. Within a file a later row of the same "
+        "`telegramId` applies on top of an earlier one. An absent or empty value keeps the "
+        "stored one; `optedOut` and `blocked` can be set, never cleared. Rows land in batches "
+        "as the body arrives. Send no `Idempotency-Key`: an import can simply be repeated.",
+        guards=[can_write_campaigns],
+        status_code=200,
+        request_max_body_size=IMPORT_MAX_BODY_BYTES,
+        operation_class=_ImportOperation,
+        responses=_errors(400, 401, 403, 413, 415, 503),
+    )
+    async def import_contacts(self, request: Request, bus: Bus) -> Envelope[ImportReport]:
+        fmt = import_format(request.headers.get("content-type"))
+        if fmt is None:
+            raise HTTPException(
+                status_code=415,
+                detail="send the contacts as text/csv (with a header row) or "
+                f"application/x-ndjson; accepted: {', '.join(MEDIA_TYPES)}",
+            )
+        contacts = ContactImport(bus, _meta(request), max_payload=bus.nc.max_payload)
+        return ok(await run_import(request.stream(), reader_for(fmt), contacts))
