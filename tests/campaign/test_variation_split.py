@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from telecast_libs.content.messages import personalize, resolve
 from telecast_libs.content.variations import BUCKETS, bucket, choose
 
 CAMPAIGN = "5f0c8a9e-3c1b-4b7e-9a51-2d6f1e8c4a10"
@@ -83,3 +84,26 @@ def test_edge_weights() -> None:
     # Only variations, summing to 100 (the rule for a message without content of its own):
     # every recipient gets one of them.
     assert None not in {choose(CAMPAIGN, r, message(40, 60, own=False)) for r in sample}
+
+
+def test_personalize_renders_the_variation_each_recipient_draws() -> None:
+    template = {
+        "id": "t1",
+        "version": 3,
+        "content": "<b>Hi {{firstName|there}}</b>",
+        "parseMode": "html",
+        "buttons": [[{"text": "Shop", "url": "https://shop.example.com"}]],
+    }
+    stored = {
+        "id": "msg1",
+        "templateId": "t1",
+        "variations": [{"id": "var1", "content": "<i>Yo {{firstName}}</i>", "weight": 50}],
+    }
+    resolved = resolve(stored, template, "messages[0]")
+    seen = {}
+    for recipient in RECIPIENTS[:200]:
+        sent = personalize(resolved, CAMPAIGN, recipient, {"firstName": "A&B"})
+        assert sent["variationId"] == choose(CAMPAIGN, recipient, resolved)
+        assert sent["buttons"] == template["buttons"] and sent["parseMode"] == "html"
+        seen[sent["variationId"]] = sent["text"]
+    assert seen == {None: "<b>Hi A&amp;B</b>", "var1": "<i>Yo A&amp;B</i>"}

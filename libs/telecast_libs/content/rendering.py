@@ -38,14 +38,15 @@ FIELD_MAX_LENGTH: dict[str, int] = {
     "firstName": 64,
     "lastName": 64,
     "username": 32,
-    "languageCode": 16,
+    "languageCode": 35,
     "location": 2,
     "age": 3,
     "lastPurchase": 10,
 }
 ATTRIBUTE_PREFIX = "attributes."
 ATTRIBUTE_MAX_LENGTH = 256
-_ATTRIBUTE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# As contacts store them: a flat object of scalars, whose keys may contain dots.
+_ATTRIBUTE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 KNOWN_FIELDS = (*FIELD_MAX_LENGTH, f"{ATTRIBUTE_PREFIX}<key>")
 
 
@@ -158,7 +159,8 @@ def check_field(field: str, source: str | None = None, offset: int | None = None
         if _ATTRIBUTE_KEY.match(field.removeprefix(ATTRIBUTE_PREFIX)):
             return
         raise TemplateError(
-            f"{{{{{field}}}}}: an attribute key is 1 to 64 letters, digits, '_' or '-'",
+            f"{{{{{field}}}}}: an attribute key is a letter or '_', then up to 63 letters, "
+            "digits, '_', '.' or '-'",
             source,
             offset,
             {"placeholder": field},
