@@ -7,12 +7,18 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 import pytest
 
+from telecast_campaign.domain.audience import Audience
 from telecast_campaign.domain.campaign import Campaign
 from telecast_campaign.domain.errors import EditNotAllowed, InvalidStateTransition
 from telecast_libs.contracts.campaigns import CampaignContent, ExecutionOptions
 
 META = {"actor": {"id": "op-1"}, "correlationId": "corr-1"}
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def everyone(strict: bool) -> Audience:
+    """A campaign's audience when it names no segment and no filter."""
+    return Audience(None)
 
 
 def draft() -> Campaign:
@@ -29,9 +35,9 @@ def options(**fields: object) -> ExecutionOptions:
 def in_state(status: str) -> Campaign:
     campaign = draft()
     if status == "scheduled":
-        campaign.execute(options(scheduledAt="2026-06-02T00:00:00Z"), NOW, META)
+        campaign.execute(options(scheduledAt="2026-06-02T00:00:00Z"), NOW, META, everyone)
     elif status in ("active", "paused", "completed"):
-        campaign.execute(options(), NOW, META)
+        campaign.execute(options(), NOW, META, everyone)
         if status == "paused":
             campaign.pause(META)
         if status == "completed":
@@ -44,12 +50,12 @@ def in_state(status: str) -> Campaign:
 
 
 ACTIONS = {
-    "execute": lambda c: c.execute(options(), NOW, META),
+    "execute": lambda c: c.execute(options(), NOW, META, everyone),
     "pause": lambda c: c.pause(META),
     "resume": lambda c: c.resume(META),
     "complete": lambda c: c.complete("done", META),
     "cancel": lambda c: c.cancel("stop", META),
-    "start_scheduled": lambda c: c.start_scheduled(NOW, META),
+    "start_scheduled": lambda c: c.start_scheduled(NOW, META, everyone),
 }
 ALLOWED = {
     ("draft", "execute"): ("active", "ExecutionStarted"),
@@ -89,7 +95,7 @@ def test_every_transition_is_allowed_or_refused_naming_the_state(status: str, ac
 def test_execute_records_the_options_and_an_execution_id() -> None:
     campaign = draft()
     execution_id = campaign.execute(
-        options(testMode=True, targetPercentage=25, priority="high"), NOW, META
+        options(testMode=True, targetPercentage=25, priority="high"), NOW, META, everyone
     )
     (started,) = campaign.collect_events()
     assert started.execution == {
@@ -104,18 +110,18 @@ def test_execute_records_the_options_and_an_execution_id() -> None:
 
 def test_execute_with_a_past_scheduled_time_starts_at_once() -> None:
     campaign = draft()
-    campaign.execute(options(scheduledAt="2026-05-01T00:00:00Z"), NOW, META)
+    campaign.execute(options(scheduledAt="2026-05-01T00:00:00Z"), NOW, META, everyone)
     assert campaign.status == "active"
 
 
 def test_a_scheduled_start_after_downtime_is_recorded_as_late() -> None:
     campaign = in_state("scheduled")
-    campaign.start_scheduled(NOW + timedelta(hours=13), META)
+    campaign.start_scheduled(NOW + timedelta(hours=13), META, everyone)
     (started,) = campaign.collect_events()
     assert started.late is True
     assert started.execution["scheduledAt"] == "2026-06-02T00:00:00Z"
     on_time = in_state("scheduled")
-    on_time.start_scheduled(datetime(2026, 6, 2, 0, 0, 0, 500000, tzinfo=UTC), META)
+    on_time.start_scheduled(datetime(2026, 6, 2, 0, 0, 0, 500000, tzinfo=UTC), META, everyone)
     assert on_time.collect_events()[0].late is False
 
 
@@ -134,7 +140,7 @@ def test_a_status_change_follows_the_action_rules(
     status: str, target: str, event_name: str
 ) -> None:
     campaign = in_state(status)
-    campaign.change_status(target, NOW, META)
+    campaign.change_status(target, NOW, META, everyone)
     assert campaign.status == target
     assert [type(e).__name__ for e in campaign.collect_events()] == [event_name]
 
@@ -180,5 +186,5 @@ def test_a_campaign_past_its_end_date_cannot_be_executed() -> None:
     )
     campaign = Campaign.create(content, created_by="op-1", meta=META)
     with pytest.raises(InvalidStateTransition) as refused:
-        campaign.execute(options(), NOW, META)
+        campaign.execute(options(), NOW, META, everyone)
     assert "endDate" in refused.value.message

@@ -173,8 +173,11 @@ CampaignQuery = ListCampaigns | GetCampaign | GetStatistics | GetProgress | Awai
 
 # Everything the campaign service's command endpoint accepts (audience and content commands
 # join this union), and everything the projection answers.
-Command = CampaignCommand
-ReadModelQuery = CampaignQuery
+# Imported here, not at the top: these modules derive their requests from Request above.
+from telecast_libs.contracts.segments import SegmentCommand, SegmentQuery  # noqa: E402
+
+Command = CampaignCommand | SegmentCommand
+ReadModelQuery = CampaignQuery | SegmentQuery
 
 
 # Events -----------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ import signal
 
 import psycopg
 
-from telecast_campaign import campaign_commands
+from telecast_campaign import campaign_commands, segment_commands
 from telecast_campaign.application import Campaigns
 from telecast_campaign.audience import contacts as contact_requests
+from telecast_campaign.audience import selection
 from telecast_campaign.audience.endpoint import AudienceEndpoint
 from telecast_campaign.audience.schema import create_contacts_table
 from telecast_campaign.endpoint import CommandEndpoint
@@ -30,9 +31,9 @@ log = get_logger(__name__)
 
 
 # Importing the command modules registers their deciders with the application.
-DECIDER_MODULES = (campaign_commands,)
+DECIDER_MODULES = (campaign_commands, segment_commands)
 # Importing the audience modules registers their request handlers with the AudienceEndpoint.
-AUDIENCE_MODULES = (contact_requests,)
+AUDIENCE_MODULES = (contact_requests, selection)
 
 
 def build_application(database_url: str) -> Campaigns:
@@ -43,6 +44,7 @@ def build_application(database_url: str) -> Campaigns:
 async def serve(settings: CampaignSettings) -> None:
     subjects = subjects_for(settings.telecast_namespace)
     app = await asyncio.to_thread(build_application, settings.database_url)
+    selection.use_application(app)
     nc = await tnats.connect(settings.nats_url, name="telecast-campaign")
     js = nc.jetstream()
     await tnats.ensure_stream(js, campaign_events_stream(subjects))

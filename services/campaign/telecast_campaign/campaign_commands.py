@@ -6,8 +6,10 @@ import uuid
 from typing import Any
 
 from telecast_campaign.application import Decision, Workspace, decides
+from telecast_campaign.domain.audience import Audience
 from telecast_campaign.domain.campaign import Campaign
 from telecast_campaign.domain.errors import CampaignNotFound, ValidationFailed
+from telecast_campaign.segment_commands import audience_of, workspace_lookup
 from telecast_libs.contracts.base import to_builtins
 from telecast_libs.contracts.messages import (
     CloneCampaign,
@@ -78,16 +80,21 @@ def change(workspace: Workspace, command: Any, meta: dict[str, Any]) -> Decision
     campaign.check_version(getattr(command, "expected_version", None))
     now = workspace.now
     execution_id = None
+    lookup = workspace_lookup(workspace)
+
+    def audience(strict: bool) -> Audience:
+        return audience_of(campaign.content, lookup, strict=strict)
+
     if isinstance(command, UpdateCampaign):
         if not to_builtins(command.changes):
             raise ValidationFailed("nothing to change: the body names no field")
         campaign.update(command.changes, meta=meta)
         if command.changes.status is not None:
-            campaign.change_status(command.changes.status.value, now, meta=meta)
+            campaign.change_status(command.changes.status.value, now, meta=meta, audience=audience)
     elif isinstance(command, DeleteCampaign):
         campaign.delete(meta=meta)
     elif isinstance(command, ExecuteCampaign):
-        execution_id = campaign.execute(command.options, now, meta=meta)
+        execution_id = campaign.execute(command.options, now, meta=meta, audience=audience)
     elif isinstance(command, PauseCampaign):
         campaign.pause(meta=meta)
     elif isinstance(command, ResumeCampaign):
@@ -95,7 +102,7 @@ def change(workspace: Workspace, command: Any, meta: dict[str, Any]) -> Decision
     elif isinstance(command, CompleteCampaign):
         campaign.complete(command.reason, meta=meta)
     elif isinstance(command, StartScheduledExecution):
-        campaign.start_scheduled(now, meta=meta)
+        campaign.start_scheduled(now, meta=meta, audience=audience)
     return _decision(campaign, execution_id)
 
 

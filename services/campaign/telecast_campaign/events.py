@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from telecast_campaign.domain.campaign import Campaign
+from telecast_campaign.domain.segment import Segment
 from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.messages import Actor, EventEnvelope
 
@@ -22,6 +23,9 @@ WIRE_TYPES: dict[type, str] = {
     Campaign.Resumed: "campaign.resumed",
     Campaign.Completed: "campaign.completed",
     Campaign.Cancelled: "campaign.cancelled",
+    Segment.Created: "segment.created",
+    Segment.Updated: "segment.updated",
+    Segment.Deleted: "segment.deleted",
 }
 
 
@@ -63,13 +67,23 @@ def _data(domain_event: Any) -> dict[str, Any]:
     if isinstance(domain_event, Campaign.ExecutionScheduled):
         return {"execution": domain_event.execution}
     if isinstance(domain_event, Campaign.ExecutionStarted):
-        return {
+        data = {
             "execution": {
                 **domain_event.execution,
                 "startedAt": domain_event.started_at,
                 "late": domain_event.late,
             }
         }
+        if domain_event.audience is not None:
+            data["audience"] = domain_event.audience
+        return data
     if isinstance(domain_event, Campaign.Completed | Campaign.Cancelled):
         return {"reason": domain_event.reason}
+    if isinstance(domain_event, Segment.Created):
+        segment = {"name": domain_event.name, "filter": domain_event.filter}
+        if domain_event.description is not None:
+            segment["description"] = domain_event.description
+        return {"segment": segment, "createdBy": domain_event.created_by}
+    if isinstance(domain_event, Segment.Updated):
+        return {"changes": domain_event.changes}
     return {}

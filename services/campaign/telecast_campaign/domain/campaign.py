@@ -16,6 +16,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from telecast_campaign.domain.audience import AudienceOf
 from telecast_campaign.domain.errors import (
     EditNotAllowed,
     InvalidStateTransition,
@@ -109,6 +110,8 @@ class Campaign(Aggregate):
         self.created_by = created_by
         self.status = DRAFT
         self.execution: dict[str, Any] | None = None
+        # Who the started execution is for, as resolved when it started (Audience.record).
+        self.audience: dict[str, Any] | None = None
         self.deleted = False
 
     # Content ----------------------------------------------------------------------------
@@ -165,8 +168,15 @@ class Campaign(Aggregate):
                 details={"status": self.status, "allowedFrom": list(allowed)},
             )
 
-    def execute(self, options: ExecutionOptions, now: datetime, meta: dict[str, Any]) -> str:
-        """Start now, or schedule for ``options.scheduled_at`` if that is in the future."""
+    def execute(
+        self, options: ExecutionOptions, now: datetime, meta: dict[str, Any], audience: AudienceOf
+    ) -> str:
+        """Start now, or schedule for ``options.scheduled_at`` if that is in the future.
+
+        ``audience`` looks the campaign's segments up as they are now: every segment must
+        exist (SEGMENT_NOT_FOUND otherwise). A start records the audience, so that editing
+        a segment later does not change who the execution is for; a scheduled execution
+        records the audience of the moment it starts."""
         self._require("execute", DRAFT)
         end = self.content.get("endDate")
         if end is not None and datetime.fromisoformat(end) <= now:
@@ -174,6 +184,7 @@ class Campaign(Aggregate):
                 f"cannot execute a campaign whose endDate ({end}) has passed",
                 details={"status": self.status, "endDate": end},
             )
+        resolved = audience(True)
         execution = {
             "executionId": str(uuid.uuid4()),
             "testMode": options.test_mode,
@@ -184,7 +195,13 @@ class Campaign(Aggregate):
             execution["scheduledAt"] = _iso(options.scheduled_at)
             self._scheduled(execution=execution, meta=meta)
         else:
-            self._started(execution=execution, started_at=_iso(now), late=False, meta=meta)
+            self._started(
+                execution=execution,
+                started_at=_iso(now),
+                late=False,
+                meta=meta,
+                audience=resolved.record(options.test_mode),
+            )
         return execution["executionId"]
 
     @event("ExecutionScheduled")
@@ -192,20 +209,35 @@ class Campaign(Aggregate):
         self.status = SCHEDULED
         self.execution = execution
 
-    def start_scheduled(self, now: datetime, meta: dict[str, Any]) -> None:
-        """The scheduled time has come (or passed, while the service was down)."""
+    def start_scheduled(self, now: datetime, meta: dict[str, Any], audience: AudienceOf) -> None:
+        """The scheduled time has come (or passed, while the service was down). A segment
+        deleted since the campaign was scheduled is left out rather than holding the start
+        back; the recorded audience names it."""
         self._require("start", SCHEDULED)
         assert self.execution is not None
         due = datetime.fromisoformat(self.execution["scheduledAt"])
         late = (now - due).total_seconds() > _LATE_AFTER_SECONDS
-        self._started(execution=self.execution, started_at=_iso(now), late=late, meta=meta)
+        self._started(
+            execution=self.execution,
+            started_at=_iso(now),
+            late=late,
+            meta=meta,
+            audience=audience(False).record(self.execution["testMode"]),
+        )
 
     @event("ExecutionStarted")
     def _started(
-        self, execution: dict[str, Any], started_at: str, late: bool, meta: dict[str, Any]
+        self,
+        execution: dict[str, Any],
+        started_at: str,
+        late: bool,
+        meta: dict[str, Any],
+        # None in events recorded before audiences existed.
+        audience: dict[str, Any] | None = None,
     ) -> None:
         self.status = ACTIVE
         self.execution = {**execution, "startedAt": started_at, "late": late}
+        self.audience = audience
 
     def pause(self, meta: dict[str, Any]) -> None:
         self._require("pause", ACTIVE)
@@ -240,14 +272,24 @@ class Campaign(Aggregate):
     def _cancelled(self, reason: str, meta: dict[str, Any]) -> None:
         self.status = CANCELLED
 
-    def change_status(self, target: str, now: datetime, meta: dict[str, Any]) -> None:
-        """A ``status`` in an update: the same rules as the action commands."""
+    def change_status(
+        self,
+        target: str,
+        now: datetime,
+        meta: dict[str, Any],
+        audience: AudienceOf | None = None,
+    ) -> None:
+        """A ``status`` in an update: the same rules as the action commands. ``audience`` is
+        needed when the change starts an execution (to ``active`` from draft or scheduled)."""
         if target == self.status:
             return
-        if target == ACTIVE and self.status == DRAFT:
-            self.execute(ExecutionOptions(), now, meta)
-        elif target == ACTIVE and self.status == SCHEDULED:
-            self.start_scheduled(now, meta)
+        if target == ACTIVE and self.status in (DRAFT, SCHEDULED):
+            if audience is None:
+                raise ValueError("starting an execution needs the campaign's audience")
+            if self.status == DRAFT:
+                self.execute(ExecutionOptions(), now, meta, audience)
+            else:
+                self.start_scheduled(now, meta, audience)
         elif target == ACTIVE:
             self.resume(meta)
         elif target == PAUSED:

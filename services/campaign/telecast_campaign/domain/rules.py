@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from telecast_campaign.domain.audience import campaign_filters
 from telecast_campaign.domain.errors import ValidationFailed
 from telecast_libs.contracts.base import to_builtins
 from telecast_libs.contracts.campaigns import CampaignContent
@@ -16,6 +17,10 @@ def check_content(content: CampaignContent) -> None:
             "startDate must be before endDate",
             details=[{"field": "endDate", "message": "must be after startDate"}],
         )
+    if content.target_audience is not None:
+        # The filters in the filter language: an ageRange [45, 18] is refused now, not when
+        # the audience is first counted.
+        campaign_filters(to_builtins(content.target_audience.filters))
     for index, message in enumerate(content.messages):
         field = f"messages[{index}]"
         has_own = message.content is not None or message.template_id is not None
