@@ -15,7 +15,8 @@ from telecast_libs.contracts.messages import (
     GetStatistics,
     ListCampaigns,
 )
-from telecast_projection import campaign_view, statistics_view
+from telecast_libs.contracts.segments import GetSegment, ListSegments
+from telecast_projection import campaign_view, segment_view, statistics_view
 
 Apply = Callable[[psycopg.AsyncConnection, EventEnvelope], Awaitable[None]]
 Answer = Callable[[psycopg.AsyncConnection, Any], Awaitable[Any]]
@@ -23,6 +24,7 @@ Answer = Callable[[psycopg.AsyncConnection, Any], Awaitable[Any]]
 # By the aggregate type that starts the event type ("campaign" in "campaign.created").
 APPLIERS: dict[str, Apply] = {
     "campaign": campaign_view.apply,
+    "segment": segment_view.apply,
 }
 
 
@@ -49,6 +51,8 @@ ANSWERS: dict[type, Answer] = {
     GetProgress: _campaign_must_exist(
         lambda conn, q: statistics_view.progress(conn, q.campaign_id)
     ),
+    ListSegments: segment_view.list_page,
+    GetSegment: lambda conn, q: segment_view.get(conn, q.segment_id),
 }
 
 
