@@ -20,6 +20,7 @@ from telecast_gateway.routes.auth import AuthController
 from telecast_gateway.routes.campaigns import CampaignController
 from telecast_gateway.routes.contacts import ContactController
 from telecast_gateway.routes.health import health, metrics, ready
+from telecast_gateway.routes.segments import SegmentController
 from telecast_gateway.routes.users import UsersController
 from telecast_gateway.security import build_auth, document_public_paths
 from telecast_gateway.settings import DEV_JWT_SECRET, GatewaySettings
@@ -82,6 +83,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             UsersController,
             CampaignController,
             ContactController,
+            SegmentController,
             health,
             ready,
             metrics,
