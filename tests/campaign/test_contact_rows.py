@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from telecast_campaign.audience.contact_store import merge_duplicates, search_query
+from telecast_campaign.audience.contact_store import search_query
+from telecast_campaign.audience.contact_upsert import merge_duplicates
 from telecast_gateway.contact_rows import (
     MAX_LINE_BYTES,
     CsvRows,
@@ -130,7 +131,9 @@ def test_csv_bad_rows_are_reported_by_line_and_the_rest_kept() -> None:
     assert errors[3].field == "telegramId" and "missing" in errors[3].reason
     assert errors[4].field == "telegramId"
     assert errors[5].field == "age" and "150" in errors[5].reason
-    assert errors[6].field == "location"
+    assert errors[6] == RowError(
+        row=6, reason="location: Expected `str` matching regex '^[A-Z]{2}$'", field="location"
+    )
     assert errors[7].field == "lastPurchase"
     assert errors[8].field == "chatType"
     assert "6 cells" in errors[9].reason
@@ -202,12 +205,14 @@ def test_json_lines() -> None:
         b'{"telegramId": 4, "nickname": "x"}\n'
         b'{"telegramId": 5, "attributes": {"bad key": 1}}\n'
         b"[1]\n"
-        b'{"telegramId": 8, "age": 30}'
+        b'{"telegramId": 8, "age": 30}\n'
+        b'{"telegramId": 9, "interests": ["a\\u0000"]}'
     )
     parsed = _read(JsonLines(), body)
     errors = _errors(parsed)
-    assert sorted(errors) == [3, 4, 5, 6, 7]
+    assert sorted(errors) == [3, 4, 5, 6, 7, 9]
     assert errors[3].field == "telegramId"
+    assert errors[9].field == "interests" and "NUL" in errors[9].reason
     assert "JSON" in errors[4].reason
     assert errors[5].field == "nickname"
     assert errors[6].field == "attributes" and "key" in errors[6].reason

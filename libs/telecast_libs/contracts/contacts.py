@@ -23,9 +23,6 @@ class ContactErrorCode:
     CONTACT_NOT_FOUND = "CONTACT_NOT_FOUND"
 
 
-# PostgreSQL text cannot hold NUL: refused here so that it is a 400 naming the field.
-_TEXT = r"^[^\x00]*$"
-
 TelegramId = Annotated[
     int,
     msgspec.Meta(
@@ -43,7 +40,7 @@ Username = Annotated[
         examples=["jane_doe"],
     ),
 ]
-PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=256, pattern=_TEXT)]
+PersonName = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 LanguageCode = Annotated[
     str,
     msgspec.Meta(
@@ -57,12 +54,10 @@ CountryCode = Annotated[
     msgspec.Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, uppercase (US, DE)"),
 ]
 Age = Annotated[int, msgspec.Meta(ge=0, le=150)]
-Interest = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=_TEXT)]
+Interest = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Interests = Annotated[list[Interest], msgspec.Meta(max_length=100)]
 AttributeKey = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")]
-AttributeValue = (
-    Annotated[str, msgspec.Meta(max_length=1000, pattern=_TEXT)] | int | float | bool | None
-)
+AttributeValue = Annotated[str, msgspec.Meta(max_length=1000)] | int | float | bool | None
 Attributes = Annotated[
     dict[AttributeKey, AttributeValue],
     msgspec.Meta(
@@ -81,6 +76,25 @@ class ChatType(enum.StrEnum):
     GROUP = "group"
     SUPERGROUP = "supergroup"
     CHANNEL = "channel"
+
+
+def field_with_nul(contact: ContactInput | ContactChanges) -> str | None:
+    """The first text field holding a NUL character, which PostgreSQL text cannot store.
+
+    Not a constraint of the structs: a regex per text field would cost more than the rest of
+    their validation on the import's hot path. The gateway checks it where a NUL can arrive
+    (a ``\\u0000`` in JSON, a NUL byte in CSV); the fields with a pattern cannot hold one.
+    """
+    for name, value in (("firstName", contact.first_name), ("lastName", contact.last_name)):
+        if isinstance(value, str) and "\x00" in value:
+            return name
+    if isinstance(contact.interests, list) and any("\x00" in tag for tag in contact.interests):
+        return "interests"
+    if isinstance(contact.attributes, dict) and any(
+        isinstance(value, str) and "\x00" in value for value in contact.attributes.values()
+    ):
+        return "attributes"
+    return None
 
 
 class ContactInput(Wire, kw_only=True):

@@ -1,15 +1,15 @@
 """A contact import: the body streamed through a row reader, valid rows sent to the campaign
 service in batches, and the report.
 
-At most two batches exist at a time: one being upserted by the campaign service while the
-next fills from the body. Batches are sent one after another, so a later row of a Telegram
-id always lands after an earlier one. Memory is bounded by the batch size, not the file.
+A few batches exist at a time: up to ``IN_FLIGHT`` being upserted by the campaign service
+while the next fills from the body. Memory is bounded by the batch size, not the file.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 
 from prometheus_client import Counter
@@ -36,6 +36,9 @@ ROWS = Counter(
 )
 
 BATCH_ROWS = 2000
+# Batches upserted at once: one landing while the campaign service reads the next keeps
+# PostgreSQL busy; more would only compete for the same cores.
+IN_FLIGHT = 2
 # An import batch is one transaction of up to BATCH_ROWS upserts; under load it can take
 # longer than an ordinary request.
 BATCH_TIMEOUT_SECONDS = 60.0
@@ -46,14 +49,25 @@ class EmptyImport(Problem):
 
 
 class ContactImport:
-    """One import in progress: feed it parsed rows, then ``finish()`` for the report."""
+    """One import in progress: feed it parsed rows, then ``finish()`` for the report.
+
+    Up to ``in_flight`` batches are being upserted at once (each in its own transaction),
+    while the next fills from the body. A batch that shares a Telegram id with one in flight
+    waits for it, so a later row of a contact always lands after an earlier one.
+    """
 
     def __init__(
-        self, bus: Bus, meta: CommandMeta, batch_rows: int = BATCH_ROWS, max_payload: int = 0
+        self,
+        bus: Bus,
+        meta: CommandMeta,
+        batch_rows: int = BATCH_ROWS,
+        in_flight: int = IN_FLIGHT,
+        max_payload: int = 0,
     ) -> None:
         self.bus = bus
         self.meta = meta
         self.batch_rows = batch_rows
+        self.in_flight = in_flight
         # NATS refuses a message over the server's max_payload: a batch of long rows is split.
         self.max_payload = max_payload or 1024 * 1024
         self.created = 0
@@ -61,7 +75,8 @@ class ContactImport:
         self.rejected = 0
         self.errors: list[RowError] = []
         self._rows: list[ContactInput] = []
-        self._sending: asyncio.Task[None] | None = None
+        # Batches in flight, oldest first, with their Telegram ids.
+        self._sending: deque[tuple[asyncio.Task[None], set[int]]] = deque()
 
     async def add(self, parsed: list[ContactInput | RowError]) -> None:
         for item in parsed:
@@ -77,7 +92,8 @@ class ContactImport:
 
     async def finish(self) -> ImportReport:
         await self._dispatch()
-        await self._landed()
+        while self._sending:
+            await self._land_oldest()
         return ImportReport(
             created=self.created,
             updated=self.updated,
@@ -87,23 +103,28 @@ class ContactImport:
         )
 
     def abandon(self) -> None:
-        """Stop waiting for the batch in flight (the request failed or was cancelled)."""
-        if self._sending is not None and not self._sending.done():
-            self._sending.cancel()
+        """Stop waiting for the batches in flight (the request failed or was cancelled)."""
+        for task, _ in self._sending:
+            task.cancel()
+        self._sending.clear()
 
     async def _dispatch(self) -> None:
-        await self._landed()
-        if self._rows:
-            rows, self._rows = self._rows, []
-            self._sending = asyncio.create_task(self._send(rows))
-
-    async def _landed(self) -> None:
-        """Wait for the batch in flight; a failure stops the import with what landed so far."""
-        if self._sending is None:
+        if not self._rows:
             return
-        sending, self._sending = self._sending, None
+        rows, self._rows = self._rows, []
+        ids = {row.telegram_id for row in rows}
+        while self._sending and (
+            len(self._sending) >= self.in_flight
+            or any(not ids.isdisjoint(sent) for _, sent in self._sending)
+        ):
+            await self._land_oldest()
+        self._sending.append((asyncio.create_task(self._send(rows)), ids))
+
+    async def _land_oldest(self) -> None:
+        """Wait for the oldest batch in flight; a failure stops the import with what landed."""
+        task, _ = self._sending.popleft()
         try:
-            await sending
+            await task
         except Problem as problem:
             self.abandon()
             raise Problem(

@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from telecast_libs.contracts.contacts import ContactInput, RowError
+from telecast_libs.contracts.contacts import ContactInput, RowError, field_with_nul
 from telecast_libs.contracts.errors import ErrorCode, Problem
 
 # A row longer than this is refused (and skipped) without being held in memory.
@@ -73,12 +73,12 @@ def _row_error(line: int, error: msgspec.ValidationError | msgspec.DecodeError) 
     if match := _KEY_PATH.search(message):
         field = match.group(1)
         message = f"a key: {message[: match.start()]}"
-    elif match := _PATH.search(message):
+    elif (match := _PATH.search(message)) and match.group(1):
         field = match.group(1)
         message = message[: match.start()]
     elif match := _NAMED.search(message):
         field = match.group(1)
-    if isinstance(error, msgspec.DecodeError):
+    if not isinstance(error, msgspec.ValidationError):  # (a ValidationError is a DecodeError)
         message = f"not valid JSON: {message}"
     reason = f"{field}: {message}" if field else message
     return RowError(row=line, reason=reason, field=field)
@@ -129,6 +129,13 @@ class _Lines:
         return []
 
 
+def _without_nul(line: int, contact: ContactInput) -> Parsed:
+    field = field_with_nul(contact)
+    if field is None:
+        return contact
+    return RowError(row=line, reason=f"{field}: contains a NUL character", field=field)
+
+
 def _too_long(line: int) -> RowError:
     return RowError(row=line, reason=f"the row is longer than {MAX_LINE_BYTES:,} bytes")
 
@@ -170,9 +177,12 @@ class JsonLines:
                 continue
             self._content = True
             try:
-                parsed.append(_decoder.decode(raw))
+                contact = _decoder.decode(raw)
             except (msgspec.ValidationError, msgspec.DecodeError) as error:
                 parsed.append(_row_error(self._line, error))
+                continue
+            # A NUL can only arrive escaped; the scan of the raw line is the cheap test.
+            parsed.append(_without_nul(self._line, contact) if b"\\u0000" in raw else contact)
         return parsed
 
 
@@ -212,15 +222,18 @@ class _Columns:
     """What each CSV column means, read from the header."""
 
     def __init__(self, header: list[str]) -> None:
-        self.fields: list[tuple[int, str]] = []  # (index, wire name of a ContactInput field)
-        self.attributes: list[tuple[int, str]] = []  # (index, attribute key)
+        # Per column: the wire name of a ContactInput field, "attributes.<key>", or "" for an
+        # unnamed column (ignored).
+        self.names: list[str] = []
+        self.attributes: list[tuple[str, str]] = []  # ("attributes.<key>", key)
         self.width = len(header)
         unknown: list[str] = []
         seen: dict[str, str] = {}
-        for index, raw in enumerate(header):
+        for raw in header:
             column = raw.strip()
             if not column:
-                continue  # an unnamed column (a trailing comma): ignored
+                self.names.append("")
+                continue
             if column.lower().startswith(_ATTRIBUTE_PREFIX):
                 key = column[len(_ATTRIBUTE_PREFIX) :]
                 if not _ATTRIBUTE_KEY.match(key):
@@ -229,13 +242,13 @@ class _Columns:
                         "'_', '.' or '-', starting with a letter or '_'",
                         details=[{"field": column, "source": "header"}],
                     )
-                name = f"attributes.{key}"
-                self.attributes.append((index, key))
+                name = f"{_ATTRIBUTE_PREFIX}{key}"
+                self.attributes.append((name, key))
             elif (known := _FIELDS.get(_normalized(column))) is not None:
                 name = known[1]
-                self.fields.append((index, name))
             else:
                 unknown.append(column)
+                self.names.append("")
                 continue
             if name in seen:
                 raise HeaderError(
@@ -243,6 +256,7 @@ class _Columns:
                     details=[{"field": column, "source": "header"}],
                 )
             seen[name] = column
+            self.names.append(name)
         if unknown:
             raise HeaderError(
                 f"unknown column(s): {', '.join(map(repr, unknown))}; the columns are "
@@ -256,37 +270,38 @@ class _Columns:
             )
 
     def row(self, line: int, cells: list[str]) -> Parsed:
-        if len(cells) > self.width and any(cell.strip() for cell in cells[self.width :]):
-            return RowError(
-                row=line, reason=f"{len(cells)} cells where the header names {self.width}"
-            )
-        values: dict[str, Any] = {}
-        count = len(cells)
-        for index, name in self.fields:
-            cell = cells[index].strip() if index < count else ""
-            if not cell:
-                continue
-            if name == "interests":
-                values[name] = (
-                    _json_cell(line, name, cell)
-                    if cell.startswith("[")
-                    else [tag.strip() for tag in cell.split(";") if tag.strip()]
+        if len(cells) > self.width:
+            if any(cell.strip() for cell in cells[self.width :]):
+                return RowError(
+                    row=line, reason=f"{len(cells)} cells where the header names {self.width}"
                 )
-            elif name == "attributes":
-                values[name] = _json_cell(line, name, cell)
+            cells = cells[: self.width]
+        # Hot path (once per row): one comprehension, empty cells left out. A short row
+        # lacks its last cells: they are empty.
+        pairs = zip(self.names, cells, strict=False)
+        values: dict[str, Any] = {name: cell for name, raw in pairs if (cell := raw.strip())}
+        values.pop("", None)
+        interests = values.get("interests")
+        if interests is not None:
+            if interests.startswith("["):
+                values["interests"] = _json_cell(line, "interests", interests)
             else:
-                values[name] = cell
-            if isinstance(values[name], RowError):
-                return values[name]
-        for index, key in self.attributes:
-            cell = cells[index].strip() if index < count else ""
-            if cell:
-                attributes = values.setdefault("attributes", {})
-                if not isinstance(attributes, dict):
-                    return RowError(
-                        row=line, reason="attributes: not a JSON object", field="attributes"
-                    )
-                attributes[key] = _scalar(cell)
+                values["interests"] = [tag for tag in map(str.strip, interests.split(";")) if tag]
+        attributes = values.get("attributes")
+        if attributes is not None:
+            values["attributes"] = attributes = _json_cell(line, "attributes", attributes)
+        for column, key in self.attributes:
+            cell = values.pop(column, None)
+            if cell is None:
+                continue
+            if attributes is None:
+                values["attributes"] = attributes = {}
+            elif not isinstance(attributes, dict):
+                break  # refused below: the attributes cell is not an object
+            attributes[key] = _scalar(cell)
+        for value in (values.get("interests"), attributes):
+            if isinstance(value, RowError):
+                return value
         try:
             return msgspec.convert(values, ContactInput, strict=False)
         except msgspec.ValidationError as error:
@@ -367,6 +382,8 @@ class CsvRows:
             if not text.strip():
                 continue
             row = self._record(first, text)
+            if isinstance(row, ContactInput) and "\x00" in text:
+                row = _without_nul(first, row)
             if row is not None:
                 parsed.append(row)
         return parsed

@@ -11,7 +11,7 @@ from __future__ import annotations
 from prometheus_client import Counter
 from psycopg_pool import AsyncConnectionPool
 
-from telecast_campaign.audience import contact_store
+from telecast_campaign.audience import contact_store, contact_upsert
 from telecast_campaign.audience.endpoint import handles
 from telecast_libs.contracts.contacts import (
     BatchUpserted,
@@ -113,7 +113,7 @@ async def import_batch(pool: AsyncConnectionPool, request: ImportContactsBatch) 
     if not request.rows:
         return BatchUpserted(created=0, updated=0)
     async with pool.connection() as conn:
-        created, updated = await contact_store.upsert(conn, request.rows)
+        created, updated = await contact_upsert.upsert(conn, request.rows)
     UPSERTED.labels("created").inc(created)
     UPSERTED.labels("updated").inc(updated)
     log.debug("contact.batch_upserted", rows=len(request.rows), created=created, updated=updated)

@@ -41,8 +41,9 @@ from telecast_libs.contracts.contacts import (
     ListContacts,
     SetContactOptOut,
     UpdateContact,
+    field_with_nul,
 )
-from telecast_libs.contracts.errors import Problem
+from telecast_libs.contracts.errors import ErrorCode, Problem
 from telecast_libs.contracts.messages import Actor, CommandMeta
 from telecast_libs.log import current_correlation_id, new_correlation_id
 
@@ -84,6 +85,16 @@ def _errors(*statuses: int) -> dict[int, ResponseSpec]:
 
 
 ContactIdParam = Annotated[str, Parameter(description="The contact's id", max_length=100)]
+
+
+def _refuse_nul(contact: ContactInput | ContactChanges) -> None:
+    field = field_with_nul(contact)
+    if field is not None:
+        raise Problem(
+            f"{field}: contains a NUL character",
+            details=[{"field": field, "source": "body", "message": "contains a NUL character"}],
+            code=ErrorCode.VALIDATION_ERROR,
+        )
 
 
 def _meta(request: Request[Operator, object, State]) -> CommandMeta:
@@ -198,6 +209,7 @@ class ContactController(Controller):
     async def create_contact(
         self, request: Request, data: ContactInput, bus: Bus
     ) -> Envelope[Contact]:
+        _refuse_nul(data)
         command = CreateContact(meta=_meta(request), contact=data)
         return ok(await bus.audience(command, Contact, write=True))
 
@@ -213,6 +225,7 @@ class ContactController(Controller):
     async def update_contact(
         self, request: Request, contact_id: ContactIdParam, data: ContactChanges, bus: Bus
     ) -> Envelope[Contact]:
+        _refuse_nul(data)
         command = UpdateContact(meta=_meta(request), contact_id=contact_id, changes=data)
         return ok(await bus.audience(command, Contact, write=True))
 
