@@ -24,6 +24,8 @@ MAX_DEPTH = 10
 MAX_PREDICATES = 100
 MAX_VALUES = 1000
 MAX_TEXT = 500
+# Contacts keep attribute text up to 1,000 characters.
+MAX_ATTRIBUTE_TEXT = 1000
 MAX_ATTRIBUTE_KEY = 100
 ATTRIBUTES = "attributes."
 
@@ -257,9 +259,9 @@ def _scalar(spec: FieldSpec, op: str, raw: Any, path: str) -> Any:
     return raw
 
 
-def _is_text(raw: Any, shortest: int) -> bool:
+def _is_text(raw: Any, shortest: int, longest: int = MAX_TEXT) -> bool:
     # PostgreSQL cannot hold U+0000 in text or jsonb.
-    return isinstance(raw, str) and shortest <= len(raw) <= MAX_TEXT and "\x00" not in raw
+    return isinstance(raw, str) and shortest <= len(raw) <= longest and "\x00" not in raw
 
 
 def _is_int(raw: Any) -> bool:
@@ -292,9 +294,11 @@ def _attribute_value(op: str, raw: Any, path: str) -> Any:
         return raw
     if isinstance(raw, bool) or _is_number(raw):
         return raw
-    if _is_text(raw, 0):
+    if _is_text(raw, 0, MAX_ATTRIBUTE_TEXT):
         return raw
-    raise _refuse(path, f"an attribute value is a number, true/false or text ≤ {MAX_TEXT}")
+    raise _refuse(
+        path, f"an attribute value is a number, true/false or text of at most {MAX_ATTRIBUTE_TEXT}"
+    )
 
 
 def parse(raw: Any, path: str = "filter") -> Expr:
