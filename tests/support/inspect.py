@@ -61,8 +61,9 @@ async def _stream_messages(nats_url: str, namespace: str) -> list[tuple[dict, di
         js = nc.jetstream()
         info = await js.stream_info(subjects.campaign_events_stream)
         total = info.state.messages
+        # Every subject of the stream (campaigns, segments, templates): ``total`` counts them all.
         subscription = await js.pull_subscribe(
-            subjects.campaign_events,
+            subjects.event(">"),
             durable=None,
             stream=subjects.campaign_events_stream,
             config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.NONE),
@@ -78,7 +79,8 @@ async def _stream_messages(nats_url: str, namespace: str) -> list[tuple[dict, di
 
 
 def stream_messages(nats_url: str, namespace: str) -> list[tuple[dict, dict]]:
-    """Every message in the campaign event stream: (envelope, headers)."""
+    """Every message in the campaign service's event stream (campaigns, segments, templates):
+    (envelope, headers)."""
     return asyncio.run(_stream_messages(nats_url, namespace))
 
 

@@ -138,7 +138,7 @@ def _close_html(
 ) -> None:
     if attributes.strip():
         built.error(f"</{name}>: a closing tag takes no attributes", at)
-    if not open_tags:
+    if all(open_name != name for open_name, _ in open_tags):
         built.error(f"</{name}> closes a tag that was never opened", at)
     innermost, opened = open_tags[-1]
     if innermost != name:

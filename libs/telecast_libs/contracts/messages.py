@@ -175,9 +175,10 @@ CampaignQuery = ListCampaigns | GetCampaign | GetStatistics | GetProgress | Awai
 # join this union), and everything the projection answers.
 # Imported here, not at the top: these modules derive their requests from Request above.
 from telecast_libs.contracts.segments import SegmentCommand, SegmentQuery  # noqa: E402
+from telecast_libs.contracts.templates import TemplateCommand, TemplateQuery  # noqa: E402
 
-Command = CampaignCommand | SegmentCommand
-ReadModelQuery = CampaignQuery | SegmentQuery
+Command = CampaignCommand | SegmentCommand | TemplateCommand
+ReadModelQuery = CampaignQuery | SegmentQuery | TemplateQuery
 
 
 # Events -----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import signal
 
 import psycopg
 
-from telecast_campaign import campaign_commands, segment_commands
+from telecast_campaign import campaign_commands, segment_commands, template_commands
 from telecast_campaign.application import Campaigns
 from telecast_campaign.audience import contacts as contact_requests
 from telecast_campaign.audience import selection
@@ -31,7 +31,7 @@ log = get_logger(__name__)
 
 
 # Importing the command modules registers their deciders with the application.
-DECIDER_MODULES = (campaign_commands, segment_commands)
+DECIDER_MODULES = (campaign_commands, segment_commands, template_commands)
 # Importing the audience modules registers their request handlers with the AudienceEndpoint.
 AUDIENCE_MODULES = (contact_requests, selection)
 

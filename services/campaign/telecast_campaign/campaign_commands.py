@@ -10,6 +10,7 @@ from telecast_campaign.domain.audience import Audience
 from telecast_campaign.domain.campaign import Campaign
 from telecast_campaign.domain.errors import CampaignNotFound, ValidationFailed
 from telecast_campaign.segment_commands import audience_of, workspace_lookup
+from telecast_campaign.template_commands import resolve_messages
 from telecast_libs.contracts.base import to_builtins
 from telecast_libs.contracts.messages import (
     CloneCampaign,
@@ -85,16 +86,23 @@ def change(workspace: Workspace, command: Any, meta: dict[str, Any]) -> Decision
     def audience(strict: bool) -> Audience:
         return audience_of(campaign.content, lookup, strict=strict)
 
+    def messages() -> list[dict[str, Any]]:
+        return resolve_messages(workspace, campaign.content)
+
     if isinstance(command, UpdateCampaign):
         if not to_builtins(command.changes):
             raise ValidationFailed("nothing to change: the body names no field")
         campaign.update(command.changes, meta=meta)
         if command.changes.status is not None:
-            campaign.change_status(command.changes.status.value, now, meta=meta, audience=audience)
+            campaign.change_status(
+                command.changes.status.value, now, meta=meta, audience=audience, messages=messages
+            )
     elif isinstance(command, DeleteCampaign):
         campaign.delete(meta=meta)
     elif isinstance(command, ExecuteCampaign):
-        execution_id = campaign.execute(command.options, now, meta=meta, audience=audience)
+        execution_id = campaign.execute(
+            command.options, now, meta=meta, audience=audience, messages=messages
+        )
     elif isinstance(command, PauseCampaign):
         campaign.pause(meta=meta)
     elif isinstance(command, ResumeCampaign):

@@ -7,6 +7,7 @@ from typing import Any
 
 from telecast_campaign.domain.campaign import Campaign
 from telecast_campaign.domain.segment import Segment
+from telecast_campaign.domain.template import Template
 from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.messages import Actor, EventEnvelope
 
@@ -26,6 +27,9 @@ WIRE_TYPES: dict[type, str] = {
     Segment.Created: "segment.created",
     Segment.Updated: "segment.updated",
     Segment.Deleted: "segment.deleted",
+    Template.Created: "template.created",
+    Template.Updated: "template.updated",
+    Template.Deleted: "template.deleted",
 }
 
 
@@ -65,7 +69,10 @@ def _data(domain_event: Any) -> dict[str, Any]:
     if isinstance(domain_event, Campaign.Updated):
         return {"changes": domain_event.changes}
     if isinstance(domain_event, Campaign.ExecutionScheduled):
-        return {"execution": domain_event.execution}
+        data = {"execution": domain_event.execution}
+        if domain_event.messages is not None:
+            data["messages"] = domain_event.messages
+        return data
     if isinstance(domain_event, Campaign.ExecutionStarted):
         data = {
             "execution": {
@@ -76,6 +83,8 @@ def _data(domain_event: Any) -> dict[str, Any]:
         }
         if domain_event.audience is not None:
             data["audience"] = domain_event.audience
+        if domain_event.messages is not None:
+            data["messages"] = domain_event.messages
         return data
     if isinstance(domain_event, Campaign.Completed | Campaign.Cancelled):
         return {"reason": domain_event.reason}
@@ -85,5 +94,9 @@ def _data(domain_event: Any) -> dict[str, Any]:
             segment["description"] = domain_event.description
         return {"segment": segment, "createdBy": domain_event.created_by}
     if isinstance(domain_event, Segment.Updated):
+        return {"changes": domain_event.changes}
+    if isinstance(domain_event, Template.Created):
+        return {"template": domain_event.content, "createdBy": domain_event.created_by}
+    if isinstance(domain_event, Template.Updated):
         return {"changes": domain_event.changes}
     return {}

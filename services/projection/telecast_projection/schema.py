@@ -45,6 +45,27 @@ CREATE INDEX IF NOT EXISTS campaigns_search ON projection.campaigns
 """
 
 
+# Message templates (template_view), searched by name and content like campaigns.
+_TEMPLATE_TABLES = """
+CREATE TABLE IF NOT EXISTS projection.templates (
+    id uuid PRIMARY KEY,
+    version integer NOT NULL,
+    name text NOT NULL,
+    content jsonb NOT NULL,
+    created_by text,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    deleted_at timestamptz,
+    search_vector tsvector GENERATED ALWAYS AS (
+        to_tsvector('simple', name || ' ' || coalesce(content->>'content', ''))
+    ) STORED
+);
+CREATE INDEX IF NOT EXISTS templates_created_at ON projection.templates (created_at, id)
+    WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS templates_search ON projection.templates
+    USING gin (search_vector) WITH (fastupdate = off) WHERE deleted_at IS NULL;
+"""
+
 # Segments (segment_view), searched by name and description like campaigns.
 _SEGMENT_TABLES = """
 CREATE TABLE IF NOT EXISTS projection.segments (
@@ -71,7 +92,7 @@ CREATE INDEX IF NOT EXISTS segments_search ON projection.segments
 # every search would scan, so search stays indexed right after a burst of creates.
 # Raise when the read model's tables change shape: the projection then drops them and
 # rebuilds them from the event stream (read models are derived data; events are the truth).
-READ_MODEL_VERSION = 4
+READ_MODEL_VERSION = 5
 
 
 async def create_schema(conn: psycopg.AsyncConnection) -> bool:
@@ -84,11 +105,13 @@ async def create_schema(conn: psycopg.AsyncConnection) -> bool:
     rebuilding = row is not None and row[0] != READ_MODEL_VERSION
     if rebuilding or row is None:
         await conn.execute("DROP TABLE IF EXISTS projection.campaigns, projection.checkpoints")
+        await conn.execute("DROP TABLE IF EXISTS projection.templates")
         await conn.execute("DROP TABLE IF EXISTS projection.segments")
         await conn.execute("DELETE FROM projection.read_model_version")
         await conn.execute(
             "INSERT INTO projection.read_model_version VALUES (%s)", (READ_MODEL_VERSION,)
         )
     await conn.execute(_TABLES)
+    await conn.execute(_TEMPLATE_TABLES)
     await conn.execute(_SEGMENT_TABLES)
     return rebuilding

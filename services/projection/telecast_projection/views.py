@@ -16,7 +16,8 @@ from telecast_libs.contracts.messages import (
     ListCampaigns,
 )
 from telecast_libs.contracts.segments import GetSegment, ListSegments
-from telecast_projection import campaign_view, segment_view, statistics_view
+from telecast_libs.contracts.templates import GetTemplate, ListTemplates
+from telecast_projection import campaign_view, segment_view, statistics_view, template_view
 
 Apply = Callable[[psycopg.AsyncConnection, EventEnvelope], Awaitable[None]]
 Answer = Callable[[psycopg.AsyncConnection, Any], Awaitable[Any]]
@@ -24,6 +25,7 @@ Answer = Callable[[psycopg.AsyncConnection, Any], Awaitable[Any]]
 # By the aggregate type that starts the event type ("campaign" in "campaign.created").
 APPLIERS: dict[str, Apply] = {
     "campaign": campaign_view.apply,
+    "template": template_view.apply,
     "segment": segment_view.apply,
 }
 
@@ -51,6 +53,8 @@ ANSWERS: dict[type, Answer] = {
     GetProgress: _campaign_must_exist(
         lambda conn, q: statistics_view.progress(conn, q.campaign_id)
     ),
+    ListTemplates: template_view.list_page,
+    GetTemplate: lambda conn, q: template_view.get(conn, q.template_id),
     ListSegments: segment_view.list_page,
     GetSegment: lambda conn, q: segment_view.get(conn, q.segment_id),
 }

@@ -22,6 +22,7 @@ from telecast_campaign.domain.errors import (
     InvalidStateTransition,
     StaleVersion,
 )
+from telecast_campaign.domain.message_content import MessagesOf
 from telecast_campaign.domain.rules import check_content, stored_form
 from telecast_libs.contracts.base import decode, encode, to_builtins
 from telecast_libs.contracts.campaigns import (
@@ -112,6 +113,8 @@ class Campaign(Aggregate):
         self.execution: dict[str, Any] | None = None
         # Who the started execution is for, as resolved when it started (Audience.record).
         self.audience: dict[str, Any] | None = None
+        # What the execution sends, as resolved when it was executed (message_content).
+        self.messages: list[dict[str, Any]] | None = None
         self.deleted = False
 
     # Content ----------------------------------------------------------------------------
@@ -169,7 +172,12 @@ class Campaign(Aggregate):
             )
 
     def execute(
-        self, options: ExecutionOptions, now: datetime, meta: dict[str, Any], audience: AudienceOf
+        self,
+        options: ExecutionOptions,
+        now: datetime,
+        meta: dict[str, Any],
+        audience: AudienceOf,
+        messages: MessagesOf | None = None,
     ) -> str:
         """Start now, or schedule for ``options.scheduled_at`` if that is in the future.
 
@@ -185,6 +193,9 @@ class Campaign(Aggregate):
                 details={"status": self.status, "endDate": end},
             )
         resolved = audience(True)
+        # Templates are resolved (TEMPLATE_NOT_FOUND if one is missing) and recorded now, also
+        # for a scheduled start: what was executed is what is sent.
+        recorded = messages() if messages is not None else None
         execution = {
             "executionId": str(uuid.uuid4()),
             "testMode": options.test_mode,
@@ -193,7 +204,7 @@ class Campaign(Aggregate):
         }
         if options.scheduled_at is not None and options.scheduled_at > now:
             execution["scheduledAt"] = _iso(options.scheduled_at)
-            self._scheduled(execution=execution, meta=meta)
+            self._scheduled(execution=execution, meta=meta, messages=recorded)
         else:
             self._started(
                 execution=execution,
@@ -201,13 +212,20 @@ class Campaign(Aggregate):
                 late=False,
                 meta=meta,
                 audience=resolved.record(options.test_mode),
+                messages=recorded,
             )
         return execution["executionId"]
 
     @event("ExecutionScheduled")
-    def _scheduled(self, execution: dict[str, Any], meta: dict[str, Any]) -> None:
+    def _scheduled(
+        self,
+        execution: dict[str, Any],
+        meta: dict[str, Any],
+        messages: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.status = SCHEDULED
         self.execution = execution
+        self.messages = messages
 
     def start_scheduled(self, now: datetime, meta: dict[str, Any], audience: AudienceOf) -> None:
         """The scheduled time has come (or passed, while the service was down). A segment
@@ -223,6 +241,7 @@ class Campaign(Aggregate):
             late=late,
             meta=meta,
             audience=audience(False).record(self.execution["testMode"]),
+            messages=self.messages,
         )
 
     @event("ExecutionStarted")
@@ -234,10 +253,13 @@ class Campaign(Aggregate):
         meta: dict[str, Any],
         # None in events recorded before audiences existed.
         audience: dict[str, Any] | None = None,
+        # None in events recorded before messages were resolved at execute.
+        messages: list[dict[str, Any]] | None = None,
     ) -> None:
         self.status = ACTIVE
         self.execution = {**execution, "startedAt": started_at, "late": late}
         self.audience = audience
+        self.messages = messages
 
     def pause(self, meta: dict[str, Any]) -> None:
         self._require("pause", ACTIVE)
@@ -278,16 +300,18 @@ class Campaign(Aggregate):
         now: datetime,
         meta: dict[str, Any],
         audience: AudienceOf | None = None,
+        messages: MessagesOf | None = None,
     ) -> None:
         """A ``status`` in an update: the same rules as the action commands. ``audience`` is
-        needed when the change starts an execution (to ``active`` from draft or scheduled)."""
+        needed when the change starts an execution (to ``active`` from draft or scheduled),
+        ``messages`` when it executes a draft."""
         if target == self.status:
             return
         if target == ACTIVE and self.status in (DRAFT, SCHEDULED):
             if audience is None:
                 raise ValueError("starting an execution needs the campaign's audience")
             if self.status == DRAFT:
-                self.execute(ExecutionOptions(), now, meta, audience)
+                self.execute(ExecutionOptions(), now, meta, audience, messages)
             else:
                 self.start_scheduled(now, meta, audience)
         elif target == ACTIVE:

@@ -1,4 +1,5 @@
-"""Rules on campaign content that no single field can state: dates, messages, weights."""
+"""Rules on campaign content that no single field can state: dates, messages, weights,
+placeholders."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from telecast_campaign.domain.audience import campaign_filters
 from telecast_campaign.domain.errors import ValidationFailed
+from telecast_campaign.domain.message_content import check_message
 from telecast_libs.contracts.base import to_builtins
 from telecast_libs.contracts.campaigns import CampaignContent
 
@@ -46,6 +48,8 @@ def check_content(content: CampaignContent) -> None:
                 f"{field}.variations ids must be unique",
                 details=[{"field": f"{field}.variations", "message": "duplicate id"}],
             )
+        # Placeholders, and with no template (plain text) the whole text: see message_content.
+        check_message(message, field)
 
 
 def stored_form(content: CampaignContent) -> dict[str, Any]:
