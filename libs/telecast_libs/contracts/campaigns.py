@@ -8,19 +8,46 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
 from telecast_libs.contracts.base import Wire
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Description = Annotated[str, msgspec.Meta(max_length=2000)]
-ShortText = Annotated[str, msgspec.Meta(max_length=500)]
-Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-NonNegative = Annotated[float, msgspec.Meta(ge=0)]
-Percentage = Annotated[float, msgspec.Meta(ge=0, le=100)]
-MessageText = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+
+def _openapi(**schema: Any) -> msgspec.Meta:
+    """Constraints for the OpenAPI document only (validation comes from the other Meta).
+
+    Litestar's document leaves out the constraints of list items and a zero minimum on an
+    optional number; what it finds under ``extra`` it copies into the field's schema.
+    """
+    return msgspec.Meta(extra_json_schema={"extra": schema})
+
+
+# PostgreSQL cannot hold U+0000 in text or jsonb: a campaign carrying one would be stored in
+# the event store and then stop the read model, which can never apply it. Refused here.
+NO_NUL = r"^[^\x00]*$"
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
+Description = Annotated[str, msgspec.Meta(max_length=2000, pattern=NO_NUL)]
+ShortText = Annotated[str, msgspec.Meta(max_length=500, pattern=NO_NUL)]
+Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]
+NonNegative = Annotated[float, msgspec.Meta(ge=0), _openapi(minimum=0)]
+Percentage = Annotated[float, msgspec.Meta(ge=0, le=100), _openapi(minimum=0)]
+MessageText = Annotated[str, msgspec.Meta(min_length=1, max_length=4096, pattern=NO_NUL)]
+CountryCode = Annotated[str, msgspec.Meta(min_length=2, max_length=2, pattern=NO_NUL)]
+Identifiers = Annotated[
+    list[Identifier],
+    _openapi(items={"type": "string", "minLength": 1, "maxLength": 100, "pattern": NO_NUL}),
+]
+CountryCodes = Annotated[
+    list[CountryCode],
+    _openapi(items={"type": "string", "minLength": 2, "maxLength": 2, "pattern": NO_NUL}),
+]
+AgeRange = Annotated[
+    list[Annotated[int, msgspec.Meta(ge=0, le=150)]],
+    msgspec.Meta(min_length=2, max_length=2),
+    _openapi(items={"type": "integer", "minimum": 0, "maximum": 150}),
+]
 # RFC 3339 with an offset; a time without one is ambiguous and refused.
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 
@@ -43,32 +70,26 @@ class CampaignStatus(enum.StrEnum):
 
 
 class Goals(Wire):
-    target_audience: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    target_audience: Annotated[int, msgspec.Meta(ge=0), _openapi(minimum=0)] | None = None
     conversion_rate: Percentage | None = None
     revenue: NonNegative | None = None
 
 
 class AudienceFilters(Wire):
-    location: list[Annotated[str, msgspec.Meta(min_length=2, max_length=2)]] | None = None
-    age_range: (
-        Annotated[
-            list[Annotated[int, msgspec.Meta(ge=0, le=150)]],
-            msgspec.Meta(min_length=2, max_length=2),
-        ]
-        | None
-    ) = None
-    interests: list[Identifier] | None = None
+    location: CountryCodes | None = None
+    age_range: AgeRange | None = None
+    interests: Identifiers | None = None
     purchase_history: bool | None = None
 
 
 class TargetAudience(Wire):
-    segments: list[Identifier] = []
+    segments: Identifiers = []
     filters: AudienceFilters | None = None
 
 
 class Personalization(Wire):
     enabled: bool = False
-    fields: list[Identifier] = []
+    fields: Identifiers = []
 
 
 class Variation(Wire):
@@ -88,13 +109,13 @@ class CampaignMessage(Wire):
 class Strategy(Wire):
     messaging: ShortText | None = None
     timing: ShortText | None = None
-    channels: list[Identifier] = []
+    channels: Identifiers = []
 
 
 class Workflow(Wire):
     id: Identifier | None = None
     name: Name | None = None
-    triggers: list[Identifier] = []
+    triggers: Identifiers = []
 
 
 class CampaignContent(Wire, kw_only=True):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
+
+import msgspec
 
 from telecast_libs.contracts.base import Wire
 from telecast_libs.contracts.campaigns import (
@@ -20,6 +22,11 @@ from telecast_libs.contracts.errors import ErrorBody
 T = TypeVar("T")
 
 
+def _about(description: str) -> msgspec.Meta:
+    """A field's description in the OpenAPI document."""
+    return msgspec.Meta(description=description)
+
+
 class CampaignStatistics(Wire):
     total_tasks: int
     completed_tasks: int
@@ -33,7 +40,7 @@ class AudienceSummary(Wire):
     segments: list[str]
     filters: AudienceFilters | None = None
     # Computed from the contacts of the segments once audiences exist; absent until then.
-    total_count: int | None = None
+    total_count: Annotated[int, _about("Contacts in the audience, once computed")] | None = None
 
 
 class CampaignSummary(Wire, kw_only=True):
@@ -41,7 +48,9 @@ class CampaignSummary(Wire, kw_only=True):
     name: str
     type: CampaignType
     status: CampaignStatus
-    version: int
+    version: Annotated[
+        int, _about("Increases with every change; the ETag, to send back in If-Match")
+    ]
     description: str | None = None
     goals: Goals | None = None
     target_audience: AudienceSummary
@@ -50,7 +59,7 @@ class CampaignSummary(Wire, kw_only=True):
     start_date: datetime | None = None
     end_date: datetime | None = None
     statistics: CampaignStatistics
-    created_by: str | None = None
+    created_by: Annotated[str, _about("The id of the operator who created it")] | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -77,8 +86,8 @@ class Execution(Wire, kw_only=True):
 class CampaignDetail(CampaignSummary, kw_only=True):
     messages: list[CampaignMessage] = []
     workflow: Workflow | None = None
-    execution: Execution | None = None
-    cloned_from: str | None = None
+    execution: Annotated[Execution, _about("Present once executed or scheduled")] | None = None
+    cloned_from: Annotated[str, _about("The id of the campaign this is a copy of")] | None = None
 
 
 class Pagination(Wire):
@@ -110,7 +119,7 @@ class Performance(Wire):
 
 
 class TimelinePoint(Wire):
-    date: str
+    date: Annotated[str, _about("The day or hour the point covers (hours for period 1h and 24h)")]
     sent: int
     delivered: int
     conversions: int
@@ -154,7 +163,9 @@ class CampaignProgress(Wire, kw_only=True):
     """GET …/progress. ``status``: not_started, scheduled, running, paused, completed,
     cancelled."""
 
-    status: str
+    status: Annotated[
+        str, _about("not_started, scheduled, running, paused, completed or cancelled")
+    ]
     progress: ProgressCounts
     current_rate: float
     estimated_completion: datetime | None = None

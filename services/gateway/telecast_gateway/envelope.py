@@ -14,6 +14,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from telecast_libs.contracts.errors import ErrorBody, ErrorCode, Problem
+from telecast_libs.contracts.segments import EXECUTION_NOT_FOUND, SEGMENT_NOT_FOUND
 from telecast_libs.log import get_logger
 
 log = get_logger(__name__)
@@ -26,6 +27,8 @@ STATUS_OF_CODE = {
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CAMPAIGN_NOT_FOUND: 404,
+    SEGMENT_NOT_FOUND: 404,
+    EXECUTION_NOT_FOUND: 404,
     ErrorCode.INVALID_STATE_TRANSITION: 409,
     ErrorCode.EDIT_NOT_ALLOWED: 409,
     ErrorCode.VERSION_CONFLICT: 409,

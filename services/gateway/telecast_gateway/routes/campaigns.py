@@ -1,7 +1,10 @@
-"""``/api/v1/campaigns``: list, get, create, update, delete.
+"""``/api/v1/campaigns``: list, get, create, update, delete, the lifecycle actions
+(execute, pause, resume, clone), statistics and progress.
 
 Writes become commands to the campaign service; reads are answered by the projection. A
-write waits (briefly) until the read model shows it, so a client reads its own writes.
+write waits (briefly) until the read model shows it, so a client reads its own writes. What
+the OpenAPI description shows beyond the types (examples, error answers) is in
+``campaign_openapi``.
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ from typing import Annotated, Literal
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import State
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
 from telecast_gateway.bus import Bus
-from telecast_gateway.envelope import Envelope, ErrorEnvelope, ok
+from telecast_gateway.envelope import Envelope, ok
 from telecast_gateway.idempotency import creation_id
 from telecast_gateway.operators import Operator
+from telecast_gateway.routes import campaign_openapi as doc
+from telecast_gateway.routes.campaign_openapi import ETAG, documented, errors
 from telecast_gateway.schemas import (
     CampaignAccepted,
     Deleted,
@@ -58,19 +62,20 @@ from telecast_libs.contracts.views import (
 )
 from telecast_libs.log import current_correlation_id, new_correlation_id
 
-
-def _errors(*statuses: int) -> dict[int, ResponseSpec]:
-    descriptions = {
-        400: "The request is not valid (the error names the field)",
-        422: "The Idempotency-Key was used before with another request",
-        401: "No valid Bearer token",
-        403: "The operator's role does not allow this",
-        404: "No such campaign",
-        409: "Not allowed in the campaign's current state (the error names it)",
-        412: "If-Match names a version that is no longer current",
-        503: "A service behind the gateway is unavailable",
-    }
-    return {s: ResponseSpec(ErrorEnvelope, description=descriptions[s]) for s in statuses}
+# The error codes each kind of handler can answer (see campaign_openapi.ERRORS).
+_READ = (ErrorCode.VALIDATION_ERROR, ErrorCode.UNAUTHORIZED, ErrorCode.SERVICE_UNAVAILABLE)
+_ONE = (*_READ, ErrorCode.CAMPAIGN_NOT_FOUND)
+_WRITE = (*_READ, ErrorCode.FORBIDDEN, "PAYLOAD_TOO_LARGE")
+# A POST with an Idempotency-Key: reused with another request, or its first still running.
+_KEYED = ("IDEMPOTENCY_KEY_REUSED", "IDEMPOTENCY_KEY_IN_USE")
+_LIFECYCLE = (
+    *_WRITE,
+    *_KEYED,
+    ErrorCode.CAMPAIGN_NOT_FOUND,
+    ErrorCode.INVALID_STATE_TRANSITION,
+    ErrorCode.VERSION_CONFLICT,
+    ErrorCode.PRECONDITION_FAILED,
+)
 
 
 CampaignId = Annotated[str, Parameter(description="The campaign's id", max_length=100)]
@@ -154,8 +159,11 @@ class CampaignController(Controller):
     @get(
         "/",
         summary="List campaigns",
-        description="A page of campaigns, newest first unless `sort` says otherwise.",
-        responses=_errors(400, 401, 503),
+        description="A page of campaigns, newest first unless `sort` says otherwise. "
+        "`search` matches words by prefix in name and description (every word must match).",
+        response_description="A page of campaigns and the pagination",
+        responses=errors(*_READ),
+        operation_class=documented(answer=doc.LIST_ANSWER),
     )
     async def list_campaigns(
         self,
@@ -193,7 +201,10 @@ class CampaignController(Controller):
         "/{campaign_id:str}",
         summary="Get a campaign",
         description="The campaign's full detail; its version is the `ETag` header.",
-        responses=_errors(401, 404, 503),
+        response_description="The campaign",
+        response_headers=[ETAG],
+        responses=errors(*_ONE),
+        operation_class=documented(answer=doc.DETAIL_ANSWER),
     )
     async def get_campaign(
         self, bus: Bus, campaign_id: CampaignId
@@ -204,10 +215,14 @@ class CampaignController(Controller):
     @post(
         "/",
         summary="Create a campaign",
-        description="Creates a draft campaign. Answers once the campaign is readable.",
+        description="Creates a draft campaign. Answers once the campaign is readable. "
+        "Admin or manager.",
         guards=[can_write_campaigns],
         status_code=201,
-        responses=_errors(400, 401, 403, 503),
+        response_description="The new campaign's id, status and version",
+        response_headers=[ETAG],
+        responses=errors(*_WRITE, *_KEYED),
+        operation_class=documented(answer=doc.CREATED_ANSWER, body=doc.CREATE_EXAMPLES),
     )
     async def create_campaign(
         self,
@@ -230,9 +245,20 @@ class CampaignController(Controller):
         "/{campaign_id:str}",
         summary="Update a campaign",
         description="Changes the fields present in the body. Audience, messages and type "
-        "change only while the campaign is a draft; nothing changes once it is final.",
+        "change only while the campaign is a draft; nothing changes once it is final. A "
+        "`status` follows the rules of the lifecycle actions. Admin or manager.",
         guards=[can_write_campaigns],
-        responses=_errors(400, 401, 403, 404, 409, 412, 503),
+        response_description="The campaign's name, status and new version",
+        response_headers=[ETAG],
+        responses=errors(
+            *_WRITE,
+            ErrorCode.CAMPAIGN_NOT_FOUND,
+            ErrorCode.INVALID_STATE_TRANSITION,
+            ErrorCode.EDIT_NOT_ALLOWED,
+            ErrorCode.VERSION_CONFLICT,
+            ErrorCode.PRECONDITION_FAILED,
+        ),
+        operation_class=documented(answer=doc.UPDATED_ANSWER, body=doc.UPDATE_EXAMPLES),
     )
     async def update_campaign(
         self,
@@ -257,10 +283,19 @@ class CampaignController(Controller):
         "/{campaign_id:str}",
         summary="Delete a campaign",
         description="Only a draft or cancelled campaign can be deleted. The deletion is an "
-        "event: the campaign's history stays in the event store.",
+        "event: the campaign's history stays in the event store. Admin or manager.",
         guards=[can_write_campaigns],
         status_code=200,
-        responses=_errors(401, 403, 404, 409, 412, 503),
+        response_description="Deleted",
+        responses=errors(
+            *_READ,
+            ErrorCode.FORBIDDEN,
+            ErrorCode.CAMPAIGN_NOT_FOUND,
+            ErrorCode.EDIT_NOT_ALLOWED,
+            ErrorCode.VERSION_CONFLICT,
+            ErrorCode.PRECONDITION_FAILED,
+        ),
+        operation_class=documented(answer=doc.DELETED_ANSWER),
     )
     async def delete_campaign(
         self,
@@ -285,10 +320,16 @@ class CampaignController(Controller):
         description="Starts a draft campaign now, or schedules it when `scheduledAt` is in the "
         "future (it then starts at that time, also after a restart of the services). "
         "`testMode` sends only to test recipients; `targetPercentage` takes a deterministic "
-        "sample of the audience; `priority` orders the work of concurrent executions.",
+        "sample of the audience; `priority` orders the work of concurrent executions. The body "
+        "is optional. Admin or manager.",
         guards=[can_write_campaigns],
         status_code=200,
-        responses=_errors(400, 401, 403, 404, 409, 412, 422, 503),
+        response_description="The execution, started or scheduled",
+        response_headers=[ETAG],
+        responses=errors(*_LIFECYCLE),
+        operation_class=documented(
+            answer=doc.EXECUTED_ANSWER, body=doc.EXECUTE_EXAMPLES, optional_body=True
+        ),
     )
     async def execute_campaign(
         self,
@@ -321,9 +362,13 @@ class CampaignController(Controller):
     @post(
         "/{campaign_id:str}/pause",
         summary="Pause an active campaign",
+        description="Admin or manager.",
         guards=[can_write_campaigns],
         status_code=200,
-        responses=_errors(401, 403, 404, 409, 412, 422, 503),
+        response_description="Paused",
+        response_headers=[ETAG],
+        responses=errors(*_LIFECYCLE),
+        operation_class=documented(answer=doc.PAUSED_ANSWER),
     )
     async def pause_campaign(
         self,
@@ -351,9 +396,13 @@ class CampaignController(Controller):
     @post(
         "/{campaign_id:str}/resume",
         summary="Resume a paused campaign",
+        description="Admin or manager.",
         guards=[can_write_campaigns],
         status_code=200,
-        responses=_errors(401, 403, 404, 409, 412, 422, 503),
+        response_description="Active again",
+        response_headers=[ETAG],
+        responses=errors(*_LIFECYCLE),
+        operation_class=documented(answer=doc.RESUMED_ANSWER),
     )
     async def resume_campaign(
         self,
@@ -383,10 +432,15 @@ class CampaignController(Controller):
         summary="Clone a campaign",
         description="A new draft with the campaign's content and audience, named "
         "`<name> (Copy)` unless `name` is given. Statistics start from zero unless "
-        "`resetStatistics` is false.",
+        "`resetStatistics` is false. The body is optional. Admin or manager.",
         guards=[can_write_campaigns],
         status_code=201,
-        responses=_errors(400, 401, 403, 404, 422, 503),
+        response_description="The copy's id, name, status and version",
+        response_headers=[ETAG],
+        responses=errors(*_WRITE, *_KEYED, ErrorCode.CAMPAIGN_NOT_FOUND),
+        operation_class=documented(
+            answer=doc.CLONED_ANSWER, body=doc.CLONE_EXAMPLES, optional_body=True
+        ),
     )
     async def clone_campaign(
         self,
@@ -412,7 +466,9 @@ class CampaignController(Controller):
         summary="Campaign statistics",
         description="Overview, performance rates, timeline (hourly for 1h and 24h, daily "
         "otherwise) and per-segment figures. `metrics` names the sections to include.",
-        responses=_errors(400, 401, 404, 503),
+        response_description="The sections asked for",
+        responses=errors(*_ONE),
+        operation_class=documented(answer=doc.STATISTICS_ANSWER),
     )
     async def campaign_statistics(
         self,
@@ -436,7 +492,9 @@ class CampaignController(Controller):
         summary="Campaign execution progress",
         description="Live progress of the campaign's execution: counts, rate, estimated "
         "completion and errors by code.",
-        responses=_errors(401, 404, 503),
+        response_description="The execution's progress",
+        responses=errors(*_ONE),
+        operation_class=documented(answer=doc.PROGRESS_ANSWER),
     )
     async def campaign_progress(
         self, bus: Bus, campaign_id: CampaignId
