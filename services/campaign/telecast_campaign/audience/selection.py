@@ -57,8 +57,9 @@ A = TypeVar("A", Campaign, Segment)
 STATEMENT_TIMEOUT_MS = 4500
 PREVIEW_SAMPLE = 10
 _REACHABLE = sql.SQL("NOT opted_out AND NOT blocked")
+# ``id`` as the uuid it is: ``ORDER BY id`` must walk the primary key, not sort text.
 _MESSAGE_FIELDS = sql.SQL(
-    "id::text, telegram_id, chat_type, username, first_name, last_name, language_code, "
+    "id, telegram_id, chat_type, username, first_name, last_name, language_code, "
     "location, age, last_purchase, attributes"
 )
 
@@ -206,7 +207,7 @@ async def _contacts(
     rows = await _fetch(pool, query, [*params, limit])
     return [
         AudienceContact(
-            id=row[0],
+            id=str(row[0]),
             telegram_id=row[1],
             chat_type=row[2],
             username=row[3],
