@@ -20,7 +20,9 @@ from telecast_gateway.routes.auth import AuthController
 from telecast_gateway.routes.campaigns import CampaignController
 from telecast_gateway.routes.contacts import ContactController
 from telecast_gateway.routes.health import health, metrics, ready
+from telecast_gateway.routes.previews import PreviewController
 from telecast_gateway.routes.segments import SegmentController
+from telecast_gateway.routes.templates import TemplateController
 from telecast_gateway.routes.users import UsersController
 from telecast_gateway.security import build_auth, document_public_paths
 from telecast_gateway.settings import DEV_JWT_SECRET, GatewaySettings
@@ -82,6 +84,8 @@ def create_app(settings: GatewaySettings) -> Litestar:
             AuthController,
             UsersController,
             CampaignController,
+            PreviewController,
+            TemplateController,
             ContactController,
             SegmentController,
             health,
