@@ -16,6 +16,7 @@ from telecast_gateway.envelope import exception_handlers
 from telecast_gateway.idempotency import MAX_BODY_BYTES, IdempotencyStore, idempotent_posts
 from telecast_gateway.observability import observe
 from telecast_gateway.operators import OperatorStore
+from telecast_gateway.routes.audience import CampaignAudienceController
 from telecast_gateway.routes.auth import AuthController
 from telecast_gateway.routes.campaigns import CampaignController
 from telecast_gateway.routes.contacts import ContactController
@@ -88,6 +89,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             TemplateController,
             ContactController,
             SegmentController,
+            CampaignAudienceController,
             health,
             ready,
             metrics,

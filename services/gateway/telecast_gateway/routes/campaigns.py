@@ -20,6 +20,7 @@ from telecast_gateway.envelope import Envelope, ok
 from telecast_gateway.idempotency import creation_id
 from telecast_gateway.operators import Operator
 from telecast_gateway.routes import campaign_openapi as doc
+from telecast_gateway.routes.audience import audience_total
 from telecast_gateway.routes.campaign_openapi import ETAG, documented, errors
 from telecast_gateway.schemas import (
     CampaignAccepted,
@@ -210,6 +211,7 @@ class CampaignController(Controller):
         self, bus: Bus, campaign_id: CampaignId
     ) -> Response[Envelope[CampaignDetail]]:
         detail = await bus.query(GetCampaign(campaign_id=campaign_id), CampaignDetail)
+        detail.target_audience.total_count = await audience_total(bus, campaign_id)
         return Response(ok(detail), headers=_etag(detail.version))
 
     @post(
