@@ -45,6 +45,8 @@ ALTER TABLE campaign.contacts ADD COLUMN IF NOT EXISTS search_vector tsvector
         coalesce(username, '') || ' ' || coalesce(first_name, '') || ' ' || coalesce(last_name, '')
     )) STORED;
 CREATE INDEX IF NOT EXISTS contacts_search ON campaign.contacts USING gin (search_vector);
+-- Imports COPY new contacts straight into the table: PostgreSQL gives them their ids.
+ALTER TABLE campaign.contacts ALTER COLUMN id SET DEFAULT gen_random_uuid();
 """
 
 
