@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench import segment_count
+from bench import contacts_import, segment_count
 from bench.baselines import single_row_commits
 from bench.create_campaigns import command_path, event_store, http_path, login
 from bench.figures import Row, Throughput, record, table
@@ -112,6 +112,8 @@ async def _run(
         f"Each timed run lasts {seconds:.0f} s; the gateway, campaign and projection "
         "services, PostgreSQL, NATS and the load generator share the machine's cores.",
     ]
+    import_rows, import_notes = await contacts_import.measure(platform, database_url, token)
+    rows, notes = rows + import_rows, notes + import_notes
     segment_rows, segment_notes = await segment_count.run(platform.base_url, token, database_url)
     return rows + segment_rows, notes + segment_notes
 
