@@ -76,6 +76,29 @@ class Subjects(msgspec.Struct, frozen=True):
         """A durable consumer name, unique per namespace."""
         return f"{self.namespace}_{consumer}"
 
+    # Request/reply with the dispatcher's webhook subscriptions. A request's kind
+    # ("webhook.create", "webhook.list", …) names its subject: <ns>.cmd.webhook.create for a
+    # change, <ns>.query.webhook.list for a read.
+    def webhook_command(self, kind: str) -> str:
+        return f"{self.namespace}.cmd.{_webhook_kind(kind)}"
+
+    @property
+    def webhook_commands(self) -> str:
+        return f"{self.namespace}.cmd.webhook.*"
+
+    def webhook_query(self, kind: str) -> str:
+        return f"{self.namespace}.query.{_webhook_kind(kind)}"
+
+    @property
+    def webhook_queries(self) -> str:
+        return f"{self.namespace}.query.webhook.*"
+
+
+def _webhook_kind(kind: str) -> str:
+    if not kind.startswith("webhook.") or "." in kind.removeprefix("webhook."):
+        raise ValueError(f"not a webhook request kind: {kind!r}")
+    return kind
+
 
 def subjects_for(namespace: str) -> Subjects:
     return Subjects(check_namespace(namespace))
