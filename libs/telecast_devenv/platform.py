@@ -16,7 +16,12 @@ MODULES = {
     "gateway": "telecast_gateway",
     "campaign": "telecast_campaign",
     "projection": "telecast_projection",
+    "dispatcher": "telecast_dispatcher",
 }
+
+# The services listen on loopback, and so do the receivers tests and benchmarks start for
+# webhooks: let the dispatcher deliver there.
+WEBHOOK_ALLOWED_HOSTS = "127.0.0.1,localhost"
 
 
 def free_port() -> int:
@@ -85,9 +90,17 @@ class Service:
 
 
 class Platform:
-    """gateway + campaign + projection against one database and one NATS namespace."""
+    """gateway + campaign + projection + dispatcher against one database and one NATS
+    namespace. ``env`` adds to (or overrides) every service's environment."""
 
-    def __init__(self, database_url: str, nats_url: str, namespace: str, log_dir: Path) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        nats_url: str,
+        namespace: str,
+        log_dir: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.database_url = database_url
         self.nats_url = nats_url
         self.namespace = namespace
@@ -100,6 +113,8 @@ class Platform:
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "info",
             "TELECAST_FAILPOINTS": "",
+            "WEBHOOK_ALLOWED_HOSTS": WEBHOOK_ALLOWED_HOSTS,
+            **(env or {}),
         }
         self.services = {
             "gateway": Service(
@@ -118,6 +133,12 @@ class Platform:
                 "projection",
                 {**base_env, "METRICS_PORT": str(ports["projection"])},
                 ports["projection"],
+                log_dir,
+            ),
+            "dispatcher": Service(
+                "dispatcher",
+                {**base_env, "METRICS_PORT": str(ports["dispatcher"])},
+                ports["dispatcher"],
                 log_dir,
             ),
         }

@@ -1,0 +1,1 @@
+"""The dispatcher service: webhook delivery today; the Telegram sending pipeline later."""

@@ -1,0 +1,118 @@
+"""The dispatcher's composition root: settings, connections and the webhook parts."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from telecast_dispatcher.schema import prepare_database
+from telecast_dispatcher.settings import DispatcherSettings
+from telecast_dispatcher.webhooks.delivery import DeliveryWorker
+from telecast_dispatcher.webhooks.delivery_log import DeliveryLog
+from telecast_dispatcher.webhooks.endpoint import WebhookEndpoint
+from telecast_dispatcher.webhooks.intake import WebhookIntake
+from telecast_dispatcher.webhooks.retries import DisablePolicy, RetryPolicy
+from telecast_dispatcher.webhooks.subscriptions import Subscriptions
+from telecast_dispatcher.webhooks.targets import TargetPolicy
+from telecast_libs import nats as tnats
+from telecast_libs.log import configure_logging, get_logger
+from telecast_libs.ops import serve_ops
+from telecast_libs.pg import open_pool
+from telecast_libs.settings import load_settings
+from telecast_libs.subjects import subjects_for
+
+log = get_logger(__name__)
+
+
+def retry_policy(settings: DispatcherSettings) -> RetryPolicy:
+    return RetryPolicy(
+        base=settings.webhook_retry_base_seconds,
+        factor=settings.webhook_retry_factor,
+        max_delay=settings.webhook_retry_max_delay_seconds,
+        jitter=settings.webhook_retry_jitter,
+        max_attempts=settings.webhook_max_attempts,
+        window=settings.webhook_retry_window_seconds,
+    )
+
+
+async def serve(settings: DispatcherSettings) -> None:
+    subjects = subjects_for(settings.telecast_namespace)
+    await prepare_database(settings.database_url)
+    pool = await open_pool(settings.database_url, max_size=6, name="dispatcher")
+    nc = await tnats.connect(settings.nats_url, name="telecast-dispatcher")
+    policy = TargetPolicy.from_setting(settings.webhook_allowed_hosts)
+
+    worker = DeliveryWorker(
+        pool,
+        settings.database_url,
+        policy,
+        retry_policy(settings),
+        DisablePolicy(
+            failures=settings.webhook_disable_after_failures,
+            span=settings.webhook_disable_after_seconds,
+        ),
+        timeout=settings.webhook_timeout_seconds,
+        concurrency=settings.webhook_concurrency,
+        per_subscription=settings.webhook_concurrency_per_subscription,
+        poll_interval=settings.webhook_poll_interval_seconds,
+        retention_days=settings.webhook_log_retention_days,
+    )
+    intake = WebhookIntake(
+        pool,
+        nc.jetstream(),
+        subjects,
+        settings.database_url,
+        settings.webhook_intake_batch_size,
+        on_enqueued=worker.wake,
+    )
+    subscriptions = Subscriptions(
+        pool, policy, settings.webhook_secret_grace_seconds, on_reactivated=worker.wake
+    )
+    endpoint = WebhookEndpoint(
+        nc, subjects, subscriptions, DeliveryLog(pool, on_enqueued=worker.wake)
+    )
+
+    async def postgres_ready() -> None:
+        async with pool.connection() as conn:
+            await conn.execute("SELECT 1")
+
+    async def nats_ready() -> None:
+        if not nc.is_connected:
+            raise ConnectionError("NATS is not connected")
+        await nc.flush(timeout=1)
+
+    ops = await serve_ops(
+        settings.metrics_host,
+        settings.metrics_port,
+        {"postgres": postgres_ready, "nats": nats_ready},
+    )
+    tasks = [asyncio.create_task(intake.run()), asyncio.create_task(worker.run())]
+    await endpoint.start()
+    log.info(
+        "dispatcher.started",
+        namespace=settings.telecast_namespace,
+        allowed_hosts=sorted(policy.hosts) + [str(n) for n in policy.networks],
+    )
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+
+    log.info("dispatcher.stopping")
+    await endpoint.stop()
+    # Requests in flight finish and are recorded: a clean stop sends nothing twice.
+    await worker.stop(grace=settings.webhook_timeout_seconds + 1)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    ops.close()
+    await nc.drain()
+    await pool.close()
+
+
+def main() -> None:
+    settings = load_settings(DispatcherSettings)
+    configure_logging("dispatcher", settings.log_format, settings.log_level)
+    asyncio.run(serve(settings))

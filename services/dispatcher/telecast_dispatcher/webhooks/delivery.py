@@ -1,0 +1,413 @@
+"""The delivery worker: sends due deliveries from the outbox and records every attempt.
+
+Order: a lane (one subscription, one campaign) sends its deliveries one at a time in stream
+order; the next one goes only once the previous one succeeded or was given up, and that
+outcome is committed first, so no crash can reorder them. Lanes run concurrently, up to
+``concurrency`` requests in all and ``per_subscription`` to one subscription.
+
+Outcomes are committed in batches (a success, or a failure with its next retry time); a
+delivery is sent again only if its outcome was never committed: the dispatcher died
+mid-request, or the receiver answered after the timeout. One worker runs at a time (a
+PostgreSQL advisory lock elects it), so two replicas never send the same delivery at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from telecast_dispatcher.webhooks import health, lanes, metrics
+from telecast_dispatcher.webhooks.retries import DisablePolicy, RetryPolicy
+from telecast_dispatcher.webhooks.sender import Attempt, WebhookSender, open_session
+from telecast_dispatcher.webhooks.targets import TargetPolicy, describe
+from telecast_libs.log import correlation, get_logger
+from telecast_libs.pg import try_advisory_lock
+
+log = get_logger(__name__)
+
+_LOCK = "telecast.dispatcher.webhook_delivery"
+_GAUGES_EVERY = 5.0
+_PURGE_EVERY = 3600.0
+
+# Due lane heads (see lanes.py): an index scan, however long the backlog.
+_CLAIM = """
+SELECT d.id, d.subscription_id, d.event_id, d.event_type, d.kind, d.body, d.correlation_id,
+       d.attempts, d.round_attempts, d.round_started_at, s.url, s.secret,
+       CASE WHEN s.previous_secret_expires_at > now() THEN s.previous_secret END, d.lane
+FROM dispatcher.webhook_deliveries d
+JOIN dispatcher.webhook_subscriptions s ON s.id = d.subscription_id
+WHERE d.head AND d.status = 'pending'
+  AND d.next_attempt_at <= now()
+  AND (s.active OR d.kind = 'test')
+  AND d.id <> ALL(%(busy)s::uuid[])
+ORDER BY d.next_attempt_at
+LIMIT %(limit)s
+"""
+
+
+@dataclass(frozen=True)
+class Job:
+    delivery_id: uuid.UUID
+    subscription_id: uuid.UUID
+    event_id: str
+    event_type: str
+    kind: str
+    body: bytes
+    correlation_id: str | None
+    attempts: int
+    round_attempts: int
+    round_started_at: datetime
+    url: str
+    keys: tuple[str, ...]
+    lane: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    job: Job
+    attempt: Attempt
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        database_url: str,
+        policy: TargetPolicy,
+        retry: RetryPolicy,
+        disable: DisablePolicy,
+        *,
+        timeout: float,
+        concurrency: int,
+        per_subscription: int,
+        poll_interval: float,
+        retention_days: int,
+    ) -> None:
+        self.pool = pool
+        self.database_url = database_url
+        self.policy = policy
+        self.retry = retry
+        self.disable = disable
+        self.timeout = timeout
+        self.concurrency = concurrency
+        self.per_subscription = per_subscription
+        self.poll_interval = poll_interval
+        self.retention = timedelta(days=retention_days)
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._in_flight: dict[uuid.UUID, Job] = {}
+        self._by_subscription: Counter[uuid.UUID] = Counter()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
+        self._gauges_at = 0.0
+        self._purged_at = 0.0
+
+    def wake(self) -> None:
+        """New or newly due work: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                await self._lead()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("webhook_delivery.restarting", error=repr(error))
+            metrics.LEADER.labels("delivery").set(0)
+            if not self._stopping:
+                await asyncio.sleep(1.0)
+
+    async def stop(self, grace: float) -> None:
+        """Stop taking work; let requests in flight finish (up to ``grace``) and record
+        their outcomes, so that a clean restart sends nothing twice."""
+        self._stopping = True
+        self._wake.set()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=grace)
+        try:
+            await asyncio.wait_for(self._outcomes.join(), timeout=5.0)
+        except TimeoutError:
+            log.warning("webhook_delivery.outcomes_unrecorded", count=self._outcomes.qsize())
+
+    async def _lead(self) -> None:
+        async with await psycopg.AsyncConnection.connect(
+            self.database_url, autocommit=True
+        ) as lock_conn:
+            while not await try_advisory_lock(lock_conn, _LOCK):
+                if self._stopping:
+                    return
+                await asyncio.sleep(1.0)
+            metrics.LEADER.labels("delivery").set(1)
+            log.info("webhook_delivery.leading")
+            async with open_session(self.policy, self.concurrency) as session:
+                sender = WebhookSender(session, self.policy, self.timeout)
+                recorder = asyncio.create_task(self._record_outcomes())
+                try:
+                    await self._dispatch(sender)
+                    if self._tasks:
+                        await asyncio.wait(self._tasks)
+                    await self._outcomes.join()
+                finally:
+                    recorder.cancel()
+                    for task in self._tasks:
+                        task.cancel()
+
+    async def _dispatch(self, sender: WebhookSender) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            wait = self.poll_interval
+            free = self.concurrency - len(self._in_flight)
+            if free > 0:
+                jobs, next_due = await self._claim(free)
+                for job in jobs:
+                    self._start(sender, job)
+                if next_due is not None:
+                    wait = min(wait, max(0.005, next_due))
+            await self._housekeeping()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            except TimeoutError:
+                pass
+
+    async def _claim(self, free: int) -> tuple[list[Job], float | None]:
+        """Due lane heads not in flight, within the concurrency limits; and, when there is
+        nothing more to take now, the seconds until the next retry falls due."""
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(_CLAIM, {"busy": list(self._in_flight), "limit": free * 2})
+            rows = await cursor.fetchall()
+            next_due = None
+            if len(rows) < free:
+                row = await (
+                    await conn.execute(
+                        "SELECT extract(epoch FROM min(next_attempt_at) - now()) "
+                        "FROM dispatcher.webhook_deliveries "
+                        "WHERE status = 'pending' AND next_attempt_at > now()"
+                    )
+                ).fetchone()
+                next_due = float(row[0]) if row and row[0] is not None else None
+        jobs: list[Job] = []
+        taken: Counter[uuid.UUID] = Counter()
+        for row in rows:
+            subscription = row[1]
+            if self._by_subscription[subscription] + taken[subscription] >= self.per_subscription:
+                continue
+            taken[subscription] += 1
+            jobs.append(
+                Job(
+                    delivery_id=row[0],
+                    subscription_id=subscription,
+                    event_id=row[2],
+                    event_type=row[3],
+                    kind=row[4],
+                    body=bytes(row[5]),
+                    correlation_id=row[6],
+                    attempts=row[7],
+                    round_attempts=row[8],
+                    round_started_at=row[9],
+                    url=row[10],
+                    keys=(row[11],) if row[12] is None else (row[11], row[12]),
+                    lane=row[13],
+                )
+            )
+            if len(jobs) == free:
+                break
+        return jobs, next_due
+
+    def _start(self, sender: WebhookSender, job: Job) -> None:
+        self._in_flight[job.delivery_id] = job
+        self._by_subscription[job.subscription_id] += 1
+        metrics.IN_FLIGHT.set(len(self._in_flight))
+        task = asyncio.create_task(self._attempt(sender, job))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _attempt(self, sender: WebhookSender, job: Job) -> None:
+        with correlation(job.correlation_id):
+            attempt = await sender.send(
+                job.url,
+                job.body,
+                job.keys,
+                event_id=job.event_id,
+                event_type=job.event_type,
+                delivery_id=str(job.delivery_id),
+            )
+            metrics.ATTEMPT_SECONDS.observe(attempt.latency_ms / 1000)
+            if not attempt.ok:
+                log.info(
+                    "webhook.attempt_failed",
+                    webhook_id=str(job.subscription_id),
+                    delivery_id=str(job.delivery_id),
+                    event_id=job.event_id,
+                    target=describe(job.url),
+                    attempt=job.attempts + 1,
+                    error=attempt.error,
+                )
+        self._outcomes.put_nowait(Outcome(job, attempt))
+
+    async def _record_outcomes(self) -> None:
+        while True:
+            batch = [await self._outcomes.get()]
+            while not self._outcomes.empty() and len(batch) < 500:
+                batch.append(self._outcomes.get_nowait())
+            try:
+                await self._record_with_retries(batch)
+            finally:
+                for outcome in batch:
+                    job = self._in_flight.pop(outcome.job.delivery_id, None)
+                    if job is not None:
+                        self._by_subscription[job.subscription_id] -= 1
+                    self._outcomes.task_done()
+                metrics.IN_FLIGHT.set(len(self._in_flight))
+                self._wake.set()
+
+    async def _record_with_retries(self, batch: list[Outcome]) -> None:
+        for wait in (0.2, 0.5, 1.0, 2.0, 4.0):
+            try:
+                await self._record(batch)
+                return
+            except Exception as error:
+                log.warning("webhook_delivery.record_failed", error=repr(error), size=len(batch))
+                await asyncio.sleep(wait)
+        # Record what can be; the rest stays pending and is sent again (at least once).
+        for outcome in batch:
+            try:
+                await self._record([outcome])
+            except Exception as error:
+                log.error(
+                    "webhook_delivery.outcome_lost",
+                    delivery_id=str(outcome.job.delivery_id),
+                    error=repr(error),
+                )
+
+    def _decide(self, outcome: Outcome, now: datetime) -> tuple[str, datetime | None]:
+        """The delivery's status after this attempt, and when to try again if pending."""
+        if outcome.attempt.ok:
+            return "succeeded", None
+        if outcome.job.kind == "test":
+            return "failed", None  # a test event is tried once
+        job = outcome.job
+        next_at = self.retry.next_attempt(
+            job.round_attempts + 1, job.round_started_at, now, outcome.attempt.retry_after
+        )
+        return ("pending", next_at) if next_at is not None else ("failed", None)
+
+    async def _record(self, batch: list[Outcome]) -> None:
+        async with self.pool.connection() as conn, conn.transaction():
+            now = (await (await conn.execute("SELECT now()")).fetchone())[0]
+            decided = [(outcome, *self._decide(outcome, now)) for outcome in batch]
+            # A finished head hands its lane on to the next delivery: lock those lanes first.
+            moving = [
+                (outcome.job.subscription_id, outcome.job.lane)
+                for outcome, status, _ in decided
+                if status != "pending"
+            ]
+            await lanes.lock(conn, moving)
+            async with conn.cursor() as cursor:
+                await cursor.executemany(
+                    """
+                    UPDATE dispatcher.webhook_deliveries
+                    SET status = %s, head = %s, attempts = %s, round_attempts = %s,
+                        next_attempt_at = %s, last_status_code = %s, last_error = %s,
+                        last_latency_ms = %s, finished_at = %s
+                    WHERE id = %s AND status = 'pending'
+                    """,
+                    [
+                        (
+                            status,
+                            status == "pending",
+                            o.job.attempts + 1,
+                            o.job.round_attempts + 1,
+                            next_at,
+                            o.attempt.status_code,
+                            o.attempt.error,
+                            o.attempt.latency_ms,
+                            None if status == "pending" else now,
+                            o.job.delivery_id,
+                        )
+                        for o, status, next_at in decided
+                    ],
+                )
+                # A subscription deleted meanwhile took its deliveries with it.
+                await cursor.executemany(
+                    """
+                    INSERT INTO dispatcher.webhook_attempts
+                        (delivery_id, attempt, started_at, latency_ms, status_code, error,
+                         response_excerpt, next_attempt_at)
+                    SELECT %s, %s, %s, %s, %s, %s, %s, %s
+                    WHERE EXISTS (SELECT 1 FROM dispatcher.webhook_deliveries WHERE id = %s)
+                    ON CONFLICT DO NOTHING
+                    """,
+                    [
+                        (
+                            o.job.delivery_id,
+                            o.job.attempts + 1,
+                            o.attempt.started_at,
+                            o.attempt.latency_ms,
+                            o.attempt.status_code,
+                            o.attempt.error,
+                            o.attempt.excerpt,
+                            next_at,
+                            o.job.delivery_id,
+                        )
+                        for o, _, next_at in decided
+                    ],
+                )
+            await lanes.promote(conn, moving)
+            disabled = await health.record(
+                conn,
+                self.disable,
+                [(o.job.subscription_id, o.attempt) for o in batch if o.job.kind == "event"],
+                now,
+            )
+        for subscription, reason in disabled:
+            metrics.DISABLED_TOTAL.inc()
+            log.warning("webhook.disabled", webhook_id=str(subscription), reason=reason)
+        for outcome, status, _ in decided:
+            metrics.ATTEMPTS.labels(
+                "retrying" if status == "pending" else status, outcome.attempt.status_label
+            ).inc()
+            if status != "pending":
+                metrics.DELIVERIES.labels(status).inc()
+            if status == "failed" and outcome.job.kind == "event":
+                log.warning(
+                    "webhook.delivery_given_up",
+                    webhook_id=str(outcome.job.subscription_id),
+                    delivery_id=str(outcome.job.delivery_id),
+                    event_id=outcome.job.event_id,
+                    attempts=outcome.job.attempts + 1,
+                )
+
+    async def _housekeeping(self) -> None:
+        """Refresh the queue gauges now and then; delete old finished deliveries hourly."""
+        moment = time.monotonic()
+        if moment - self._gauges_at >= _GAUGES_EVERY:
+            self._gauges_at = moment
+            async with self.pool.connection() as conn:
+                row = await (
+                    await conn.execute(
+                        "SELECT (SELECT count(*) FROM dispatcher.webhook_deliveries"
+                        "        WHERE status = 'pending'),"
+                        " (SELECT count(*) FROM dispatcher.webhook_subscriptions"
+                        "        WHERE NOT active)"
+                    )
+                ).fetchone()
+            metrics.PENDING.set(row[0])
+            metrics.DISABLED.set(row[1])
+        if moment - self._purged_at >= _PURGE_EVERY:
+            self._purged_at = moment
+            async with self.pool.connection() as conn:
+                cursor = await conn.execute(
+                    "DELETE FROM dispatcher.webhook_deliveries "
+                    "WHERE status <> 'pending' AND finished_at < now() - %s",
+                    (self.retention,),
+                )
+            if cursor.rowcount:
+                log.info("webhook_delivery.purged", deliveries=cursor.rowcount)
