@@ -25,6 +25,7 @@ from telecast_gateway.routes.previews import PreviewController
 from telecast_gateway.routes.segments import SegmentController
 from telecast_gateway.routes.templates import TemplateController
 from telecast_gateway.routes.users import UsersController
+from telecast_gateway.routes.webhooks import WebhookController
 from telecast_gateway.security import build_auth, document_public_paths
 from telecast_gateway.settings import DEV_JWT_SECRET, GatewaySettings
 from telecast_libs import nats as tnats
@@ -90,6 +91,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             ContactController,
             SegmentController,
             CampaignAudienceController,
+            WebhookController,
             health,
             ready,
             metrics,

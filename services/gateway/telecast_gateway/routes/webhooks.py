@@ -1,0 +1,309 @@
+"""``/api/v1/webhooks``: subscriptions to campaign events, their secrets and delivery log.
+
+The dispatcher owns subscriptions and sends the webhooks; every request here becomes a
+command or a query to it over NATS. Managers and administrators change webhooks; any
+operator reads them. A subscription's secret is answered only by create and rotate-secret.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, MediaType, Request, Response, delete, get, post, put
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Parameter
+
+from telecast_gateway.envelope import Envelope, ErrorEnvelope, ok, problem_handler
+from telecast_gateway.idempotency import creation_id
+from telecast_gateway.operators import Operator
+from telecast_gateway.schemas import Deleted
+from telecast_gateway.security import can_write_campaigns
+from telecast_gateway.webhook_bus import WebhookBus, provide_webhook_bus
+from telecast_libs.contracts.errors import Problem
+from telecast_libs.contracts.messages import Actor, CommandMeta
+from telecast_libs.contracts.webhooks import (
+    CreateWebhook,
+    DeleteWebhook,
+    DeliveryPage,
+    DeliveryStatus,
+    DeliveryView,
+    GetDelivery,
+    GetWebhook,
+    ListDeliveries,
+    ListWebhooks,
+    NewWebhook,
+    RedeliverWebhook,
+    RotateWebhookSecret,
+    SendTestEvent,
+    UpdateWebhook,
+    WebhookChanges,
+    WebhookErrorCode,
+    WebhookPage,
+    WebhookView,
+    WebhookWithSecret,
+)
+from telecast_libs.log import current_correlation_id, new_correlation_id
+
+STATUS_OF_WEBHOOK_CODE = {
+    WebhookErrorCode.WEBHOOK_NOT_FOUND: 404,
+    WebhookErrorCode.DELIVERY_NOT_FOUND: 404,
+    WebhookErrorCode.WEBHOOK_TARGET_NOT_ALLOWED: 400,
+    WebhookErrorCode.DELIVERY_PENDING: 409,
+}
+
+
+def webhook_problem_handler(request: Request, problem: Problem) -> Response[ErrorEnvelope]:
+    """The webhook codes' statuses; every other code as the envelope maps it."""
+    status = STATUS_OF_WEBHOOK_CODE.get(problem.code)
+    if status is None:
+        return problem_handler(request, problem)
+    return Response(
+        ErrorEnvelope(success=False, error=problem.body()),
+        status_code=status,
+        media_type=MediaType.JSON,
+    )
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "The request is not valid (VALIDATION_ERROR names the field), or the URL's host is "
+    "an address webhooks may not reach (WEBHOOK_TARGET_NOT_ALLOWED)",
+    401: "No valid Bearer token",
+    403: "The operator's role does not allow this (managers and administrators change webhooks)",
+    404: "No such webhook (WEBHOOK_NOT_FOUND) or delivery (DELIVERY_NOT_FOUND)",
+    409: "A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE)",
+    422: "The Idempotency-Key was used before with another request",
+    503: "The dispatcher service is unavailable",
+}
+
+
+def _errors(*statuses: int, **descriptions: str) -> dict[int, ResponseSpec]:
+    return {
+        status: ResponseSpec(
+            ErrorEnvelope,
+            description=descriptions.get(f"s{status}", _ERROR_DESCRIPTIONS[status]),
+        )
+        for status in statuses
+    }
+
+
+WebhookId = Annotated[str, Parameter(description="The webhook's id", max_length=100)]
+DeliveryId = Annotated[str, Parameter(description="The delivery's id", max_length=100)]
+Page = Annotated[int, Parameter(ge=1, le=1_000_000, description="Page number")]
+Limit = Annotated[int, Parameter(ge=1, le=100, description="Items per page")]
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        required=False,
+        max_length=255,
+        description="Makes a retried POST return the first answer and change nothing more "
+        "(kept 24 h, per operator)",
+    ),
+]
+
+
+def _meta(request: Request[Operator, Any, State]) -> CommandMeta:
+    operator = request.user
+    return CommandMeta(
+        actor=Actor(id=operator.id, email=operator.email, role=operator.role),
+        correlation_id=current_correlation_id() or new_correlation_id(),
+    )
+
+
+class WebhookController(Controller):
+    path = "/api/v1/webhooks"
+    tags = ["webhooks"]
+    exception_handlers = {Problem: webhook_problem_handler}
+    dependencies = {"webhooks": Provide(provide_webhook_bus, sync_to_thread=False)}
+
+    @get(
+        "/",
+        summary="List webhooks",
+        description="A page of webhook subscriptions, oldest first. Secrets are never shown.",
+        responses=_errors(400, 401, 503),
+    )
+    async def list_webhooks(
+        self, webhooks: WebhookBus, page: Page = 1, limit: Limit = 20
+    ) -> Envelope[WebhookPage]:
+        return ok(await webhooks.ask(ListWebhooks(page=page, limit=limit), WebhookPage))
+
+    @post(
+        "/",
+        summary="Create a webhook",
+        description="Subscribes `url` (http or https; a public address unless the operator "
+        "allowlisted it) to `events`, optionally only for `campaignIds`. The answer holds "
+        "the signing `secret`: it is shown this once (rotate-secret makes a new one).",
+        guards=[can_write_campaigns],
+        status_code=201,
+        responses=_errors(400, 401, 403, 409, 422, 503),
+    )
+    async def create_webhook(
+        self,
+        request: Request[Operator, Any, State],
+        data: NewWebhook,
+        webhooks: WebhookBus,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Envelope[WebhookWithSecret]:
+        command = CreateWebhook(
+            meta=_meta(request),
+            webhook=data,
+            webhook_id=creation_id(request.user.id, idempotency_key, request.url.path),
+        )
+        return ok(await webhooks.ask(command, WebhookWithSecret))
+
+    @get(
+        "/{webhook_id:str}",
+        summary="Get a webhook",
+        description="The subscription, whether it is active and, if it is not, why.",
+        responses=_errors(400, 401, 404, 503),
+    )
+    async def get_webhook(
+        self, webhooks: WebhookBus, webhook_id: WebhookId
+    ) -> Envelope[WebhookView]:
+        return ok(await webhooks.ask(GetWebhook(webhook_id=webhook_id), WebhookView))
+
+    @put(
+        "/{webhook_id:str}",
+        summary="Update a webhook",
+        description="Changes the fields present in the body. `active: true` re-enables a "
+        "subscription (also one disabled after repeated failures): its waiting deliveries go "
+        "at once, in order. `campaignIds: []` removes the campaign filter.",
+        guards=[can_write_campaigns],
+        responses=_errors(400, 401, 403, 404, 503),
+    )
+    async def update_webhook(
+        self,
+        request: Request[Operator, Any, State],
+        webhook_id: WebhookId,
+        data: WebhookChanges,
+        webhooks: WebhookBus,
+    ) -> Envelope[WebhookView]:
+        command = UpdateWebhook(meta=_meta(request), webhook_id=webhook_id, changes=data)
+        return ok(await webhooks.ask(command, WebhookView))
+
+    @delete(
+        "/{webhook_id:str}",
+        summary="Delete a webhook",
+        description="The subscription, its pending deliveries and its delivery log go.",
+        guards=[can_write_campaigns],
+        status_code=200,
+        responses=_errors(400, 401, 403, 404, 503),
+    )
+    async def delete_webhook(
+        self,
+        request: Request[Operator, Any, State],
+        webhook_id: WebhookId,
+        webhooks: WebhookBus,
+    ) -> Envelope[Deleted]:
+        await webhooks.ask(
+            DeleteWebhook(meta=_meta(request), webhook_id=webhook_id), dict[str, Any]
+        )
+        return ok(Deleted(message="Webhook deleted successfully"))
+
+    @post(
+        "/{webhook_id:str}/rotate-secret",
+        summary="Rotate a webhook's secret",
+        description="Makes a new signing secret and answers it (the only time it is shown). "
+        "For a grace period (`previousSecretExpiresAt`, 24 h by default) deliveries carry a "
+        "second signature made with the previous secret, so receivers can switch without "
+        "missing one.",
+        guards=[can_write_campaigns],
+        status_code=200,
+        responses=_errors(400, 401, 403, 404, 409, 422, 503),
+    )
+    async def rotate_secret(
+        self,
+        request: Request[Operator, Any, State],
+        webhook_id: WebhookId,
+        webhooks: WebhookBus,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Envelope[WebhookWithSecret]:
+        command = RotateWebhookSecret(meta=_meta(request), webhook_id=webhook_id)
+        return ok(await webhooks.ask(command, WebhookWithSecret))
+
+    @post(
+        "/{webhook_id:str}/test",
+        summary="Send a test event",
+        description="Queues one `webhook.test` event to the subscription (also an inactive "
+        "one), signed like any other, attempted once. Answers the delivery at once; follow "
+        "its outcome at `…/deliveries/{deliveryId}`.",
+        guards=[can_write_campaigns],
+        status_code=202,
+        responses=_errors(400, 401, 403, 404, 409, 422, 503),
+    )
+    async def send_test_event(
+        self,
+        request: Request[Operator, Any, State],
+        webhook_id: WebhookId,
+        webhooks: WebhookBus,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Envelope[DeliveryView]:
+        command = SendTestEvent(meta=_meta(request), webhook_id=webhook_id)
+        return ok(await webhooks.ask(command, DeliveryView))
+
+    @get(
+        "/{webhook_id:str}/deliveries",
+        summary="A webhook's delivery log",
+        description="Deliveries, newest first, each with its attempts: when, the receiver's "
+        "status code, latency, error, the first 512 bytes of its answer, and the next retry.",
+        responses=_errors(400, 401, 404, 503),
+    )
+    async def list_deliveries(
+        self,
+        webhooks: WebhookBus,
+        webhook_id: WebhookId,
+        page: Page = 1,
+        limit: Limit = 20,
+        status: Annotated[
+            DeliveryStatus | None, Parameter(description="Only deliveries in this state")
+        ] = None,
+    ) -> Envelope[DeliveryPage]:
+        query = ListDeliveries(webhook_id=webhook_id, page=page, limit=limit, status=status)
+        return ok(await webhooks.ask(query, DeliveryPage))
+
+    @get(
+        "/{webhook_id:str}/deliveries/{delivery_id:str}",
+        summary="Get a delivery",
+        description="One delivery with all its attempts.",
+        responses=_errors(400, 401, 404, 503),
+    )
+    async def get_delivery(
+        self, webhooks: WebhookBus, webhook_id: WebhookId, delivery_id: DeliveryId
+    ) -> Envelope[DeliveryView]:
+        query = GetDelivery(webhook_id=webhook_id, delivery_id=delivery_id)
+        return ok(await webhooks.ask(query, DeliveryView))
+
+    @post(
+        "/{webhook_id:str}/deliveries/{delivery_id:str}/redeliver",
+        summary="Redeliver",
+        description="Sends a delivery that succeeded or was given up again, with the same "
+        "event id and a fresh retry schedule. Deliveries of an inactive webhook wait until "
+        "it is active again.",
+        guards=[can_write_campaigns],
+        status_code=202,
+        responses=_errors(
+            400,
+            401,
+            403,
+            404,
+            409,
+            422,
+            503,
+            s409="The delivery is still pending (DELIVERY_PENDING), or a request with the "
+            "same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE)",
+        ),
+    )
+    async def redeliver(
+        self,
+        request: Request[Operator, Any, State],
+        webhook_id: WebhookId,
+        delivery_id: DeliveryId,
+        webhooks: WebhookBus,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Envelope[DeliveryView]:
+        command = RedeliverWebhook(
+            meta=_meta(request), webhook_id=webhook_id, delivery_id=delivery_id
+        )
+        return ok(await webhooks.ask(command, DeliveryView))
