@@ -37,6 +37,7 @@ SERVICE_MODULES = {
     "gateway": "telecast_gateway",
     "campaign": "telecast_campaign",
     "projection": "telecast_projection",
+    "dispatcher": "telecast_dispatcher",
 }
 # Where `make run` connects from the host after `docker compose up -d --wait postgres nats`.
 DEFAULT_HOST_PORTS = {"postgres": {5432: 5432}, "nats": {4222: 4222}}
