@@ -222,8 +222,9 @@ def idempotent_posts(app: Any) -> Any:
                 answer["headers"] = list(message.get("headers", []))
             elif message["type"] == "http.response.body":
                 answer["body"] += message.get("body", b"")
-            await send(message)
 
+        # The answer is stored before the client sees it: a retry sent the moment the first
+        # answer arrives must find it, not a request "still running".
         try:
             await app(scope, replay_body, capture)
         finally:
@@ -233,6 +234,7 @@ def idempotent_posts(app: Any) -> Any:
                 )
             except Exception as error:
                 log.warning("idempotency.not_stored", error=repr(error))
+        await _answer(send, answer["status"], answer["headers"], bytes(answer["body"]))
 
     return middleware
 
