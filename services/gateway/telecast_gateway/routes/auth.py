@@ -53,8 +53,12 @@ class AuthController(Controller):
         "seconds) and a refresh token (valid `REFRESH_TOKEN_TTL_SECONDS`, 30 days by "
         "default, for POST /api/v1/auth/refresh).",
         responses={
-            400: ResponseSpec(ErrorEnvelope, description="The body is not valid"),
-            401: ResponseSpec(ErrorEnvelope, description="Wrong email or password"),
+            400: ResponseSpec(
+                ErrorEnvelope, generate_examples=False, description="The body is not valid"
+            ),
+            401: ResponseSpec(
+                ErrorEnvelope, generate_examples=False, description="Wrong email or password"
+            ),
         },
         security=[],
     )
@@ -76,9 +80,12 @@ class AuthController(Controller):
         "soon as either party uses it. A new password or role, or the operator's deletion, "
         "also revokes them.",
         responses={
-            400: ResponseSpec(ErrorEnvelope, description="The body is not valid"),
+            400: ResponseSpec(
+                ErrorEnvelope, generate_examples=False, description="The body is not valid"
+            ),
             401: ResponseSpec(
                 ErrorEnvelope,
+                generate_examples=False,
                 description="The refresh token is unknown, expired, revoked or already spent",
             ),
         },

@@ -62,6 +62,7 @@ def errors(*statuses: int, **descriptions: str) -> dict[int, ResponseSpec]:
     return {
         status: ResponseSpec(
             ErrorEnvelope,
+            generate_examples=False,
             description=descriptions.get(f"s{status}", _ERROR_DESCRIPTIONS[status]),
         )
         for status in statuses
