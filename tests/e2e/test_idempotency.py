@@ -11,7 +11,7 @@ from telecast_devenv.platform import Platform
 
 
 def _key() -> str:
-    return f"retry-{uuid.uuid4()}"
+    return f"retry{uuid.uuid4().hex}"
 
 
 def test_a_retried_create_returns_the_first_answer_and_creates_once(

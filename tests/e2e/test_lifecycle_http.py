@@ -232,8 +232,18 @@ def test_invalid_execute_options_are_refused_and_change_nothing(
     assert _status(api, cid) == "draft"
 
 
+def _segment(api: httpx.Client, name: str) -> str:
+    answer = api.post(
+        "/api/v1/segments",
+        json={"name": name, "filter": {"field": "location", "op": "in", "value": ["US"]}},
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()["data"]["id"]
+
+
 def test_statistics_and_progress_are_real_zeros_in_the_spec_shape(api: httpx.Client) -> None:
-    cid = _create(api, targetAudience={"segments": ["seg123", "seg456"]})
+    seg_a, seg_b = _segment(api, "Premium Users"), _segment(api, "New Users")
+    cid = _create(api, targetAudience={"segments": [seg_a, seg_b]})
     stats = api.get(f"/api/v1/campaigns/{cid}/statistics")
     assert stats.status_code == 200, stats.text
     assert stats.json()["data"] == {
@@ -253,8 +263,8 @@ def test_statistics_and_progress_are_real_zeros_in_the_spec_shape(api: httpx.Cli
         },
         "timeline": [],
         "segments": [
-            {"segmentId": "seg123", "performance": {"sent": 0, "conversionRate": 0.0}},
-            {"segmentId": "seg456", "performance": {"sent": 0, "conversionRate": 0.0}},
+            {"segmentId": seg_a, "performance": {"sent": 0, "conversionRate": 0.0}},
+            {"segmentId": seg_b, "performance": {"sent": 0, "conversionRate": 0.0}},
         ],
     }
     only = api.get(
@@ -278,7 +288,7 @@ def test_statistics_and_progress_are_real_zeros_in_the_spec_shape(api: httpx.Cli
         "currentRate": 0.0,
         "errors": [],
     }
-    api.post(f"/api/v1/campaigns/{cid}/execute")
+    assert api.post(f"/api/v1/campaigns/{cid}/execute").status_code == 200
     assert api.get(f"/api/v1/campaigns/{cid}/progress").json()["data"]["status"] == "running"
     missing = "00000000-0000-0000-0000-000000000000"
     _refused(api.get(f"/api/v1/campaigns/{missing}/statistics"), 404, "CAMPAIGN_NOT_FOUND")
