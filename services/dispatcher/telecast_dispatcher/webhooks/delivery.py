@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
@@ -34,6 +34,8 @@ log = get_logger(__name__)
 
 _LOCK = "telecast.dispatcher.webhook_delivery"
 _GAUGES_EVERY = 5.0
+# Outcomes waiting for their commit, at most, per request slot.
+_MAX_UNRECORDED = 4
 _PURGE_EVERY = 3600.0
 
 # Due lane heads (see lanes.py): an index scan, however long the backlog.
@@ -47,6 +49,7 @@ WHERE d.head AND d.status = 'pending'
   AND d.next_attempt_at <= now()
   AND (s.active OR d.kind = 'test')
   AND d.id <> ALL(%(busy)s::uuid[])
+  AND d.subscription_id <> ALL(%(full)s::uuid[])
 ORDER BY d.next_attempt_at
 LIMIT %(limit)s
 """
@@ -102,11 +105,18 @@ class DeliveryWorker:
         self.retention = timedelta(days=retention_days)
         self._wake = asyncio.Event()
         self._stopping = False
-        self._in_flight: dict[uuid.UUID, Job] = {}
+        # Claimed and not yet recorded: never claimed again, and its lane waits.
+        self._unrecorded: set[uuid.UUID] = set()
+        # Requests waiting for a receiver's answer, in all and per subscription.
+        self._sending = 0
         self._by_subscription: Counter[uuid.UUID] = Counter()
+        # Claimed, waiting for a request slot: per subscription, in claim order.
+        self._ready: dict[uuid.UUID, deque[Job]] = {}
+        self._held = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
         self._gauges_at = 0.0
+        self._lock_conn: psycopg.AsyncConnection | None = None
         self._purged_at = 0.0
 
     def wake(self) -> None:
@@ -147,6 +157,8 @@ class DeliveryWorker:
                 await asyncio.sleep(1.0)
             metrics.LEADER.labels("delivery").set(1)
             log.info("webhook_delivery.leading")
+            self._lock_conn = lock_conn
+            self._forget_claims()
             async with open_session(self.policy, self.concurrency) as session:
                 sender = WebhookSender(session, self.policy, self.timeout)
                 recorder = asyncio.create_task(self._record_outcomes())
@@ -164,11 +176,13 @@ class DeliveryWorker:
         while not self._stopping:
             self._wake.clear()
             wait = self.poll_interval
-            free = self.concurrency - len(self._in_flight)
-            if free > 0:
-                jobs, next_due = await self._claim(free)
-                for job in jobs:
-                    self._start(sender, job)
+            self._start_ready(sender)
+            # Claim in batches, ahead of need: claimed heads wait here for a request slot
+            # (their lanes wait with them), so most slots are refilled without a query.
+            room = _MAX_UNRECORDED * self.concurrency - len(self._unrecorded)
+            if self._held < self.concurrency and room > 0:
+                next_due = await self._claim(min(room, 2 * self.concurrency))
+                self._start_ready(sender)
                 if next_due is not None:
                     wait = min(wait, max(0.005, next_due))
             await self._housekeeping()
@@ -177,54 +191,82 @@ class DeliveryWorker:
             except TimeoutError:
                 pass
 
-    async def _claim(self, free: int) -> tuple[list[Job], float | None]:
-        """Due lane heads not in flight, within the concurrency limits; and, when there is
-        nothing more to take now, the seconds until the next retry falls due."""
+    async def _claim(self, limit: int) -> float | None:
+        """Take up to ``limit`` due lane heads that are not taken yet. When fewer were due:
+        the seconds until the next retry falls due."""
         async with self.pool.connection() as conn:
-            cursor = await conn.execute(_CLAIM, {"busy": list(self._in_flight), "limit": free * 2})
+            # Subscriptions with a full queue here wait; the others are not held up by them.
+            full = [s for s, queue in self._ready.items() if len(queue) >= self.per_subscription]
+            cursor = await conn.execute(
+                _CLAIM, {"busy": list(self._unrecorded), "full": full, "limit": limit}
+            )
             rows = await cursor.fetchall()
             next_due = None
-            if len(rows) < free:
+            if len(rows) < limit:
                 row = await (
                     await conn.execute(
                         "SELECT extract(epoch FROM min(next_attempt_at) - now()) "
                         "FROM dispatcher.webhook_deliveries "
-                        "WHERE status = 'pending' AND next_attempt_at > now()"
+                        "WHERE head AND status = 'pending' AND next_attempt_at > now()"
                     )
                 ).fetchone()
                 next_due = float(row[0]) if row and row[0] is not None else None
-        jobs: list[Job] = []
-        taken: Counter[uuid.UUID] = Counter()
         for row in rows:
-            subscription = row[1]
-            if self._by_subscription[subscription] + taken[subscription] >= self.per_subscription:
-                continue
-            taken[subscription] += 1
-            jobs.append(
-                Job(
-                    delivery_id=row[0],
-                    subscription_id=subscription,
-                    event_id=row[2],
-                    event_type=row[3],
-                    kind=row[4],
-                    body=bytes(row[5]),
-                    correlation_id=row[6],
-                    attempts=row[7],
-                    round_attempts=row[8],
-                    round_started_at=row[9],
-                    url=row[10],
-                    keys=(row[11],) if row[12] is None else (row[11], row[12]),
-                    lane=row[13],
-                )
+            job = Job(
+                delivery_id=row[0],
+                subscription_id=row[1],
+                event_id=row[2],
+                event_type=row[3],
+                kind=row[4],
+                body=bytes(row[5]),
+                correlation_id=row[6],
+                attempts=row[7],
+                round_attempts=row[8],
+                round_started_at=row[9],
+                url=row[10],
+                keys=(row[11],) if row[12] is None else (row[11], row[12]),
+                lane=row[13],
             )
-            if len(jobs) == free:
-                break
-        return jobs, next_due
+            self._unrecorded.add(job.delivery_id)
+            self._ready.setdefault(job.subscription_id, deque()).append(job)
+            self._held += 1
+        return next_due
+
+    def _start_ready(self, sender: WebhookSender) -> None:
+        """Send claimed deliveries while request slots are free, subscriptions in turn."""
+        while self._sending < self.concurrency and self._ready:
+            started = False
+            for subscription in list(self._ready):
+                if self._sending >= self.concurrency:
+                    break
+                if self._by_subscription[subscription] >= self.per_subscription:
+                    continue
+                queue = self._ready[subscription]
+                self._start(sender, queue.popleft())
+                if not queue:
+                    del self._ready[subscription]
+                started = True
+            if not started:
+                return
+
+    def _forget_claims(self) -> None:
+        """A new leadership starts from PostgreSQL alone."""
+        self._unrecorded = set()
+        self._ready = {}
+        self._held = self._sending = 0
+        self._by_subscription = Counter()
+
+    def _drop_ready(self, subscription: uuid.UUID) -> None:
+        """Forget what was claimed for a subscription just disabled: it stays pending."""
+        for job in self._ready.pop(subscription, ()):
+            self._unrecorded.discard(job.delivery_id)
+            self._held -= 1
 
     def _start(self, sender: WebhookSender, job: Job) -> None:
-        self._in_flight[job.delivery_id] = job
+        self._held -= 1
+        self._sending += 1
         self._by_subscription[job.subscription_id] += 1
-        metrics.IN_FLIGHT.set(len(self._in_flight))
+        metrics.IN_FLIGHT.set(self._sending)
         task = asyncio.create_task(self._attempt(sender, job))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -250,7 +292,12 @@ class DeliveryWorker:
                     attempt=job.attempts + 1,
                     error=attempt.error,
                 )
+        self._sending -= 1
+        self._by_subscription[job.subscription_id] -= 1
+        metrics.IN_FLIGHT.set(self._sending)
         self._outcomes.put_nowait(Outcome(job, attempt))
+        # A request slot is free: another lane may go while this outcome is recorded.
+        self._wake.set()
 
     async def _record_outcomes(self) -> None:
         while True:
@@ -261,11 +308,8 @@ class DeliveryWorker:
                 await self._record_with_retries(batch)
             finally:
                 for outcome in batch:
-                    job = self._in_flight.pop(outcome.job.delivery_id, None)
-                    if job is not None:
-                        self._by_subscription[job.subscription_id] -= 1
+                    self._unrecorded.discard(outcome.job.delivery_id)
                     self._outcomes.task_done()
-                metrics.IN_FLIGHT.set(len(self._in_flight))
                 self._wake.set()
 
     async def _record_with_retries(self, batch: list[Outcome]) -> None:
@@ -300,17 +344,18 @@ class DeliveryWorker:
         return ("pending", next_at) if next_at is not None else ("failed", None)
 
     async def _record(self, batch: list[Outcome]) -> None:
+        now = datetime.now(UTC)
+        decided = [(outcome, *self._decide(outcome, now)) for outcome in batch]
         async with self.pool.connection() as conn, conn.transaction():
-            now = (await (await conn.execute("SELECT now()")).fetchone())[0]
-            decided = [(outcome, *self._decide(outcome, now)) for outcome in batch]
             # A finished head hands its lane on to the next delivery: lock those lanes first.
             moving = [
                 (outcome.job.subscription_id, outcome.job.lane)
                 for outcome, status, _ in decided
                 if status != "pending"
             ]
-            await lanes.lock(conn, moving)
-            async with conn.cursor() as cursor:
+            # One round trip for the lot (pipeline): the server runs them in this order.
+            async with conn.pipeline(), conn.cursor() as cursor:
+                await lanes.lock(conn, moving)
                 await cursor.executemany(
                     """
                     UPDATE dispatcher.webhook_deliveries
@@ -360,7 +405,7 @@ class DeliveryWorker:
                         for o, _, next_at in decided
                     ],
                 )
-            await lanes.promote(conn, moving)
+                await lanes.promote(conn, moving)
             disabled = await health.record(
                 conn,
                 self.disable,
@@ -368,6 +413,7 @@ class DeliveryWorker:
                 now,
             )
         for subscription, reason in disabled:
+            self._drop_ready(subscription)
             metrics.DISABLED_TOTAL.inc()
             log.warning("webhook.disabled", webhook_id=str(subscription), reason=reason)
         for outcome, status, _ in decided:
@@ -390,6 +436,10 @@ class DeliveryWorker:
         moment = time.monotonic()
         if moment - self._gauges_at >= _GAUGES_EVERY:
             self._gauges_at = moment
+            # Still the leader? The lock lives as long as this connection: if it broke,
+            # another replica may be sending now, so stop (run() takes the lock again).
+            if self._lock_conn is not None:
+                await self._lock_conn.execute("SELECT 1")
             async with self.pool.connection() as conn:
                 row = await (
                     await conn.execute(

@@ -17,17 +17,19 @@ import psycopg
 
 Lane = tuple[uuid.UUID, str]
 
-# The oldest pending delivery of a lane becomes its head, unless the lane has one.
+# The oldest pending delivery of each lane becomes its head, unless the lane has one.
 _PROMOTE = """
-UPDATE dispatcher.webhook_deliveries SET head = true
-WHERE id = (
-    SELECT id FROM dispatcher.webhook_deliveries
-    WHERE subscription_id = %(subscription)s AND lane = %(lane)s AND status = 'pending'
-    ORDER BY seq, id LIMIT 1)
+UPDATE dispatcher.webhook_deliveries d SET head = true
+FROM unnest(%(subscriptions)s::uuid[], %(lanes)s::text[]) AS l (subscription_id, lane),
+LATERAL (
+    SELECT n.id FROM dispatcher.webhook_deliveries n
+    WHERE n.subscription_id = l.subscription_id AND n.lane = l.lane AND n.status = 'pending'
+    ORDER BY n.seq, n.id LIMIT 1) AS next
+WHERE d.id = next.id
   AND NOT EXISTS (
-    SELECT 1 FROM dispatcher.webhook_deliveries
-    WHERE subscription_id = %(subscription)s AND lane = %(lane)s AND status = 'pending'
-      AND head)
+    SELECT 1 FROM dispatcher.webhook_deliveries h
+    WHERE h.subscription_id = l.subscription_id AND h.lane = l.lane
+      AND h.status = 'pending' AND h.head)
 """
 
 
@@ -50,7 +52,12 @@ async def lock(conn: psycopg.AsyncConnection, lanes: Iterable[Lane]) -> None:
 async def promote(conn: psycopg.AsyncConnection, lanes: Iterable[Lane]) -> None:
     """Give each lane that has pending deliveries and no head its oldest one as head.
     Call with the lanes locked."""
-    params = [{"subscription": subscription, "lane": lane} for subscription, lane in lanes]
-    if params:
-        async with conn.cursor() as cursor:
-            await cursor.executemany(_PROMOTE, params)
+    unique = sorted(set(lanes))
+    if unique:
+        await conn.execute(
+            _PROMOTE,
+            {
+                "subscriptions": [subscription for subscription, _ in unique],
+                "lanes": [lane for _, lane in unique],
+            },
+        )

@@ -9,6 +9,7 @@ it is about to connect to: DNS may answer differently between the two (rebinding
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Iterable
@@ -90,7 +91,9 @@ class Target:
     address: IPAddress | None
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_target(url: str) -> Target:
+    """The URL taken apart (cached: the worker judges the same URLs again and again)."""
     if any(ch.isspace() or not ch.isprintable() for ch in url):
         raise InvalidTarget("the URL must not contain spaces or control characters")
     try:
