@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench import contacts_import, segment_count
+from bench import contacts_import, segment_count, webhooks
 from bench.baselines import single_row_commits
 from bench.create_campaigns import command_path, event_store, http_path, login
 from bench.figures import Row, Throughput, record, table
@@ -114,6 +114,8 @@ async def _run(
     ]
     import_rows, import_notes = await contacts_import.measure(platform, database_url, token)
     rows, notes = rows + import_rows, notes + import_notes
+    webhook_row, webhook_note = await webhooks.deliveries(platform, database_url)
+    rows, notes = [*rows, webhook_row], [*notes, webhook_note]
     segment_rows, segment_notes = await segment_count.run(platform.base_url, token, database_url)
     return rows + segment_rows, notes + segment_notes
 
