@@ -233,8 +233,8 @@ class DeleteContact(Request, tag="contact.delete"):
 
 
 class ListContacts(Request, tag="contact.list", kw_only=True):
-    page: int = 1
-    limit: int = 20
+    page: Annotated[int, msgspec.Meta(ge=1)] = 1
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
     # Words matched by prefix in username, first and last name; a number also matches the
     # Telegram id.
     search: str | None = None
