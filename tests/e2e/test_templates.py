@@ -10,7 +10,6 @@ import pytest
 from support.inspect import stream_messages
 
 from telecast_devenv.platform import Platform
-from telecast_gateway.envelope import STATUS_OF_CODE
 from telecast_libs.content.variations import choose
 
 TEMPLATES = "/api/v1/templates"
@@ -231,15 +230,7 @@ def test_inline_content_with_an_unknown_placeholder_is_refused_at_save(api: http
     assert "did you mean {{firstName}}?" in error["message"]
 
 
-@pytest.mark.xfail(
-    "TEMPLATE_NOT_FOUND" not in STATUS_OF_CODE,
-    reason="the campaign routes answer TEMPLATE_NOT_FOUND once envelope.STATUS_OF_CODE maps it "
-    "to 409",
-    strict=True,
-)
-def test_execute_refuses_a_missing_template(
-    platform: Platform, api: httpx.Client
-) -> None:
+def test_execute_refuses_a_missing_template(platform: Platform, api: httpx.Client) -> None:
     missing = str(uuid.uuid4())
     cid = _campaign(api, {"templateId": missing})
     error = _refused(api.post(f"/api/v1/campaigns/{cid}/execute"), 409, "TEMPLATE_NOT_FOUND")

@@ -59,10 +59,11 @@ async def serve(settings: CampaignSettings) -> None:
     )
     endpoint = CommandEndpoint(app, nc, subjects, relay.wake, settings.command_batch_size)
     scheduler = Scheduler(app, settings.database_url, SCHEMA, relay.wake)
-    pool = await open_pool(settings.database_url, max_size=10, name="campaign")
-    async with pool.connection() as conn:
-        await conn.set_autocommit(True)
+    async with await psycopg.AsyncConnection.connect(
+        settings.database_url, autocommit=True
+    ) as conn:
         await create_contacts_table(conn)
+    pool = await open_pool(settings.database_url, max_size=10, name="campaign")
     audience = AudienceEndpoint(pool, nc, subjects)
 
     async def postgres_ready() -> None:

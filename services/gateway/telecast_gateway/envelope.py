@@ -13,8 +13,12 @@ import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from telecast_gateway.operators import OperatorCode
+from telecast_libs.contracts.contacts import ContactErrorCode
 from telecast_libs.contracts.errors import ErrorBody, ErrorCode, Problem
 from telecast_libs.contracts.segments import EXECUTION_NOT_FOUND, SEGMENT_NOT_FOUND
+from telecast_libs.contracts.templates import TEMPLATE_NOT_FOUND
+from telecast_libs.contracts.webhooks import WebhookErrorCode
 from telecast_libs.log import get_logger
 
 log = get_logger(__name__)
@@ -34,6 +38,21 @@ STATUS_OF_CODE = {
     ErrorCode.VERSION_CONFLICT: 409,
     ErrorCode.PRECONDITION_FAILED: 412,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
+    # Operators
+    OperatorCode.USER_NOT_FOUND: 404,
+    OperatorCode.EMAIL_TAKEN: 409,
+    OperatorCode.LAST_ADMIN: 409,
+    OperatorCode.WRONG_PASSWORD: 400,
+    # Contacts
+    ContactErrorCode.CONTACT_NOT_FOUND: 404,
+    ContactErrorCode.CONTACT_EXISTS: 409,
+    # Content: a campaign names a template that does not exist (execute, preview).
+    TEMPLATE_NOT_FOUND: 409,
+    # Webhooks
+    WebhookErrorCode.WEBHOOK_NOT_FOUND: 404,
+    WebhookErrorCode.DELIVERY_NOT_FOUND: 404,
+    WebhookErrorCode.WEBHOOK_TARGET_NOT_ALLOWED: 400,
+    WebhookErrorCode.DELIVERY_PENDING: 409,
 }
 
 _CODE_OF_STATUS = {

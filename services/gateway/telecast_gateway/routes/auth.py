@@ -14,7 +14,7 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from telecast_gateway.envelope import Envelope, ErrorEnvelope, ok
 from telecast_gateway.operators import Account, Operator, OperatorStore
-from telecast_gateway.routes.users import errors, operator_problem_handler
+from telecast_gateway.routes.users import errors
 from telecast_gateway.schemas import (
     AccessToken,
     LoginRequest,
@@ -43,7 +43,6 @@ async def _tokens(state: State, operators: OperatorStore, account: Account) -> A
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
-    exception_handlers = {Problem: operator_problem_handler}
 
     @post(
         "/login",

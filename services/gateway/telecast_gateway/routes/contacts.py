@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from litestar import Controller, MediaType, Request, Response, delete, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
@@ -22,7 +22,7 @@ from litestar.params import Parameter
 from telecast_gateway.bus import Bus
 from telecast_gateway.contact_import import ContactImport, run_import
 from telecast_gateway.contact_rows import MEDIA_TYPES, import_format, reader_for
-from telecast_gateway.envelope import Envelope, ErrorEnvelope, ok, problem_handler
+from telecast_gateway.envelope import Envelope, ErrorEnvelope, ok
 from telecast_gateway.operators import Operator
 from telecast_gateway.schemas import Deleted
 from telecast_gateway.security import can_write_campaigns
@@ -31,7 +31,6 @@ from telecast_libs.contracts.contacts import (
     Contact,
     ContactChanges,
     ContactDeleted,
-    ContactErrorCode,
     ContactInput,
     ContactPage,
     CreateContact,
@@ -50,23 +49,6 @@ from telecast_libs.log import current_correlation_id, new_correlation_id
 # An import streams: the gateway's 1 MiB body limit would cap it at a few thousand rows.
 # 2 GiB is about ten million typical rows; memory stays bounded by the batch size.
 IMPORT_MAX_BODY_BYTES = 2 * 1024**3
-
-STATUS_OF_CONTACT_CODE = {
-    ContactErrorCode.CONTACT_EXISTS: 409,
-    ContactErrorCode.CONTACT_NOT_FOUND: 404,
-}
-
-
-def contact_problem_handler(request: Request, problem: Problem) -> Response[ErrorEnvelope]:
-    """The contact codes' statuses; every other code as the envelope maps it."""
-    status = STATUS_OF_CONTACT_CODE.get(problem.code)
-    if status is None:
-        return problem_handler(request, problem)
-    return Response(
-        ErrorEnvelope(success=False, error=problem.body()),
-        status_code=status,
-        media_type=MediaType.JSON,
-    )
 
 
 def _errors(*statuses: int) -> dict[int, ResponseSpec]:
@@ -137,7 +119,6 @@ class _ImportOperation(Operation):
 class ContactController(Controller):
     path = "/api/v1/contacts"
     tags = ["contacts"]
-    exception_handlers = {Problem: contact_problem_handler}
 
     @get(
         "/",

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import MediaType, Request, Response
 from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 
-from telecast_gateway.envelope import ErrorEnvelope, problem_handler
+from telecast_gateway.envelope import ErrorEnvelope
 from telecast_gateway.routes.campaign_openapi import ERRORS, SUMMER_SALE_ID, ErrorDoc, documented
 from telecast_libs.contracts.contacts import ContactErrorCode
-from telecast_libs.contracts.errors import ErrorCode, Problem
+from telecast_libs.contracts.errors import ErrorCode
 from telecast_libs.contracts.templates import TEMPLATE_NOT_FOUND
 
 __all__ = ["documented"]
@@ -28,21 +27,6 @@ OPERATOR_ID = "2f9d7c1e-4b8a-4f3d-9e6c-5a1b2c3d4e5f"
 # The statuses of the codes only these endpoints answer (envelope.STATUS_OF_CODE maps the
 # others): a campaign naming a missing template is a conflict with the campaign's state; a
 # missing contact, a 404.
-STATUS_OF_CONTENT_CODE = {
-    TEMPLATE_NOT_FOUND: 409,
-    ContactErrorCode.CONTACT_NOT_FOUND: 404,
-}
-
-
-def content_problem_handler(request: Request, problem: Problem) -> Response[ErrorEnvelope]:
-    status = STATUS_OF_CONTENT_CODE.get(problem.code)
-    if status is None:
-        return problem_handler(request, problem)
-    return Response(
-        ErrorEnvelope(success=False, error=problem.body()),
-        status_code=status,
-        media_type=MediaType.JSON,
-    )
 
 
 def _ok(data: Any) -> dict[str, Any]:

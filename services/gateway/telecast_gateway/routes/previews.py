@@ -18,7 +18,7 @@ from litestar.params import Parameter
 from telecast_gateway.bus import Bus
 from telecast_gateway.envelope import Envelope, ok
 from telecast_gateway.routes import content_openapi as doc
-from telecast_gateway.routes.content_openapi import content_problem_handler, errors
+from telecast_gateway.routes.content_openapi import errors
 from telecast_gateway.routes.templates import recipient_of
 from telecast_libs.content.messages import InvalidText, personalize, resolve
 from telecast_libs.contracts.base import to_builtins
@@ -55,7 +55,6 @@ async def _template(bus: Bus, template_id: str, field: str) -> dict[str, Any]:
 class PreviewController(Controller):
     path = "/api/v1/campaigns"
     tags = ["campaigns"]
-    exception_handlers = {Problem: content_problem_handler}
 
     @post(
         "/{campaign_id:str}/preview",

@@ -20,7 +20,7 @@ from telecast_gateway.envelope import Envelope, ok
 from telecast_gateway.idempotency import creation_id
 from telecast_gateway.operators import Operator
 from telecast_gateway.routes import content_openapi as doc
-from telecast_gateway.routes.content_openapi import ETAG, content_problem_handler, errors
+from telecast_gateway.routes.content_openapi import ETAG, errors
 from telecast_gateway.schemas import Deleted
 from telecast_gateway.security import can_write_campaigns
 from telecast_libs.content.rendering import parse, render
@@ -116,7 +116,6 @@ def _accepted(result: CommandResult, message: str, status: int) -> Response:
 class TemplateController(Controller):
     path = "/api/v1/templates"
     tags = ["templates"]
-    exception_handlers = {Problem: content_problem_handler}
 
     @get(
         "/",

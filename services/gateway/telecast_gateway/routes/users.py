@@ -9,13 +9,13 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from litestar import Controller, MediaType, Request, Response, delete, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
-from telecast_gateway.envelope import Envelope, ErrorEnvelope, ok, problem_handler
-from telecast_gateway.operators import Operator, OperatorCode, OperatorNotFound, OperatorStore
+from telecast_gateway.envelope import Envelope, ErrorEnvelope, ok
+from telecast_gateway.operators import Operator, OperatorNotFound, OperatorStore
 from telecast_gateway.schemas import (
     Deleted,
     NewOperator,
@@ -24,28 +24,7 @@ from telecast_gateway.schemas import (
     OperatorView,
 )
 from telecast_gateway.security import is_current_admin
-from telecast_libs.contracts.errors import Problem
 from telecast_libs.contracts.views import Pagination
-
-STATUS_OF_OPERATOR_CODE = {
-    OperatorCode.USER_NOT_FOUND: 404,
-    OperatorCode.EMAIL_TAKEN: 409,
-    OperatorCode.LAST_ADMIN: 409,
-    OperatorCode.WRONG_PASSWORD: 400,
-}
-
-
-def operator_problem_handler(request: Request, problem: Problem) -> Response[ErrorEnvelope]:
-    """The operator codes' statuses; every other code as the envelope maps it."""
-    status = STATUS_OF_OPERATOR_CODE.get(problem.code)
-    if status is None:
-        return problem_handler(request, problem)
-    return Response(
-        ErrorEnvelope(success=False, error=problem.body()),
-        status_code=status,
-        media_type=MediaType.JSON,
-    )
-
 
 _ERROR_DESCRIPTIONS = {
     400: "The request is not valid (the error names the field)",
@@ -76,7 +55,6 @@ class UsersController(Controller):
     path = "/api/v1/users"
     tags = ["users"]
     guards = [is_current_admin]
-    exception_handlers = {Problem: operator_problem_handler}
 
     @get(
         "/",

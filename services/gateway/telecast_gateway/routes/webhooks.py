@@ -9,19 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, MediaType, Request, Response, delete, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
-from telecast_gateway.envelope import Envelope, ErrorEnvelope, ok, problem_handler
+from telecast_gateway.envelope import Envelope, ErrorEnvelope, ok
 from telecast_gateway.idempotency import creation_id
 from telecast_gateway.operators import Operator
 from telecast_gateway.schemas import Deleted
 from telecast_gateway.security import can_write_campaigns
 from telecast_gateway.webhook_bus import WebhookBus, provide_webhook_bus
-from telecast_libs.contracts.errors import Problem
 from telecast_libs.contracts.messages import Actor, CommandMeta
 from telecast_libs.contracts.webhooks import (
     CreateWebhook,
@@ -39,32 +38,11 @@ from telecast_libs.contracts.webhooks import (
     SendTestEvent,
     UpdateWebhook,
     WebhookChanges,
-    WebhookErrorCode,
     WebhookPage,
     WebhookView,
     WebhookWithSecret,
 )
 from telecast_libs.log import current_correlation_id, new_correlation_id
-
-STATUS_OF_WEBHOOK_CODE = {
-    WebhookErrorCode.WEBHOOK_NOT_FOUND: 404,
-    WebhookErrorCode.DELIVERY_NOT_FOUND: 404,
-    WebhookErrorCode.WEBHOOK_TARGET_NOT_ALLOWED: 400,
-    WebhookErrorCode.DELIVERY_PENDING: 409,
-}
-
-
-def webhook_problem_handler(request: Request, problem: Problem) -> Response[ErrorEnvelope]:
-    """The webhook codes' statuses; every other code as the envelope maps it."""
-    status = STATUS_OF_WEBHOOK_CODE.get(problem.code)
-    if status is None:
-        return problem_handler(request, problem)
-    return Response(
-        ErrorEnvelope(success=False, error=problem.body()),
-        status_code=status,
-        media_type=MediaType.JSON,
-    )
-
 
 _ERROR_DESCRIPTIONS = {
     400: "The request is not valid (VALIDATION_ERROR names the field), or the URL's host is "
@@ -115,7 +93,6 @@ def _meta(request: Request[Operator, Any, State]) -> CommandMeta:
 class WebhookController(Controller):
     path = "/api/v1/webhooks"
     tags = ["webhooks"]
-    exception_handlers = {Problem: webhook_problem_handler}
     dependencies = {"webhooks": Provide(provide_webhook_bus, sync_to_thread=False)}
 
     @get(
