@@ -3,7 +3,9 @@
 Order: a lane (one subscription, one campaign) sends its deliveries one at a time in stream
 order; the next one goes only once the previous one succeeded or was given up, and that
 outcome is committed first, so no crash can reorder them. Lanes run concurrently, up to
-``concurrency`` requests in all and ``per_subscription`` to one subscription.
+``concurrency`` requests in all and ``per_subscription`` to one subscription. Due lane heads
+are claimed in batches and queue here for a request slot; a request slot is free again as
+soon as the receiver answered, while the outcome waits for its commit.
 
 Outcomes are committed in batches (a success, or a failure with its next retry time); a
 delivery is sent again only if its outcome was never committed: the dispatcher died
@@ -104,6 +106,8 @@ class DeliveryWorker:
         self.poll_interval = poll_interval
         self.retention = timedelta(days=retention_days)
         self._wake = asyncio.Event()
+        # Something may have become due (new deliveries, a lane moved on): claim next round.
+        self._claim_soon = True
         self._stopping = False
         # Claimed and not yet recorded: never claimed again, and its lane waits.
         self._unrecorded: set[uuid.UUID] = set()
@@ -121,6 +125,7 @@ class DeliveryWorker:
 
     def wake(self) -> None:
         """New or newly due work: look now rather than at the next poll."""
+        self._claim_soon = True
         self._wake.set()
 
     async def run(self) -> None:
@@ -173,6 +178,8 @@ class DeliveryWorker:
                         task.cancel()
 
     async def _dispatch(self, sender: WebhookSender) -> None:
+        # Whether more may be due than the last claim took (or it is time to look again).
+        due = True
         while not self._stopping:
             self._wake.clear()
             wait = self.poll_interval
@@ -180,8 +187,10 @@ class DeliveryWorker:
             # Claim in batches, ahead of need: claimed heads wait here for a request slot
             # (their lanes wait with them), so most slots are refilled without a query.
             room = _MAX_UNRECORDED * self.concurrency - len(self._unrecorded)
-            if self._held < self.concurrency and room > 0:
-                next_due = await self._claim(min(room, 2 * self.concurrency))
+            if (due or self._claim_soon) and self._held < self.concurrency and room > 0:
+                self._claim_soon = False
+                limit = min(room, 2 * self.concurrency)
+                next_due, due = await self._claim(limit)
                 self._start_ready(sender)
                 if next_due is not None:
                     wait = min(wait, max(0.005, next_due))
@@ -189,11 +198,12 @@ class DeliveryWorker:
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
             except TimeoutError:
-                pass
+                due = True
 
-    async def _claim(self, limit: int) -> float | None:
-        """Take up to ``limit`` due lane heads that are not taken yet. When fewer were due:
-        the seconds until the next retry falls due."""
+    async def _claim(self, limit: int) -> tuple[float | None, bool]:
+        """Take up to ``limit`` due lane heads that are not taken yet. Returns the seconds
+        until the next retry falls due (when fewer than ``limit`` were due), and whether
+        more may be due now."""
         async with self.pool.connection() as conn:
             # Subscriptions with a full queue here wait; the others are not held up by them.
             full = [s for s, queue in self._ready.items() if len(queue) >= self.per_subscription]
@@ -230,7 +240,7 @@ class DeliveryWorker:
             self._unrecorded.add(job.delivery_id)
             self._ready.setdefault(job.subscription_id, deque()).append(job)
             self._held += 1
-        return next_due
+        return next_due, len(rows) == limit
 
     def _start_ready(self, sender: WebhookSender) -> None:
         """Send claimed deliveries while request slots are free, subscriptions in turn."""
@@ -255,6 +265,7 @@ class DeliveryWorker:
         self._ready = {}
         self._held = self._sending = 0
         self._by_subscription = Counter()
+        self._outcomes = asyncio.Queue()
 
     def _drop_ready(self, subscription: uuid.UUID) -> None:
         """Forget what was claimed for a subscription just disabled: it stays pending."""
@@ -310,7 +321,8 @@ class DeliveryWorker:
                 for outcome in batch:
                     self._unrecorded.discard(outcome.job.delivery_id)
                     self._outcomes.task_done()
-                self._wake.set()
+                # Lanes moved on, retries were scheduled: worth a claim.
+                self.wake()
 
     async def _record_with_retries(self, batch: list[Outcome]) -> None:
         for wait in (0.2, 0.5, 1.0, 2.0, 4.0):
