@@ -18,10 +18,16 @@ from litestar.params import Parameter
 from telecast_gateway.bus import Bus
 from telecast_gateway.envelope import Envelope, ok
 from telecast_gateway.idempotency import creation_id
-from telecast_gateway.operators import Operator
 from telecast_gateway.routes import campaign_openapi as doc
 from telecast_gateway.routes.audience import audience_total
 from telecast_gateway.routes.campaign_openapi import ETAG, documented, errors
+from telecast_gateway.routes.writes import (
+    IdempotencyKey,
+    IfMatch,
+    command_meta,
+    etag,
+    expected_version,
+)
 from telecast_gateway.schemas import (
     CampaignAccepted,
     Deleted,
@@ -40,9 +46,7 @@ from telecast_libs.contracts.campaigns import (
 )
 from telecast_libs.contracts.errors import ErrorCode, Problem
 from telecast_libs.contracts.messages import (
-    Actor,
     CloneCampaign,
-    CommandMeta,
     CommandResult,
     CreateCampaign,
     DeleteCampaign,
@@ -61,7 +65,6 @@ from telecast_libs.contracts.views import (
     CampaignProgress,
     CampaignStatisticsReport,
 )
-from telecast_libs.log import current_correlation_id, new_correlation_id
 
 # The error codes each kind of handler can answer (see campaign_openapi.ERRORS).
 _READ = (ErrorCode.VALIDATION_ERROR, ErrorCode.UNAUTHORIZED, ErrorCode.SERVICE_UNAVAILABLE)
@@ -80,50 +83,6 @@ _LIFECYCLE = (
 
 
 CampaignId = Annotated[str, Parameter(description="The campaign's id", max_length=100)]
-IdempotencyKey = Annotated[
-    str | None,
-    Parameter(
-        header="Idempotency-Key",
-        required=False,
-        max_length=255,
-        description="Makes a retried POST return the first answer and change nothing more "
-        "(kept 24 h, per operator)",
-    ),
-]
-IfMatch = Annotated[
-    str | None,
-    Parameter(
-        header="If-Match",
-        required=False,
-        description="The version (ETag) the change is based on; a stale one answers 412",
-    ),
-]
-
-
-def _meta(request: Request[Operator, object, State]) -> CommandMeta:
-    operator = request.user
-    return CommandMeta(
-        actor=Actor(id=operator.id, email=operator.email, role=operator.role),
-        correlation_id=current_correlation_id() or new_correlation_id(),
-    )
-
-
-def _expected_version(if_match: str | None) -> int | None:
-    if if_match is None or if_match.strip() == "*":
-        return None
-    tag = if_match.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise Problem(
-            f"If-Match {if_match!r} is not a version this API issued",
-            code=ErrorCode.PRECONDITION_FAILED,
-        )
-    return int(tag)
-
-
-def _etag(version: int) -> dict[str, str]:
-    return {"ETag": f'"{version}"'}
-
-
 Period = Literal["1h", "24h", "7d", "30d", "all"]
 SECTIONS = ("overview", "performance", "timeline", "segments")
 
@@ -150,7 +109,7 @@ def _accepted(result: CommandResult, message: str, status: int) -> Response:
         version=result.version,
         message=message,
     )
-    return Response(ok(body), status_code=status, headers=_etag(result.version))
+    return Response(ok(body), status_code=status, headers=etag(result.version))
 
 
 class CampaignController(Controller):
@@ -212,7 +171,7 @@ class CampaignController(Controller):
     ) -> Response[Envelope[CampaignDetail]]:
         detail = await bus.query(GetCampaign(campaign_id=campaign_id), CampaignDetail)
         detail.target_audience.total_count = await audience_total(bus, campaign_id)
-        return Response(ok(detail), headers=_etag(detail.version))
+        return Response(ok(detail), headers=etag(detail.version))
 
     @post(
         "/",
@@ -235,7 +194,7 @@ class CampaignController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Envelope[CampaignAccepted]]:
         command = CreateCampaign(
-            meta=_meta(request),
+            meta=command_meta(request),
             content=data,
             campaign_id=creation_id(request.user.id, idempotency_key, request.url.path),
         )
@@ -272,10 +231,10 @@ class CampaignController(Controller):
         if_match: IfMatch = None,
     ) -> Response[Envelope[CampaignAccepted]]:
         command = UpdateCampaign(
-            meta=_meta(request),
+            meta=command_meta(request),
             campaign_id=campaign_id,
             changes=data,
-            expected_version=_expected_version(if_match),
+            expected_version=expected_version(if_match),
         )
         result = await bus.command(command)
         await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
@@ -308,9 +267,9 @@ class CampaignController(Controller):
         if_match: IfMatch = None,
     ) -> Envelope[Deleted]:
         command = DeleteCampaign(
-            meta=_meta(request),
+            meta=command_meta(request),
             campaign_id=campaign_id,
-            expected_version=_expected_version(if_match),
+            expected_version=expected_version(if_match),
         )
         result = await bus.command(command)
         await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
@@ -345,10 +304,10 @@ class CampaignController(Controller):
     ) -> Response[Envelope[ExecutionAccepted]]:
         options = data or ExecutionOptions()
         command = ExecuteCampaign(
-            meta=_meta(request),
+            meta=command_meta(request),
             campaign_id=campaign_id,
             options=options,
-            expected_version=_expected_version(if_match),
+            expected_version=expected_version(if_match),
         )
         result = await bus.command(command)
         await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
@@ -359,7 +318,7 @@ class CampaignController(Controller):
             message="Campaign execution scheduled" if scheduled else "Campaign execution started",
             scheduled_at=options.scheduled_at if scheduled else None,
         )
-        return Response(ok(body), headers=_etag(result.version))
+        return Response(ok(body), headers=etag(result.version))
 
     @post(
         "/{campaign_id:str}/pause",
@@ -382,9 +341,9 @@ class CampaignController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Envelope[Paused]]:
         command = PauseCampaign(
-            meta=_meta(request),
+            meta=command_meta(request),
             campaign_id=campaign_id,
-            expected_version=_expected_version(if_match),
+            expected_version=expected_version(if_match),
         )
         result = await bus.command(command)
         await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
@@ -393,7 +352,7 @@ class CampaignController(Controller):
             message="Campaign paused successfully",
             paused_at=result.occurred_at,
         )
-        return Response(ok(body), headers=_etag(result.version))
+        return Response(ok(body), headers=etag(result.version))
 
     @post(
         "/{campaign_id:str}/resume",
@@ -416,9 +375,9 @@ class CampaignController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Envelope[Resumed]]:
         command = ResumeCampaign(
-            meta=_meta(request),
+            meta=command_meta(request),
             campaign_id=campaign_id,
-            expected_version=_expected_version(if_match),
+            expected_version=expected_version(if_match),
         )
         result = await bus.command(command)
         await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
@@ -427,7 +386,7 @@ class CampaignController(Controller):
             message="Campaign resumed successfully",
             resumed_at=result.occurred_at,
         )
-        return Response(ok(body), headers=_etag(result.version))
+        return Response(ok(body), headers=etag(result.version))
 
     @post(
         "/{campaign_id:str}/clone",
@@ -454,7 +413,7 @@ class CampaignController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Envelope[CampaignAccepted]]:
         command = CloneCampaign(
-            meta=_meta(request),
+            meta=command_meta(request),
             campaign_id=campaign_id,
             options=data or CloneOptions(),
             new_campaign_id=creation_id(request.user.id, idempotency_key, request.url.path),

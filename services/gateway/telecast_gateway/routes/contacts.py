@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from litestar import Controller, Request, delete, get, post, put
-from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType as MediaTypeSpec
@@ -23,7 +22,9 @@ from telecast_gateway.bus import Bus
 from telecast_gateway.contact_import import ContactImport, run_import
 from telecast_gateway.contact_rows import MEDIA_TYPES, import_format, reader_for
 from telecast_gateway.envelope import Envelope, ErrorEnvelope, ok
-from telecast_gateway.operators import Operator
+from telecast_gateway.routes.writes import (
+    command_meta,
+)
 from telecast_gateway.schemas import Deleted
 from telecast_gateway.security import can_write_campaigns
 from telecast_libs.contracts.contacts import (
@@ -43,8 +44,6 @@ from telecast_libs.contracts.contacts import (
     field_with_nul,
 )
 from telecast_libs.contracts.errors import ErrorCode, Problem
-from telecast_libs.contracts.messages import Actor, CommandMeta
-from telecast_libs.log import current_correlation_id, new_correlation_id
 
 # An import streams: the gateway's 1 MiB body limit would cap it at a few thousand rows.
 # 2 GiB is about ten million typical rows; memory stays bounded by the batch size.
@@ -77,14 +76,6 @@ def _refuse_nul(contact: ContactInput | ContactChanges) -> None:
             details=[{"field": field, "source": "body", "message": "contains a NUL character"}],
             code=ErrorCode.VALIDATION_ERROR,
         )
-
-
-def _meta(request: Request[Operator, object, State]) -> CommandMeta:
-    operator = request.user
-    return CommandMeta(
-        actor=Actor(id=operator.id, email=operator.email, role=operator.role),
-        correlation_id=current_correlation_id() or new_correlation_id(),
-    )
 
 
 _CSV_EXAMPLE = (
@@ -191,7 +182,7 @@ class ContactController(Controller):
         self, request: Request, data: ContactInput, bus: Bus
     ) -> Envelope[Contact]:
         _refuse_nul(data)
-        command = CreateContact(meta=_meta(request), contact=data)
+        command = CreateContact(meta=command_meta(request), contact=data)
         return ok(await bus.audience(command, Contact, write=True))
 
     @put(
@@ -207,7 +198,7 @@ class ContactController(Controller):
         self, request: Request, contact_id: ContactIdParam, data: ContactChanges, bus: Bus
     ) -> Envelope[Contact]:
         _refuse_nul(data)
-        command = UpdateContact(meta=_meta(request), contact_id=contact_id, changes=data)
+        command = UpdateContact(meta=command_meta(request), contact_id=contact_id, changes=data)
         return ok(await bus.audience(command, Contact, write=True))
 
     @delete(
@@ -221,7 +212,7 @@ class ContactController(Controller):
     async def delete_contact(
         self, request: Request, contact_id: ContactIdParam, bus: Bus
     ) -> Envelope[Deleted]:
-        command = DeleteContact(meta=_meta(request), contact_id=contact_id)
+        command = DeleteContact(meta=command_meta(request), contact_id=contact_id)
         await bus.audience(command, ContactDeleted, write=True)
         return ok(Deleted(message="Contact deleted successfully"))
 
@@ -237,7 +228,9 @@ class ContactController(Controller):
     async def opt_out(
         self, request: Request, contact_id: ContactIdParam, bus: Bus
     ) -> Envelope[Contact]:
-        command = SetContactOptOut(meta=_meta(request), contact_id=contact_id, opted_out=True)
+        command = SetContactOptOut(
+            meta=command_meta(request), contact_id=contact_id, opted_out=True
+        )
         return ok(await bus.audience(command, Contact, write=True))
 
     @post(
@@ -251,7 +244,9 @@ class ContactController(Controller):
     async def opt_in(
         self, request: Request, contact_id: ContactIdParam, bus: Bus
     ) -> Envelope[Contact]:
-        command = SetContactOptOut(meta=_meta(request), contact_id=contact_id, opted_out=False)
+        command = SetContactOptOut(
+            meta=command_meta(request), contact_id=contact_id, opted_out=False
+        )
         return ok(await bus.audience(command, Contact, write=True))
 
     @post(
@@ -277,5 +272,5 @@ class ContactController(Controller):
                 detail="send the contacts as text/csv (with a header row) or "
                 f"application/x-ndjson; accepted: {', '.join(MEDIA_TYPES)}",
             )
-        contacts = ContactImport(bus, _meta(request), max_payload=bus.nc.max_payload)
+        contacts = ContactImport(bus, command_meta(request), max_payload=bus.nc.max_payload)
         return ok(await run_import(request.stream(), reader_for(fmt), contacts))

@@ -8,7 +8,7 @@ table. The filter language is described in docs/audience.md.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import State
@@ -18,11 +18,15 @@ from litestar.params import Parameter
 from telecast_gateway.bus import Bus
 from telecast_gateway.envelope import Envelope, ErrorEnvelope, ok
 from telecast_gateway.idempotency import creation_id
-from telecast_gateway.operators import Operator
+from telecast_gateway.routes.writes import (
+    IdempotencyKey,
+    IfMatch,
+    command_meta,
+    expected_version,
+)
 from telecast_gateway.schemas import Deleted
 from telecast_gateway.security import can_write_campaigns
-from telecast_libs.contracts.errors import ErrorCode, Problem
-from telecast_libs.contracts.messages import Actor, CommandMeta, CommandResult
+from telecast_libs.contracts.messages import CommandResult
 from telecast_libs.contracts.segments import (
     AudienceCount,
     CountSegment,
@@ -39,7 +43,6 @@ from telecast_libs.contracts.segments import (
     SegmentView,
     UpdateSegment,
 )
-from telecast_libs.log import current_correlation_id, new_correlation_id
 
 _FILTER_HELP = (
     'A filter is `{"and": [...]}`, `{"or": [...]}`, `{"not": …}` or a predicate '
@@ -66,43 +69,6 @@ def _errors(*statuses: int) -> dict[int, ResponseSpec]:
 
 
 SegmentId = Annotated[str, Parameter(description="The segment's id", max_length=100)]
-IdempotencyKey = Annotated[
-    str | None,
-    Parameter(
-        header="Idempotency-Key",
-        required=False,
-        max_length=255,
-        description="Makes a retried POST return the first answer and change nothing more",
-    ),
-]
-IfMatch = Annotated[
-    str | None,
-    Parameter(
-        header="If-Match",
-        required=False,
-        description="The version (ETag) the change is based on; a stale one answers 412",
-    ),
-]
-
-
-def _meta(request: Request[Operator, Any, State]) -> CommandMeta:
-    operator = request.user
-    return CommandMeta(
-        actor=Actor(id=operator.id, email=operator.email, role=operator.role),
-        correlation_id=current_correlation_id() or new_correlation_id(),
-    )
-
-
-def _expected_version(if_match: str | None) -> int | None:
-    if if_match is None or if_match.strip() == "*":
-        return None
-    tag = if_match.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise Problem(
-            f"If-Match {if_match!r} is not a version this API issued",
-            code=ErrorCode.PRECONDITION_FAILED,
-        )
-    return int(tag)
 
 
 def _accepted(result: CommandResult, message: str, status: int) -> Response:
@@ -163,7 +129,7 @@ class SegmentController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Envelope[SegmentAccepted]]:
         command = CreateSegment(
-            meta=_meta(request),
+            meta=command_meta(request),
             definition=data,
             segment_id=creation_id(request.user.id, idempotency_key, request.url.path),
         )
@@ -190,10 +156,10 @@ class SegmentController(Controller):
         if_match: IfMatch = None,
     ) -> Response[Envelope[SegmentAccepted]]:
         command = UpdateSegment(
-            meta=_meta(request),
+            meta=command_meta(request),
             segment_id=segment_id,
             changes=data,
-            expected_version=_expected_version(if_match),
+            expected_version=expected_version(if_match),
         )
         result = await bus.command(command)
         await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
@@ -218,9 +184,9 @@ class SegmentController(Controller):
         if_match: IfMatch = None,
     ) -> Envelope[Deleted]:
         command = DeleteSegment(
-            meta=_meta(request),
+            meta=command_meta(request),
             segment_id=segment_id,
-            expected_version=_expected_version(if_match),
+            expected_version=expected_version(if_match),
         )
         result = await bus.command(command)
         await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)

@@ -18,16 +18,21 @@ from litestar.params import Parameter
 from telecast_gateway.bus import Bus
 from telecast_gateway.envelope import Envelope, ok
 from telecast_gateway.idempotency import creation_id
-from telecast_gateway.operators import Operator
 from telecast_gateway.routes import content_openapi as doc
 from telecast_gateway.routes.content_openapi import ETAG, errors
+from telecast_gateway.routes.writes import (
+    IdempotencyKey,
+    IfMatch,
+    command_meta,
+    expected_version,
+)
 from telecast_gateway.schemas import Deleted
 from telecast_gateway.security import can_write_campaigns
 from telecast_libs.content.rendering import parse, render
 from telecast_libs.contracts.base import to_builtins
 from telecast_libs.contracts.contacts import Contact, ContactErrorCode, GetContact
-from telecast_libs.contracts.errors import ErrorCode, Problem
-from telecast_libs.contracts.messages import Actor, CommandMeta, CommandResult
+from telecast_libs.contracts.errors import ErrorCode
+from telecast_libs.contracts.messages import CommandResult
 from telecast_libs.contracts.templates import (
     CreateTemplate,
     DeleteTemplate,
@@ -42,7 +47,6 @@ from telecast_libs.contracts.templates import (
     TemplateView,
     UpdateTemplate,
 )
-from telecast_libs.log import current_correlation_id, new_correlation_id
 
 _READ = (ErrorCode.VALIDATION_ERROR, ErrorCode.UNAUTHORIZED, ErrorCode.SERVICE_UNAVAILABLE)
 _ONE = (*_READ, ErrorCode.NOT_FOUND)
@@ -57,44 +61,6 @@ _CHANGE = (
 )
 
 TemplateId = Annotated[str, Parameter(description="The template's id", max_length=100)]
-IdempotencyKey = Annotated[
-    str | None,
-    Parameter(
-        header="Idempotency-Key",
-        required=False,
-        max_length=255,
-        description="Makes a retried POST return the first answer and change nothing more "
-        "(kept 24 h, per operator)",
-    ),
-]
-IfMatch = Annotated[
-    str | None,
-    Parameter(
-        header="If-Match",
-        required=False,
-        description="The version (ETag) the change is based on; a stale one answers 412",
-    ),
-]
-
-
-def command_meta(request: Request[Operator, Any, State]) -> CommandMeta:
-    operator = request.user
-    return CommandMeta(
-        actor=Actor(id=operator.id, email=operator.email, role=operator.role),
-        correlation_id=current_correlation_id() or new_correlation_id(),
-    )
-
-
-def expected_version(if_match: str | None) -> int | None:
-    if if_match is None or if_match.strip() == "*":
-        return None
-    tag = if_match.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise Problem(
-            f"If-Match {if_match!r} is not a version this API issued",
-            code=ErrorCode.PRECONDITION_FAILED,
-        )
-    return int(tag)
 
 
 async def recipient_of(bus: Bus, target: RenderRequest) -> tuple[dict[str, Any], str | None]:

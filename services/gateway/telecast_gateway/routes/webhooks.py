@@ -18,10 +18,13 @@ from litestar.params import Parameter
 from telecast_gateway.envelope import Envelope, ErrorEnvelope, ok
 from telecast_gateway.idempotency import creation_id
 from telecast_gateway.operators import Operator
+from telecast_gateway.routes.writes import (
+    IdempotencyKey,
+    command_meta,
+)
 from telecast_gateway.schemas import Deleted
 from telecast_gateway.security import can_write_campaigns
 from telecast_gateway.webhook_bus import WebhookBus, provide_webhook_bus
-from telecast_libs.contracts.messages import Actor, CommandMeta
 from telecast_libs.contracts.webhooks import (
     CreateWebhook,
     DeleteWebhook,
@@ -42,7 +45,6 @@ from telecast_libs.contracts.webhooks import (
     WebhookView,
     WebhookWithSecret,
 )
-from telecast_libs.log import current_correlation_id, new_correlation_id
 
 _ERROR_DESCRIPTIONS = {
     400: "The request is not valid (VALIDATION_ERROR names the field), or the URL's host is "
@@ -70,24 +72,6 @@ WebhookId = Annotated[str, Parameter(description="The webhook's id", max_length=
 DeliveryId = Annotated[str, Parameter(description="The delivery's id", max_length=100)]
 Page = Annotated[int, Parameter(ge=1, le=1_000_000, description="Page number")]
 Limit = Annotated[int, Parameter(ge=1, le=100, description="Items per page")]
-IdempotencyKey = Annotated[
-    str | None,
-    Parameter(
-        header="Idempotency-Key",
-        required=False,
-        max_length=255,
-        description="Makes a retried POST return the first answer and change nothing more "
-        "(kept 24 h, per operator)",
-    ),
-]
-
-
-def _meta(request: Request[Operator, Any, State]) -> CommandMeta:
-    operator = request.user
-    return CommandMeta(
-        actor=Actor(id=operator.id, email=operator.email, role=operator.role),
-        correlation_id=current_correlation_id() or new_correlation_id(),
-    )
 
 
 class WebhookController(Controller):
@@ -124,7 +108,7 @@ class WebhookController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Envelope[WebhookWithSecret]:
         command = CreateWebhook(
-            meta=_meta(request),
+            meta=command_meta(request),
             webhook=data,
             webhook_id=creation_id(request.user.id, idempotency_key, request.url.path),
         )
@@ -157,7 +141,7 @@ class WebhookController(Controller):
         data: WebhookChanges,
         webhooks: WebhookBus,
     ) -> Envelope[WebhookView]:
-        command = UpdateWebhook(meta=_meta(request), webhook_id=webhook_id, changes=data)
+        command = UpdateWebhook(meta=command_meta(request), webhook_id=webhook_id, changes=data)
         return ok(await webhooks.ask(command, WebhookView))
 
     @delete(
@@ -175,7 +159,7 @@ class WebhookController(Controller):
         webhooks: WebhookBus,
     ) -> Envelope[Deleted]:
         await webhooks.ask(
-            DeleteWebhook(meta=_meta(request), webhook_id=webhook_id), dict[str, Any]
+            DeleteWebhook(meta=command_meta(request), webhook_id=webhook_id), dict[str, Any]
         )
         return ok(Deleted(message="Webhook deleted successfully"))
 
@@ -197,7 +181,7 @@ class WebhookController(Controller):
         webhooks: WebhookBus,
         idempotency_key: IdempotencyKey = None,
     ) -> Envelope[WebhookWithSecret]:
-        command = RotateWebhookSecret(meta=_meta(request), webhook_id=webhook_id)
+        command = RotateWebhookSecret(meta=command_meta(request), webhook_id=webhook_id)
         return ok(await webhooks.ask(command, WebhookWithSecret))
 
     @post(
@@ -217,7 +201,7 @@ class WebhookController(Controller):
         webhooks: WebhookBus,
         idempotency_key: IdempotencyKey = None,
     ) -> Envelope[DeliveryView]:
-        command = SendTestEvent(meta=_meta(request), webhook_id=webhook_id)
+        command = SendTestEvent(meta=command_meta(request), webhook_id=webhook_id)
         return ok(await webhooks.ask(command, DeliveryView))
 
     @get(
@@ -281,6 +265,6 @@ class WebhookController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Envelope[DeliveryView]:
         command = RedeliverWebhook(
-            meta=_meta(request), webhook_id=webhook_id, delivery_id=delivery_id
+            meta=command_meta(request), webhook_id=webhook_id, delivery_id=delivery_id
         )
         return ok(await webhooks.ask(command, DeliveryView))
