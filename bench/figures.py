@@ -25,6 +25,8 @@ class Throughput:
     operations: int
     seconds: float
     latencies: list[float] = field(default_factory=list)
+    # Operations that failed (not counted in ``operations``).
+    errors: int = 0
 
     @property
     def per_second(self) -> float:
@@ -65,14 +67,17 @@ def table(rows: list[Row]) -> str:
 MARKER = "<!-- Everything below this line is written by `make bench`. -->"
 
 
-def record(path: Path, rows: list[Row], notes: list[str]) -> None:
-    """Replace the generated part of docs/benchmarks.md with this run's figures."""
+def record(path: Path, rows: list[Row], notes: list[str], details: str = "") -> None:
+    """Replace the generated part of docs/benchmarks.md with this run's figures (and
+    ``details``, markdown placed after the notes)."""
     text = path.read_text() if path.exists() else f"# Benchmarks\n\n{MARKER}\n"
     head = text.split(MARKER)[0].rstrip() + "\n\n" + MARKER + "\n"
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     machine = f"{platform.machine()}, {_cpus()} cores, Python {platform.python_version()}"
     body = [f"\n## Latest run ({when}; {machine})\n", table(rows), ""]
     body += [f"- {note}" for note in notes]
+    if details:
+        body += ["", details]
     path.write_text(head + "\n".join(body) + "\n")
 
 
