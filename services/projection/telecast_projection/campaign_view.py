@@ -40,6 +40,9 @@ _SORTABLE = {
 }
 
 
+_NOT_NULL = frozenset({"created_at", "updated_at", "name", "status", "type"})
+
+
 def sort_clause(sort: str) -> str | None:
     """``-createdAt`` → ``created_at DESC``; None for a field that cannot be sorted on."""
     descending = sort.startswith("-")
@@ -47,7 +50,10 @@ def sort_clause(sort: str) -> str | None:
     if column is None:
         return None
     direction = "DESC" if descending else "ASC"
-    return f"{column} {direction} NULLS LAST, id {direction}"
+    # Written so that an index can serve the page: NULLS LAST only where NULLs exist (it
+    # defeats a backward index scan), and campaigns.id, not the select list's id::text.
+    nulls = "" if column in _NOT_NULL else " NULLS LAST"
+    return f"campaigns.{column} {direction}{nulls}, campaigns.id {direction}"
 
 
 # Applying events -------------------------------------------------------------------------

@@ -37,6 +37,8 @@ CREATE INDEX IF NOT EXISTS campaigns_created_at ON projection.campaigns (created
     WHERE deleted_at IS NULL;
 CREATE INDEX IF NOT EXISTS campaigns_status ON projection.campaigns (status, created_at)
     WHERE deleted_at IS NULL;
+CREATE INDEX IF NOT EXISTS campaigns_status_type ON projection.campaigns
+    (status, type, created_at, id) WHERE deleted_at IS NULL;
 -- Full-text search over name and description, built into PostgreSQL (no extension). With
 -- fastupdate off, new campaigns go straight into the index rather than into a pending list
 -- that every search would scan, so search stays indexed right after a burst of creates.
