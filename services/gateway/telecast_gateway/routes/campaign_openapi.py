@@ -454,24 +454,29 @@ ERRORS: dict[str, ErrorDoc] = {
 }
 
 
-def errors(*codes: str) -> dict[int, ResponseSpec]:
-    """The error answers of a handler that can answer ``codes``, grouped by status."""
+def error_responses(catalogue: dict[str, ErrorDoc], *codes: str) -> dict[int, ResponseSpec]:
+    """The error answers of a handler that can answer ``codes`` (documented in
+    ``catalogue``), grouped by status, each with an example."""
     by_status: dict[int, list[str]] = {}
     for code in codes:
-        by_status.setdefault(ERRORS[code].status, []).append(code)
+        by_status.setdefault(catalogue[code].status, []).append(code)
     return {
         status: ResponseSpec(
             ErrorEnvelope,
             generate_examples=False,
-            description="; ".join(f"`{code}`: {ERRORS[code].meaning}" for code in grouped),
-            examples=[_error_example(code) for code in grouped],
+            description="; ".join(f"`{code}`: {catalogue[code].meaning}" for code in grouped),
+            examples=[_error_example(code, catalogue[code]) for code in grouped],
         )
         for status, grouped in sorted(by_status.items())
     }
 
 
-def _error_example(code: str) -> Example:
-    doc = ERRORS[code]
+def errors(*codes: str) -> dict[int, ResponseSpec]:
+    """The error answers of a campaign handler that can answer ``codes``."""
+    return error_responses(ERRORS, *codes)
+
+
+def _error_example(code: str, doc: ErrorDoc) -> Example:
     error: dict[str, Any] = {"code": code, "message": doc.message}
     if doc.details is not None:
         error["details"] = doc.details

@@ -12,8 +12,13 @@ from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 
-from telecast_gateway.envelope import ErrorEnvelope
-from telecast_gateway.routes.campaign_openapi import ERRORS, SUMMER_SALE_ID, ErrorDoc, documented
+from telecast_gateway.routes.campaign_openapi import (
+    ERRORS,
+    SUMMER_SALE_ID,
+    ErrorDoc,
+    documented,
+    error_responses,
+)
 from telecast_libs.contracts.contacts import ContactErrorCode
 from telecast_libs.contracts.errors import ErrorCode
 from telecast_libs.contracts.templates import TEMPLATE_NOT_FOUND
@@ -217,27 +222,8 @@ CONTENT_ERRORS: dict[str, ErrorDoc] = {
 
 
 def errors(*codes: str) -> dict[int, ResponseSpec]:
-    """The error answers of a handler that can answer ``codes``, grouped by status."""
-    by_status: dict[int, list[str]] = {}
-    for code in codes:
-        by_status.setdefault(CONTENT_ERRORS[code].status, []).append(code)
-    return {
-        status: ResponseSpec(
-            ErrorEnvelope,
-            generate_examples=False,
-            description="; ".join(f"`{code}`: {CONTENT_ERRORS[code].meaning}" for code in grouped),
-            examples=[_error_example(code) for code in grouped],
-        )
-        for status, grouped in sorted(by_status.items())
-    }
-
-
-def _error_example(code: str) -> Example:
-    doc = CONTENT_ERRORS[code]
-    error: dict[str, Any] = {"code": code, "message": doc.message}
-    if doc.details is not None:
-        error["details"] = doc.details
-    return Example(summary=doc.meaning, value={"success": False, "error": error})
+    """The error answers of a template or preview handler that can answer ``codes``."""
+    return error_responses(CONTENT_ERRORS, *codes)
 
 
 ETAG = ResponseHeader(
