@@ -72,7 +72,12 @@ def create_app(settings: GatewaySettings) -> Litestar:
         app.state.operators = operators
         app.state.idempotency = IdempotencyStore(pool, settings.idempotency_key_ttl_hours)
         await app.state.idempotency.create_schema()
-        app.state.bus = Bus(nc, subjects, settings.nats_request_timeout_ms)
+        app.state.bus = Bus(
+            nc,
+            subjects,
+            settings.nats_request_timeout_ms,
+            settings.read_your_writes_timeout_ms,
+        )
         app.state.readiness_checks = {"postgres": postgres_ready, "nats": nats_ready}
         log.info("gateway.started", port=settings.gateway_port)
         try:

@@ -30,18 +30,26 @@ class Unavailable(Problem):
 
 
 class Bus:
-    def __init__(self, nc: Client, subjects: Subjects, timeout_ms: int) -> None:
+    def __init__(
+        self, nc: Client, subjects: Subjects, timeout_ms: int, read_your_writes_timeout_ms: int
+    ) -> None:
         self.nc = nc
         self.subjects = subjects
         self.timeout = timeout_ms / 1000
+        self.read_your_writes_timeout_ms = read_your_writes_timeout_ms
 
     async def command(self, command: Request) -> CommandResult:
-        """Send a command; its result, or the service's refusal raised as a ``Problem``."""
+        """Send a command; its result, or the service's refusal raised as a ``Problem``.
+
+        Returns once the read model shows the command's effect (or the read-your-writes
+        timeout passed), so that whoever sent it reads its own write next.
+        """
         subject = self.subjects.command(command.__struct_config__.tag)
         raw = await self._request(subject, encode(command), "campaign", self.timeout)
         reply = decode(raw, CommandReply)
         if not reply.ok or reply.result is None:
             raise _problem(reply.error)
+        await self._await_position(reply.result.position)
         return reply.result
 
     async def query(self, query: Request, answer: type[T], timeout: float | None = None) -> T:
@@ -73,8 +81,9 @@ class Bus:
             raise _problem(reply.error)
         return reply.data
 
-    async def await_position(self, position: int, timeout_ms: int) -> bool:
+    async def _await_position(self, position: int) -> bool:
         """Wait until the read model shows the write at ``position`` (read-your-writes)."""
+        timeout_ms = self.read_your_writes_timeout_ms
         if timeout_ms <= 0:
             return False
         try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from litestar import Controller, Request, Response, delete, get, post, put
-from litestar.datastructures import State
 from litestar.params import Parameter
 
 from telecast_gateway.bus import Bus
@@ -190,7 +189,6 @@ class CampaignController(Controller):
         request: Request,
         data: CampaignContent,
         bus: Bus,
-        state: State,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Envelope[CampaignAccepted]]:
         command = CreateCampaign(
@@ -199,7 +197,6 @@ class CampaignController(Controller):
             campaign_id=creation_id(request.user.id, idempotency_key, request.url.path),
         )
         result = await bus.command(command)
-        await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
         return _accepted(result, "Campaign created successfully", 201)
 
     @put(
@@ -227,7 +224,6 @@ class CampaignController(Controller):
         campaign_id: CampaignId,
         data: CampaignChanges,
         bus: Bus,
-        state: State,
         if_match: IfMatch = None,
     ) -> Response[Envelope[CampaignAccepted]]:
         command = UpdateCampaign(
@@ -237,7 +233,6 @@ class CampaignController(Controller):
             expected_version=expected_version(if_match),
         )
         result = await bus.command(command)
-        await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
         return _accepted(result, "Campaign updated successfully", 200)
 
     @delete(
@@ -263,7 +258,6 @@ class CampaignController(Controller):
         request: Request,
         campaign_id: CampaignId,
         bus: Bus,
-        state: State,
         if_match: IfMatch = None,
     ) -> Envelope[Deleted]:
         command = DeleteCampaign(
@@ -271,8 +265,7 @@ class CampaignController(Controller):
             campaign_id=campaign_id,
             expected_version=expected_version(if_match),
         )
-        result = await bus.command(command)
-        await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
+        await bus.command(command)
         return ok(Deleted(message="Campaign deleted successfully"))
 
     @post(
@@ -297,7 +290,6 @@ class CampaignController(Controller):
         request: Request,
         campaign_id: CampaignId,
         bus: Bus,
-        state: State,
         data: ExecutionOptions | None = None,
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
@@ -310,7 +302,6 @@ class CampaignController(Controller):
             expected_version=expected_version(if_match),
         )
         result = await bus.command(command)
-        await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
         scheduled = result.status == CampaignStatus.SCHEDULED
         body = ExecutionAccepted(
             execution_id=result.execution_id or "",
@@ -336,7 +327,6 @@ class CampaignController(Controller):
         request: Request,
         campaign_id: CampaignId,
         bus: Bus,
-        state: State,
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Envelope[Paused]]:
@@ -346,7 +336,6 @@ class CampaignController(Controller):
             expected_version=expected_version(if_match),
         )
         result = await bus.command(command)
-        await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
         body = Paused(
             status="paused",
             message="Campaign paused successfully",
@@ -370,7 +359,6 @@ class CampaignController(Controller):
         request: Request,
         campaign_id: CampaignId,
         bus: Bus,
-        state: State,
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Envelope[Resumed]]:
@@ -380,7 +368,6 @@ class CampaignController(Controller):
             expected_version=expected_version(if_match),
         )
         result = await bus.command(command)
-        await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
         body = Resumed(
             status="active",
             message="Campaign resumed successfully",
@@ -408,7 +395,6 @@ class CampaignController(Controller):
         request: Request,
         campaign_id: CampaignId,
         bus: Bus,
-        state: State,
         data: CloneOptions | None = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Envelope[CampaignAccepted]]:
@@ -419,7 +405,6 @@ class CampaignController(Controller):
             new_campaign_id=creation_id(request.user.id, idempotency_key, request.url.path),
         )
         result = await bus.command(command)
-        await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
         return _accepted(result, "Campaign cloned successfully", 201)
 
     @get(

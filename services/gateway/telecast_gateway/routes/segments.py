@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Request, Response, delete, get, post, put
-from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
@@ -125,7 +124,6 @@ class SegmentController(Controller):
         request: Request,
         data: SegmentDefinition,
         bus: Bus,
-        state: State,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Envelope[SegmentAccepted]]:
         command = CreateSegment(
@@ -134,7 +132,6 @@ class SegmentController(Controller):
             segment_id=creation_id(request.user.id, idempotency_key, request.url.path),
         )
         result = await bus.command(command)
-        await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
         return _accepted(result, "Segment created successfully", 201)
 
     @put(
@@ -152,7 +149,6 @@ class SegmentController(Controller):
         segment_id: SegmentId,
         data: SegmentChanges,
         bus: Bus,
-        state: State,
         if_match: IfMatch = None,
     ) -> Response[Envelope[SegmentAccepted]]:
         command = UpdateSegment(
@@ -162,7 +158,6 @@ class SegmentController(Controller):
             expected_version=expected_version(if_match),
         )
         result = await bus.command(command)
-        await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
         return _accepted(result, "Segment updated successfully", 200)
 
     @delete(
@@ -180,7 +175,6 @@ class SegmentController(Controller):
         request: Request,
         segment_id: SegmentId,
         bus: Bus,
-        state: State,
         if_match: IfMatch = None,
     ) -> Envelope[Deleted]:
         command = DeleteSegment(
@@ -188,8 +182,7 @@ class SegmentController(Controller):
             segment_id=segment_id,
             expected_version=expected_version(if_match),
         )
-        result = await bus.command(command)
-        await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
+        await bus.command(command)
         return ok(Deleted(message="Segment deleted successfully"))
 
     @get(

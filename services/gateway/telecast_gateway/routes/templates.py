@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post, put
-from litestar.datastructures import State
 from litestar.params import Parameter
 
 from telecast_gateway.bus import Bus
@@ -140,7 +139,6 @@ class TemplateController(Controller):
         request: Request,
         data: TemplateContent,
         bus: Bus,
-        state: State,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Envelope[TemplateAccepted]]:
         command = CreateTemplate(
@@ -149,7 +147,6 @@ class TemplateController(Controller):
             template_id=creation_id(request.user.id, idempotency_key, request.url.path),
         )
         result = await bus.command(command)
-        await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
         return _accepted(result, "Template created successfully", 201)
 
     @put(
@@ -170,7 +167,6 @@ class TemplateController(Controller):
         template_id: TemplateId,
         data: TemplateChanges,
         bus: Bus,
-        state: State,
         if_match: IfMatch = None,
     ) -> Response[Envelope[TemplateAccepted]]:
         command = UpdateTemplate(
@@ -180,7 +176,6 @@ class TemplateController(Controller):
             expected_version=expected_version(if_match),
         )
         result = await bus.command(command)
-        await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
         return _accepted(result, "Template updated successfully", 200)
 
     @delete(
@@ -200,7 +195,6 @@ class TemplateController(Controller):
         request: Request,
         template_id: TemplateId,
         bus: Bus,
-        state: State,
         if_match: IfMatch = None,
     ) -> Envelope[Deleted]:
         command = DeleteTemplate(
@@ -208,8 +202,7 @@ class TemplateController(Controller):
             template_id=template_id,
             expected_version=expected_version(if_match),
         )
-        result = await bus.command(command)
-        await bus.await_position(result.position, state.settings.read_your_writes_timeout_ms)
+        await bus.command(command)
         return ok(Deleted(message="Template deleted successfully"))
 
     @post(
