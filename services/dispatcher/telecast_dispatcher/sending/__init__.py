@@ -1,0 +1,1 @@
+"""Sending campaign messages through Telegram: plan, queue, limit, send, record."""
