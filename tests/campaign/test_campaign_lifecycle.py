@@ -54,6 +54,7 @@ ACTIONS = {
     "pause": lambda c: c.pause(META),
     "resume": lambda c: c.resume(META),
     "complete": lambda c: c.complete("done", META),
+    "fail": lambda c: c.fail("every sending account is unusable", "NO_SENDER", META),
     "cancel": lambda c: c.cancel("stop", META),
     "start_scheduled": lambda c: c.start_scheduled(NOW, META, everyone),
 }
@@ -66,7 +67,9 @@ ALLOWED = {
     ("active", "pause"): ("paused", "Paused"),
     ("active", "complete"): ("completed", "Completed"),
     ("active", "cancel"): ("cancelled", "Cancelled"),
+    ("active", "fail"): ("paused", "Failed"),
     ("paused", "resume"): ("active", "Resumed"),
+    ("paused", "fail"): ("paused", "Failed"),
     ("paused", "complete"): ("completed", "Completed"),
     ("paused", "cancel"): ("cancelled", "Cancelled"),
 }
@@ -188,3 +191,55 @@ def test_a_campaign_past_its_end_date_cannot_be_executed() -> None:
     with pytest.raises(InvalidStateTransition) as refused:
         campaign.execute(options(), NOW, META, everyone)
     assert "endDate" in refused.value.message
+
+
+def test_a_pause_records_why_when_the_dispatcher_gives_a_reason() -> None:
+    campaign = in_state("active")
+    campaign.pause(META, reason="error rate 62% over the 50% threshold", code="ERROR_RATE")
+    (paused,) = campaign.collect_events()
+    assert (paused.reason, paused.code) == ("error rate 62% over the 50% threshold", "ERROR_RATE")
+    by_operator = in_state("active")
+    by_operator.pause(META)
+    assert (by_operator.collect_events()[0].reason, by_operator.status) == (None, "paused")
+
+
+def test_a_completion_records_its_code() -> None:
+    campaign = in_state("active")
+    campaign.complete("every recipient has an outcome", META, code="ALL_RECIPIENTS_DONE")
+    (completed,) = campaign.collect_events()
+    assert (completed.reason, completed.code) == (
+        "every recipient has an outcome",
+        "ALL_RECIPIENTS_DONE",
+    )
+
+
+def test_a_failed_execution_is_paused_with_its_reason_and_can_be_resumed() -> None:
+    campaign = in_state("active")
+    assert campaign.execution is not None
+    execution_id = campaign.execution["executionId"]
+    campaign.fail("every sending account is unusable", "NO_SENDER", META, execution_id)
+    (failed,) = campaign.collect_events()
+    assert campaign.status == "paused"
+    assert (failed.reason, failed.code, failed.execution_id) == (
+        "every sending account is unusable",
+        "NO_SENDER",
+        execution_id,
+    )
+    campaign.resume(META)
+    assert campaign.status == "active"
+    assert [type(e).__name__ for e in campaign.collect_events()] == ["Resumed"]
+
+
+def test_a_failure_of_another_execution_is_refused() -> None:
+    campaign = in_state("active")
+    with pytest.raises(InvalidStateTransition) as refused:
+        campaign.fail("stale", "NO_SENDER", META, execution_id="not-this-one")
+    assert refused.value.details["executionId"] == campaign.execution["executionId"]
+    assert campaign.collect_events() == []
+    assert campaign.status == "active"
+
+
+def test_a_failure_before_any_execution_is_refused() -> None:
+    with pytest.raises(InvalidStateTransition) as refused:
+        draft().fail("too early", "NO_SENDER", META)
+    assert refused.value.details == {"status": "draft", "allowedFrom": ["active", "paused"]}

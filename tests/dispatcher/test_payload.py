@@ -72,3 +72,40 @@ def test_a_test_event_names_the_webhook() -> None:
     assert body["type"] == "webhook.test"
     assert body["data"]["webhookId"] == "w1"
     assert "campaign" not in body
+
+
+def test_a_failed_execution_leaves_the_campaign_paused_and_says_why() -> None:
+    stream = [
+        event(1, "campaign.created", {"campaign": {"name": "Summer", "type": "message"}}),
+        event(2, "campaign.started", {"execution": {"executionId": "x1"}}),
+        event(
+            3,
+            "campaign.failed",
+            {"reason": "every sending account is unusable", "code": "NO_SENDER"},
+        ),
+    ]
+    facts = None
+    for item in stream:
+        facts = evolve(facts, item)
+    body = json.loads(event_body(stream[-1], facts))
+    assert body["type"] == "campaign.failed"
+    assert body["campaign"]["status"] == "paused"
+    assert body["data"] == {"reason": "every sending account is unusable", "code": "NO_SENDER"}
+    assert evolve(facts, event(4, "campaign.resumed"))["status"] == "active"
+
+
+def test_pause_and_completion_bodies_carry_reason_and_code_when_given() -> None:
+    guarded = event(4, "campaign.paused", {"reason": "budget exhausted", "code": "BUDGET"})
+    by_operator = event(4, "campaign.paused")
+    done = event(5, "campaign.completed", {"reason": "endDate reached", "code": "END_DATE"})
+    facts = {"id": "c1", "version": 3, "status": "active"}
+    assert json.loads(event_body(guarded, evolve(facts, guarded)))["data"] == {
+        "reason": "budget exhausted",
+        "code": "BUDGET",
+    }
+    # An event without data (an operator's pause) leaves ``data`` out of the body.
+    assert "data" not in json.loads(event_body(by_operator, evolve(facts, by_operator)))
+    assert json.loads(event_body(done, evolve(facts, done)))["data"] == {
+        "reason": "endDate reached",
+        "code": "END_DATE",
+    }

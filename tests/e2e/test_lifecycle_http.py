@@ -3,14 +3,18 @@ clone, statistics and progress, and the events each one publishes."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import nats
 import pytest
 from support.inspect import stream_messages, wait_until
 
 from telecast_devenv.platform import Platform
+from telecast_libs.subjects import subjects_for
 
 
 def _create(api: httpx.Client, **fields: object) -> str:
@@ -164,15 +168,97 @@ def test_a_start_missed_while_down_happens_on_recovery_and_is_late(
     assert api.get(f"/api/v1/campaigns/{cid}").json()["data"]["execution"]["late"] is True
 
 
-def test_end_date_completes_a_running_campaign(api: httpx.Client) -> None:
+def test_end_date_completes_a_running_campaign(platform: Platform, api: httpx.Client) -> None:
     cid = _create(api, endDate=_in(2))
     assert api.post(f"/api/v1/campaigns/{cid}/execute").status_code == 200
     wait_until(lambda: _status(api, cid) == "completed", timeout=15, what="endDate")
     execution = api.get(f"/api/v1/campaigns/{cid}").json()["data"]["execution"]
     assert execution["reason"] == "endDate reached"
+    (completed,) = [
+        e
+        for e, _ in stream_messages(platform.nats_url, platform.namespace)
+        if e["aggregateId"] == cid and e["type"] == "campaign.completed"
+    ]
+    assert completed["data"] == {"reason": "endDate reached", "code": "END_DATE"}
     past = _create(api, endDate="2020-01-01T00:00:00Z")
     error = _refused(api.post(f"/api/v1/campaigns/{past}/execute"), 409, "INVALID_STATE_TRANSITION")
     assert "endDate" in error["message"]
+
+
+def _from_dispatcher(platform: Platform, kind: str, **fields: object) -> dict:
+    """A command as the dispatcher sends it: NATS request/reply, no HTTP route."""
+
+    async def send() -> dict:
+        nc = await nats.connect(platform.nats_url)
+        try:
+            meta = {"actor": {"id": "dispatcher"}, "correlationId": "dispatcher-1"}
+            reply = await nc.request(
+                subjects_for(platform.namespace).command(kind),
+                json.dumps({"kind": kind, "meta": meta, **fields}).encode(),
+                timeout=10,
+            )
+        finally:
+            await nc.close()
+        return json.loads(reply.data)
+
+    return asyncio.run(send())
+
+
+def test_a_failed_execution_is_paused_with_its_reason_until_resumed(
+    platform: Platform, api: httpx.Client
+) -> None:
+    draft = _create(api)
+    refused = _from_dispatcher(platform, "campaign.fail", campaignId=draft, reason="x", code="X")
+    assert refused["ok"] is False
+    assert refused["error"]["code"] == "INVALID_STATE_TRANSITION"
+
+    cid = _create(api)
+    execution_id = api.post(f"/api/v1/campaigns/{cid}/execute").json()["data"]["executionId"]
+    failed = _from_dispatcher(
+        platform,
+        "campaign.fail",
+        campaignId=cid,
+        executionId=execution_id,
+        reason="every sending account is unusable",
+        code="NO_SENDER",
+    )
+    assert failed["ok"] is True, failed
+    wait_until(lambda: _status(api, cid) == "paused", what="the failure in the read model")
+    execution = api.get(f"/api/v1/campaigns/{cid}").json()["data"]["execution"]
+    assert execution["reason"] == "every sending account is unusable"
+    assert execution["pausedAt"]
+
+    assert api.post(f"/api/v1/campaigns/{cid}/resume").status_code == 200
+    detail = api.get(f"/api/v1/campaigns/{cid}").json()["data"]
+    assert detail["status"] == "active"
+    assert "reason" not in detail["execution"]
+    guarded = _from_dispatcher(
+        platform,
+        "campaign.pause",
+        campaignId=cid,
+        reason="budget exhausted",
+        code="BUDGET_EXHAUSTED",
+    )
+    assert guarded["ok"] is True, guarded
+    wait_until(lambda: _status(api, cid) == "paused", what="the guard's pause in the read model")
+
+    events = [
+        (e["type"], e.get("data", {}))
+        for e, _ in stream_messages(platform.nats_url, platform.namespace)
+        if e["aggregateId"] == cid
+    ]
+    assert events[2:] == [
+        (
+            "campaign.failed",
+            {
+                "reason": "every sending account is unusable",
+                "code": "NO_SENDER",
+                "executionId": execution_id,
+            },
+        ),
+        ("campaign.resumed", {}),
+        ("campaign.paused", {"reason": "budget exhausted", "code": "BUDGET_EXHAUSTED"}),
+    ]
 
 
 def test_clone_copies_content_into_a_new_draft(platform: Platform, api: httpx.Client) -> None:

@@ -121,3 +121,37 @@ async def test_a_search_uses_the_full_text_index(database_url: str) -> None:
         ).fetchall()
         await conn.rollback()
     assert "campaigns_search" in " ".join(row[0] for row in plan)
+
+
+async def test_a_failed_execution_shows_as_paused_with_its_reason(
+    conn: psycopg.AsyncConnection,
+) -> None:
+    cid = str(uuid.uuid4())
+    execution = {"executionId": "x1", "testMode": False, "targetPercentage": 100}
+    stream = [
+        created(cid),
+        event(cid, 2, "campaign.started", {"execution": {**execution, "priority": "normal"}}),
+        event(cid, 3, "campaign.failed", {"reason": "no usable account", "code": "NO_SENDER"}),
+    ]
+    for item in stream:
+        await campaign_view.apply(conn, item)
+    detail = await campaign_view.get(conn, cid)
+    assert detail is not None and detail.execution is not None
+    assert (detail.status, detail.execution.reason) == ("paused", "no usable account")
+    assert detail.execution.paused_at == AT
+    page = await campaign_view.list_page(conn, ListCampaigns(status="paused", search="summer"))
+    assert cid in [summary.id for summary in page.campaigns]
+
+    await campaign_view.apply(conn, event(cid, 4, "campaign.resumed", {}))
+    await campaign_view.apply(conn, event(cid, 5, "campaign.paused", {}))
+    detail = await campaign_view.get(conn, cid)
+    assert detail is not None and detail.execution is not None
+    # The resume cleared the failure's reason, and an operator's pause gives none.
+    assert (detail.status, detail.execution.reason) == ("paused", None)
+    await campaign_view.apply(conn, event(cid, 6, "campaign.resumed", {}))
+    await campaign_view.apply(
+        conn, event(cid, 7, "campaign.paused", {"reason": "budget exhausted", "code": "BUDGET"})
+    )
+    detail = await campaign_view.get(conn, cid)
+    assert detail is not None and detail.execution is not None
+    assert (detail.status, detail.execution.reason) == ("paused", "budget exhausted")

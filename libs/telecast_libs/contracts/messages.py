@@ -68,9 +68,15 @@ class ExecuteCampaign(Request, tag="campaign.execute"):
 
 
 class PauseCampaign(Request, tag="campaign.pause"):
+    """From the gateway (an operator: no reason) or the dispatcher's guards."""
+
     meta: CommandMeta
     campaign_id: str
     expected_version: int | None = None
+    # Why, for people ("error rate 62% over the 50% threshold") and for programs
+    # ("ERROR_RATE", "BUDGET_EXHAUSTED").
+    reason: str | None = None
+    code: str | None = None
 
 
 class ResumeCampaign(Request, tag="campaign.resume"):
@@ -93,6 +99,20 @@ class CompleteCampaign(Request, tag="campaign.complete"):
     meta: CommandMeta
     campaign_id: str
     reason: str
+    # For programs: "ALL_RECIPIENTS_DONE", "BUDGET_EXHAUSTED", "END_DATE".
+    code: str | None = None
+
+
+class FailCampaign(Request, tag="campaign.fail"):
+    """From the dispatcher: the execution stopped on an error it cannot get past (every
+    sending account unusable, say). The campaign is paused until an operator resumes it."""
+
+    meta: CommandMeta
+    campaign_id: str
+    reason: str
+    code: str
+    # The execution the dispatcher was running; a report about another one is refused.
+    execution_id: str | None = None
 
 
 class StartScheduledExecution(Request, tag="campaign.start_scheduled"):
@@ -111,6 +131,7 @@ CampaignCommand = (
     | ResumeCampaign
     | CloneCampaign
     | CompleteCampaign
+    | FailCampaign
     | StartScheduledExecution
 )
 

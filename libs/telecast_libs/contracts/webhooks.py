@@ -20,8 +20,7 @@ from telecast_libs.contracts.views import Pagination
 
 T = TypeVar("T")
 
-# Every event a subscription may ask for: the campaign stream's types, and campaign.failed,
-# which the dispatcher's sending pipeline will publish.
+# Every event a subscription may ask for: the campaign stream's types.
 WEBHOOK_EVENT_TYPES = (
     "campaign.created",
     "campaign.cloned",

@@ -18,6 +18,7 @@ from telecast_libs.contracts.messages import (
     CreateCampaign,
     DeleteCampaign,
     ExecuteCampaign,
+    FailCampaign,
     PauseCampaign,
     ResumeCampaign,
     StartScheduledExecution,
@@ -74,6 +75,7 @@ def clone(workspace: Workspace, command: CloneCampaign, meta: dict[str, Any]) ->
     PauseCampaign,
     ResumeCampaign,
     CompleteCampaign,
+    FailCampaign,
     StartScheduledExecution,
 )
 def change(workspace: Workspace, command: Any, meta: dict[str, Any]) -> Decision:
@@ -104,11 +106,13 @@ def change(workspace: Workspace, command: Any, meta: dict[str, Any]) -> Decision
             command.options, now, meta=meta, audience=audience, messages=messages
         )
     elif isinstance(command, PauseCampaign):
-        campaign.pause(meta=meta)
+        campaign.pause(meta=meta, reason=command.reason, code=command.code)
     elif isinstance(command, ResumeCampaign):
         campaign.resume(meta=meta)
     elif isinstance(command, CompleteCampaign):
-        campaign.complete(command.reason, meta=meta)
+        campaign.complete(command.reason, meta=meta, code=command.code)
+    elif isinstance(command, FailCampaign):
+        campaign.fail(command.reason, command.code, meta=meta, execution_id=command.execution_id)
     elif isinstance(command, StartScheduledExecution):
         campaign.start_scheduled(now, meta=meta, audience=audience)
     return _decision(campaign, execution_id)

@@ -21,6 +21,7 @@ WIRE_TYPES: dict[type, str] = {
     Campaign.ExecutionScheduled: "campaign.scheduled",
     Campaign.ExecutionStarted: "campaign.started",
     Campaign.Paused: "campaign.paused",
+    Campaign.Failed: "campaign.failed",
     Campaign.Resumed: "campaign.resumed",
     Campaign.Completed: "campaign.completed",
     Campaign.Cancelled: "campaign.cancelled",
@@ -86,7 +87,17 @@ def _data(domain_event: Any) -> dict[str, Any]:
         if domain_event.messages is not None:
             data["messages"] = domain_event.messages
         return data
-    if isinstance(domain_event, Campaign.Completed | Campaign.Cancelled):
+    if isinstance(domain_event, Campaign.Paused):
+        return _present(domain_event, "reason", "code")
+    if isinstance(domain_event, Campaign.Failed):
+        return {
+            "reason": domain_event.reason,
+            "code": domain_event.code,
+            "executionId": domain_event.execution_id,
+        }
+    if isinstance(domain_event, Campaign.Completed):
+        return {"reason": domain_event.reason, **_present(domain_event, "code")}
+    if isinstance(domain_event, Campaign.Cancelled):
         return {"reason": domain_event.reason}
     if isinstance(domain_event, Segment.Created):
         segment = {"name": domain_event.name, "filter": domain_event.filter}
@@ -100,3 +111,10 @@ def _data(domain_event: Any) -> dict[str, Any]:
     if isinstance(domain_event, Template.Updated):
         return {"changes": domain_event.changes}
     return {}
+
+
+def _present(domain_event: Any, *names: str) -> dict[str, Any]:
+    """The optional attributes the event has. A stored event is restored with the attributes
+    it was recorded with: one recorded before an attribute existed lacks it."""
+    values = {name: getattr(domain_event, name, None) for name in names}
+    return {name: value for name, value in values.items() if value is not None}

@@ -166,7 +166,10 @@ class Scheduler:
                 StartScheduledExecution(meta=meta, campaign_id=str(campaign_id))
                 if kind == "start"
                 else CompleteCampaign(
-                    meta=meta, campaign_id=str(campaign_id), reason="endDate reached"
+                    meta=meta,
+                    campaign_id=str(campaign_id),
+                    reason="endDate reached",
+                    code="END_DATE",
                 )
             )
             (outcome,) = await asyncio.to_thread(self.app.handle, [command])

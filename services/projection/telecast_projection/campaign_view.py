@@ -71,10 +71,15 @@ async def apply(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
         case "campaign.scheduled" | "campaign.started":
             status = "scheduled" if event.type == "campaign.scheduled" else "active"
             await _advance(conn, event, status=status, execution=data["execution"])
-        case "campaign.paused":
-            await _advance(conn, event, status="paused", execution={"pausedAt": at})
+        case "campaign.paused" | "campaign.failed":
+            # A failed execution is paused until an operator resumes it (the spec's statuses
+            # have no "failed"); the reason says why, a pause by an operator has none.
+            execution = {"pausedAt": at, "reason": data.get("reason")}
+            await _advance(conn, event, status="paused", execution=execution)
         case "campaign.resumed":
-            await _advance(conn, event, status="active", execution={"resumedAt": at})
+            # The reason of the pause no longer describes the campaign.
+            execution = {"resumedAt": at, "reason": None}
+            await _advance(conn, event, status="active", execution=execution)
         case "campaign.completed" | "campaign.cancelled":
             status, key = event.type.split(".")[1], f"{event.type.split('.')[1]}At"
             await _advance(

@@ -4,6 +4,7 @@ Lifecycle (``INVALID_STATE_TRANSITION`` for anything else)::
 
     draft ──execute──▶ active ──pause──▶ paused ──resume──▶ active ──complete──▶ completed
       └─execute(scheduledAt in the future)─▶ scheduled ──(due)──▶ active
+    active, paused ──fail (the dispatcher cannot go on)──▶ paused
     scheduled, paused ──complete (endDate reached)──▶ completed
     draft, scheduled, active, paused ──cancel──▶ cancelled
 """
@@ -261,12 +262,43 @@ class Campaign(Aggregate):
         self.audience = audience
         self.messages = messages
 
-    def pause(self, meta: dict[str, Any]) -> None:
+    def pause(
+        self, meta: dict[str, Any], reason: str | None = None, code: str | None = None
+    ) -> None:
+        """``reason`` and ``code`` say why when the dispatcher's guards pause (an error rate,
+        an exhausted budget); an operator's pause gives neither."""
         self._require("pause", ACTIVE)
-        self._paused(meta=meta)
+        self._paused(meta=meta, reason=reason, code=code)
 
     @event("Paused")
-    def _paused(self, meta: dict[str, Any]) -> None:
+    def _paused(
+        self,
+        meta: dict[str, Any],
+        # None in events recorded before pauses had reasons, and for operators' pauses.
+        reason: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        self.status = PAUSED
+
+    def fail(
+        self, reason: str, code: str, meta: dict[str, Any], execution_id: str | None = None
+    ) -> None:
+        """The dispatcher stopped the execution on an error it cannot get past (every
+        sending account unusable, say). The spec has no "failed" status: the campaign is
+        paused, so that an operator can fix the cause and resume. ``execution_id``, when
+        given, must name this campaign's execution (a stale report changes nothing)."""
+        self._require("fail", ACTIVE, PAUSED)
+        assert self.execution is not None
+        current = self.execution["executionId"]
+        if execution_id is not None and execution_id != current:
+            raise InvalidStateTransition(
+                f"cannot fail execution {execution_id}: this campaign's execution is {current}",
+                details={"status": self.status, "executionId": current},
+            )
+        self._failed(reason=reason, code=code, execution_id=current, meta=meta)
+
+    @event("Failed")
+    def _failed(self, reason: str, code: str, execution_id: str, meta: dict[str, Any]) -> None:
         self.status = PAUSED
 
     def resume(self, meta: dict[str, Any]) -> None:
@@ -277,13 +309,19 @@ class Campaign(Aggregate):
     def _resumed(self, meta: dict[str, Any]) -> None:
         self.status = ACTIVE
 
-    def complete(self, reason: str, meta: dict[str, Any]) -> None:
+    def complete(self, reason: str, meta: dict[str, Any], code: str | None = None) -> None:
         # A scheduled campaign whose endDate comes before its start completes unsent.
         self._require("complete", SCHEDULED, ACTIVE, PAUSED)
-        self._completed(reason=reason, meta=meta)
+        self._completed(reason=reason, meta=meta, code=code)
 
     @event("Completed")
-    def _completed(self, reason: str, meta: dict[str, Any]) -> None:
+    def _completed(
+        self,
+        reason: str,
+        meta: dict[str, Any],
+        # None in events recorded before completions had codes, and for operators'.
+        code: str | None = None,
+    ) -> None:
         self.status = COMPLETED
 
     def cancel(self, reason: str, meta: dict[str, Any]) -> None:

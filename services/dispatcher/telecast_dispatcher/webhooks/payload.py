@@ -14,13 +14,15 @@ from telecast_libs.contracts.base import encode
 from telecast_libs.contracts.messages import EventEnvelope
 from telecast_libs.contracts.webhooks import TEST_EVENT_TYPE, WebhookPayload
 
-# The status a campaign is in after each lifecycle event.
+# The status a campaign is in after each lifecycle event. A failed execution leaves the
+# campaign paused (the spec's statuses have no "failed"): an operator may resume it.
 _STATUS_AFTER = {
     "campaign.created": "draft",
     "campaign.cloned": "draft",
     "campaign.scheduled": "scheduled",
     "campaign.started": "active",
     "campaign.paused": "paused",
+    "campaign.failed": "paused",
     "campaign.resumed": "active",
     "campaign.completed": "completed",
     "campaign.cancelled": "cancelled",
