@@ -265,7 +265,9 @@ class PyrogramSender:
         try:
             await client.start()
         except Exception as error:
-            mapped = send_error(error)
+            # Pyrogram's start fails in many shapes when Telegram cannot be reached.
+            known = isinstance(error, (RPCError, OSError))
+            mapped = send_error(error) if known else SendError(outcomes.NETWORK_ERROR)
             log.warning("telegram.account.open_failed", account=account, code=mapped.outcome.code)
             await self._stop(account, client)
             raise mapped from None
