@@ -17,6 +17,8 @@ MODULES = {
     "campaign": "telecast_campaign",
     "projection": "telecast_projection",
     "dispatcher": "telecast_dispatcher",
+    # Development only: plays Telegram for the dispatcher (docs/telegram-simulator.md).
+    "telegram_sim": "telecast_telegram_sim",
 }
 
 # The services listen on loopback, and so do the receivers tests and benchmarks start for
@@ -91,7 +93,8 @@ class Service:
 
 class Platform:
     """gateway + campaign + projection + dispatcher against one database and one NATS
-    namespace. ``env`` adds to (or overrides) every service's environment."""
+    namespace, and the Telegram simulator the dispatcher sends through (started first).
+    ``env`` adds to (or overrides) every service's environment, the simulator's too."""
 
     def __init__(
         self,
@@ -105,6 +108,7 @@ class Platform:
         self.nats_url = nats_url
         self.namespace = namespace
         ports = {name: free_port() for name in MODULES}
+        self.telegram_sim_address = f"127.0.0.1:{free_port()}"
         base_env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -117,6 +121,16 @@ class Platform:
             **(env or {}),
         }
         self.services = {
+            "telegram_sim": Service(
+                "telegram_sim",
+                {
+                    **base_env,
+                    "TELEGRAM_SIM_PORT": self.telegram_sim_address.rpartition(":")[2],
+                    "METRICS_PORT": str(ports["telegram_sim"]),
+                },
+                ports["telegram_sim"],
+                log_dir,
+            ),
             "gateway": Service(
                 "gateway",
                 {**base_env, "GATEWAY_PORT": str(ports["gateway"])},
@@ -137,7 +151,14 @@ class Platform:
             ),
             "dispatcher": Service(
                 "dispatcher",
-                {**base_env, "METRICS_PORT": str(ports["dispatcher"])},
+                {
+                    **base_env,
+                    "METRICS_PORT": str(ports["dispatcher"]),
+                    # This platform's simulator, unless the test names another.
+                    "TELEGRAM_SIMULATOR_ADDRESS": (env or {}).get(
+                        "TELEGRAM_SIMULATOR_ADDRESS", self.telegram_sim_address
+                    ),
+                },
                 ports["dispatcher"],
                 log_dir,
             ),
@@ -148,13 +169,18 @@ class Platform:
         return self.services[name]
 
     def start(self) -> None:
+        simulator = self.services["telegram_sim"]
+        simulator.start()
+        simulator.wait_ready()
         for service in self.services.values():
-            service.start()
+            if service is not simulator:
+                service.start()
         for service in self.services.values():
             service.wait_ready()
 
     def stop(self) -> None:
-        for service in self.services.values():
+        # The simulator last: the dispatcher may still be sending while it stops.
+        for service in reversed(list(self.services.values())):
             service.stop()
 
     def logs(self) -> str:

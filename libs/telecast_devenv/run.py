@@ -18,6 +18,13 @@ from telecast_devenv.databases import ensure_database
 from telecast_devenv.infra import Infra, redacted, repo_root, resolve
 
 DATABASE = "telecast"
+# The Procfile's Telegram simulator, run only when no Telegram credentials are configured.
+SIMULATOR = "telegram_sim"
+
+
+def procfile_processes() -> list[str]:
+    lines = (repo_root() / "Procfile").read_text().splitlines()
+    return [line.split(":", 1)[0].strip() for line in lines if ":" in line and line[0] != "#"]
 
 
 def main() -> int:
@@ -34,8 +41,15 @@ def main() -> int:
             # The Procfile says `python`: make it this virtualenv's, activated or not.
             "PATH": os.pathsep.join([sysconfig.get_path("scripts"), os.environ.get("PATH", "")]),
         }
+        processes = procfile_processes()
+        if environment.get("TELEGRAM_API_ID"):
+            # Real Telegram: no simulator.
+            processes.remove(SIMULATOR)
+        else:
+            port = environment.get("TELEGRAM_SIM_PORT") or "9210"
+            environment.setdefault("TELEGRAM_SIMULATOR_ADDRESS", f"127.0.0.1:{port}")
         print(banner(environment, infra), flush=True)
-        return run_honcho(environment)
+        return run_honcho(environment, processes)
     finally:
         infra.stop()
 
@@ -52,20 +66,26 @@ def banner(environment: Mapping[str, str], infra: Infra) -> str:
         ("namespace", environment.get("TELECAST_NAMESPACE") or "telecast"),
         ("PostgreSQL", f"{redacted(environment['DATABASE_URL'])}  [{infra.postgres.source}]"),
         ("NATS", f"{environment['NATS_URL']}  [{infra.nats.source}]"),
+        (
+            "Telegram",
+            f"simulator on {environment.get('TELEGRAM_SIMULATOR_ADDRESS')}"
+            if not environment.get("TELEGRAM_API_ID")
+            else f"api_id {environment['TELEGRAM_API_ID']}",
+        ),
     ]
     lines = [f"  {name:<11} {value}" for name, value in rows]
     return "\n".join(["", "telecast is starting (Ctrl-C stops it)", *lines, ""])
 
 
-def run_honcho(environment: Mapping[str, str]) -> int:
-    """Run the Procfile until honcho exits; forward SIGINT and SIGTERM to it.
+def run_honcho(environment: Mapping[str, str], processes: list[str]) -> int:
+    """Run these processes of the Procfile until honcho exits; forward SIGINT and SIGTERM.
 
     The handlers stay in place afterwards, so that a second Ctrl-C cannot interrupt the
     shutdown of the embedded servers that follows.
     """
     root = repo_root()
     honcho = subprocess.Popen(
-        [sys.executable, "-m", "honcho", "start", "--procfile", str(root / "Procfile")],
+        [sys.executable, "-m", "honcho", "start", "--procfile", str(root / "Procfile"), *processes],
         cwd=root,
         env=dict(environment),
         # Its own process group: a Ctrl-C in the terminal reaches honcho once, through us.
