@@ -202,3 +202,25 @@ async def test_invite_links(start_simulator: StartSimulator, database_url: str) 
         10,
         True,
     )
+
+
+async def test_sigterm_answers_and_records_what_is_in_flight(
+    start_simulator: StartSimulator, database_url: str
+) -> None:
+    account = unique("acc")
+    sim = start_simulator(
+        TELEGRAM_SIM_ACCOUNTS=account,
+        TELEGRAM_SIM_ACCOUNT_RATE="0",
+        TELEGRAM_SIM_LATENCY_MS="800",
+        TELEGRAM_SIM_JITTER_MS="0",
+    )
+    client = await SimulatorClient.connect(sim.address)
+    base = chat_base()
+    futures = [client.submit_send(account, base + i) for i in range(50)]
+    await asyncio.sleep(0.2)
+    await asyncio.to_thread(sim.stop)
+    answers = await asyncio.gather(*futures)
+    await client.close()
+    assert sim.wait_exit(1) == 0
+    assert all(isinstance(a, simproto.Ok) for a in answers)
+    assert len(await sent_messages(database_url, "account = %s", (account,))) == 50

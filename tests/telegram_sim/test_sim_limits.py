@@ -10,6 +10,7 @@ import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from support.telegram_sim import (
     SentRow,
     SimulatorClient,
@@ -21,6 +22,8 @@ from support.telegram_sim import (
 )
 
 from telecast_libs import simproto
+from telecast_telegram_sim import expected_refusal, parse_error_mix
+from telecast_telegram_sim.rules import SECOND, Limits, Rules
 
 
 def unique_account() -> str:
@@ -152,3 +155,30 @@ def test_limit_violations_per_chat_windows() -> None:
     [found] = limit_violations(group, 0, 1, 20)
     assert (found.kind, found.chat_id, found.count) == ("group", -9, 21)
     assert limit_violations([*group[:-1], SentRow("a", -9, "channel", at(60))], 0, 1, 20) == []
+
+
+def test_sweeping_forgets_only_chats_whose_windows_are_over() -> None:
+    limits = Limits(Rules(account_rate=0))
+    t = 1_700_000_000 * SECOND
+    for chat in (1, 2):
+        assert limits.on_accept("a", chat, "private", t) is None
+        limits.record("a", chat, t)
+    assert limits.on_accept("a", 1, "private", t + SECOND // 2) is not None  # chat 1 waits
+    limits.sweep(t + SECOND // 2)
+    refused = limits.on_accept("a", 2, "private", t + SECOND // 2)
+    assert refused is not None and refused.error == "FLOOD_WAIT_X"
+    limits.sweep(t + 3 * SECOND)
+    assert limits.on_accept("a", 1, "private", t + 3 * SECOND) is None
+
+
+def test_error_mix_setting() -> None:
+    assert parse_error_mix(" user_is_blocked=0.5, RPC_CALL_FAIL=0 ") == {
+        "USER_IS_BLOCKED": 0.5,
+        "RPC_CALL_FAIL": 0.0,
+    }
+    for bad in ("USER_IS_BLOCKED", "X=2", "X=abc", "=0.1"):
+        with pytest.raises(ValueError):
+            parse_error_mix(bad)
+    assert expected_refusal(12345, "") is None
+    assert expected_refusal(12345, "USER_IS_BLOCKED=1,PEER_ID_INVALID=1") == "USER_IS_BLOCKED"
+    assert expected_refusal(12345, "RPC_CALL_FAIL=1") is None

@@ -18,6 +18,8 @@ import msgspec
 
 SECOND = 1_000_000
 MINUTE = 60 * SECOND
+# Accepted sends between two sweeps of the per-chat windows.
+SWEEP_EVERY = 50_000
 
 # Telegram's RPC code for the error ids the simulator answers (anything else: 400).
 STATUS = {
@@ -150,6 +152,7 @@ class Limits:
         self.chat_flood_until: dict[tuple[str, int], int] = {}
         self.injected: dict[str, float] = {}
         self.peer_flood: set[str] = set()
+        self._recorded = 0
 
     def configure(self, rules: Rules) -> None:
         self.rules = rules
@@ -235,6 +238,19 @@ class Limits:
         window = self._chats[(account, chat_id)]
         if window.size > 0:
             window.times.append(now)
+        self._recorded += 1
+        if self._recorded % SWEEP_EVERY == 0:
+            self.sweep(now)
+
+    def sweep(self, now: int) -> None:
+        """Forget chats whose windows and flood waits are over: memory stays bounded by the
+        chats of the last minute, not the audience."""
+        self._chats = {
+            key: window
+            for key, window in self._chats.items()
+            if window.times and window.times[-1] > now - window.length
+        }
+        self.chat_flood_until = {k: t for k, t in self.chat_flood_until.items() if t > now}
 
 
 def draw_refusal(chat_id: int, rules: Rules, rng: random.Random) -> Refusal | None:
