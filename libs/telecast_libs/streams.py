@@ -20,3 +20,27 @@ def campaign_events_stream(subjects: Subjects) -> StreamConfig:
         duplicate_window=DUPLICATE_WINDOW_S,
         description="The campaign service's events, published from its event store by the relay",
     )
+
+
+def delivery_events_stream(subjects: Subjects) -> StreamConfig:
+    return StreamConfig(
+        name=subjects.delivery_events_stream,
+        subjects=subjects.delivery_service_events,
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_S,
+        description="The dispatcher's delivery and execution events, published from its ledger",
+    )
+
+
+def work_stream(subjects: Subjects) -> StreamConfig:
+    # Work-queue retention: an item is gone once a dispatcher acknowledges it, which it does
+    # only after the item's outcomes are committed to the ledger.
+    return StreamConfig(
+        name=subjects.work_stream,
+        subjects=[subjects.work(priority) for priority in ("high", "normal", "low")],
+        retention=RetentionPolicy.WORK_QUEUE,
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_S,
+        description="Execution work items (batches of recipients) for the dispatcher replicas",
+    )

@@ -67,10 +67,40 @@ class Subjects(msgspec.Struct, frozen=True):
     def queries(self, area: str) -> str:
         return f"{self.namespace}.query.{area}.*"
 
+    # JetStream: the dispatcher's delivery events (one per recipient and message: sent or
+    # failed) and its execution events, published from its ledger: <ns>.events.delivery.sent,
+    # <ns>.events.execution.planned, ….
+    @property
+    def delivery_events_stream(self) -> str:
+        return f"{self.namespace.upper()}_DELIVERY_EVENTS"
+
+    @property
+    def delivery_service_events(self) -> list[str]:
+        return [f"{self.namespace}.events.delivery.>", f"{self.namespace}.events.execution.>"]
+
+    # JetStream work queue: an execution's recipients in batches, one subject per priority
+    # (<ns>.work.high, .normal, .low) so that each has its own consumer.
+    @property
+    def work_stream(self) -> str:
+        return f"{self.namespace.upper()}_DISPATCH_WORK"
+
+    def work(self, priority: str) -> str:
+        return f"{self.namespace}.work.{priority}"
+
+    # JetStream key-value bucket of the dispatcher replicas' leases on sending accounts.
+    @property
+    def account_leases_bucket(self) -> str:
+        return f"{self.namespace.upper()}_ACCOUNT_LEASES"
+
     @property
     def streams(self) -> tuple[str, ...]:
         """Every stream of this namespace (tests delete them when they end)."""
-        return (self.campaign_events_stream,)
+        return (
+            self.campaign_events_stream,
+            self.delivery_events_stream,
+            self.work_stream,
+            f"KV_{self.account_leases_bucket}",
+        )
 
     def durable(self, consumer: str) -> str:
         """A durable consumer name, unique per namespace."""

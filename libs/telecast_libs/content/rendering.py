@@ -18,6 +18,7 @@ never less than Telegram's own count.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -118,6 +119,9 @@ class Template:
         return list(dict.fromkeys(p.field for p in self.placeholders))
 
 
+# Parsed templates are immutable; the dispatcher renders the same few texts for every
+# recipient of an execution.
+@functools.lru_cache(maxsize=1024)
 def parse(source: str) -> Template:
     """Split ``source`` into text and placeholders; ``TemplateError`` for a ``{{`` that is
     not closed, an empty placeholder, a ``|`` in a fallback or an unknown field."""

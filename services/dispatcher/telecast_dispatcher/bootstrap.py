@@ -6,6 +6,11 @@ import asyncio
 import signal
 
 from telecast_dispatcher.schema import prepare_database
+from telecast_dispatcher.sending.guards import GuardSettings
+from telecast_dispatcher.sending.limits import LimitSettings
+from telecast_dispatcher.sending.port import TelegramSender
+from telecast_dispatcher.sending.runs import RunSettings
+from telecast_dispatcher.sending.service import Sending, SendingSettings
 from telecast_dispatcher.settings import DispatcherSettings
 from telecast_dispatcher.webhooks.delivery import DeliveryWorker
 from telecast_dispatcher.webhooks.delivery_log import DeliveryLog
@@ -35,10 +40,44 @@ def retry_policy(settings: DispatcherSettings) -> RetryPolicy:
     )
 
 
+def telegram_sender(settings: DispatcherSettings) -> TelegramSender:
+    """Pyrogram when Telegram credentials are configured, else the simulator."""
+    if settings.telegram_api_id is not None:
+        from telecast_dispatcher.sending.pyrogram_sender import PyrogramSender
+
+        return PyrogramSender(settings.telegram_accounts())
+    from telecast_dispatcher.sending.simulator_sender import SimulatorSender
+
+    return SimulatorSender(settings.sim_accounts(), settings.telegram_simulator_address)
+
+
+def sending_settings(settings: DispatcherSettings) -> SendingSettings:
+    return SendingSettings(
+        limits=LimitSettings(
+            private_chat_rate=settings.send_private_chat_rate,
+            group_per_minute=settings.send_group_per_minute,
+        ),
+        guards=GuardSettings(
+            max_error_rate=settings.guard_max_error_rate,
+            min_outcomes=settings.guard_min_outcomes,
+            cost_per_message=settings.message_cost,
+        ),
+        runs=RunSettings(
+            max_attempts=settings.send_max_attempts,
+            retry_base_seconds=settings.send_retry_base_seconds,
+            retry_max_seconds=settings.send_retry_max_seconds,
+            claim_seconds=settings.send_claim_seconds,
+        ),
+        item_size=settings.send_item_size,
+        max_items=settings.send_max_items,
+        lease_ttl=settings.send_lease_ttl_seconds,
+    )
+
+
 async def serve(settings: DispatcherSettings) -> None:
     subjects = subjects_for(settings.telecast_namespace)
     await prepare_database(settings.database_url)
-    pool = await open_pool(settings.database_url, max_size=6, name="dispatcher")
+    pool = await open_pool(settings.database_url, max_size=12, name="dispatcher")
     nc = await tnats.connect(settings.nats_url, name="telecast-dispatcher")
     policy = TargetPolicy.from_setting(settings.webhook_allowed_hosts)
 
@@ -88,6 +127,15 @@ async def serve(settings: DispatcherSettings) -> None:
     )
     tasks = [asyncio.create_task(intake.run()), asyncio.create_task(worker.run())]
     await endpoint.start()
+    sending = Sending(
+        pool,
+        nc,
+        settings.database_url,
+        subjects,
+        telegram_sender(settings),
+        sending_settings(settings),
+    )
+    await sending.start()
     log.info(
         "dispatcher.started",
         namespace=settings.telecast_namespace,
@@ -101,6 +149,7 @@ async def serve(settings: DispatcherSettings) -> None:
     await stopping.wait()
 
     log.info("dispatcher.stopping")
+    await sending.stop()
     await endpoint.stop()
     # Requests in flight finish and are recorded: a clean stop sends nothing twice.
     await worker.stop(grace=settings.webhook_timeout_seconds + 1)

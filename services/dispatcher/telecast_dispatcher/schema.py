@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
+from telecast_dispatcher.sending import schema as sending_schema
 from telecast_dispatcher.webhooks import schema as webhook_schema
 
 SCHEMA = "dispatcher"
@@ -25,3 +26,4 @@ async def prepare_database(database_url: str) -> None:
             await conn.execute("CREATE SCHEMA IF NOT EXISTS dispatcher")
             await conn.execute(_CHECKPOINTS)
             await webhook_schema.create_tables(conn)
+            await sending_schema.create_tables(conn)

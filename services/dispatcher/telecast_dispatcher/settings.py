@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from telecast_dispatcher.sending.port import Account
+from telecast_dispatcher.sending.telegram_accounts import AccountConfig, accounts_from_settings
 from telecast_dispatcher.webhooks.targets import parse_allowlist
 from telecast_libs.settings import CommonSettings, SettingsError
 
@@ -40,6 +42,44 @@ class DispatcherSettings(CommonSettings, kw_only=True):
     # Events read from the stream and turned into deliveries per transaction.
     webhook_intake_batch_size: int = 500
 
+    # Telegram. With TELEGRAM_API_ID set, messages go through Pyrogram from the accounts of
+    # TELEGRAM_BOT_TOKENS and TELEGRAM_SESSION_STRINGS (docs/telegram.md); without it,
+    # through the Telegram simulator at TELEGRAM_SIMULATOR_ADDRESS from the accounts named
+    # in TELEGRAM_SIM_ACCOUNTS (docs/telegram-simulator.md).
+    telegram_api_id: int | None = None
+    telegram_api_hash: str = ""
+    telegram_bot_tokens: str = ""
+    telegram_session_strings: str = ""
+    telegram_simulator_address: str = "127.0.0.1:9210"
+    telegram_sim_accounts: str = "sim-bot-1"
+    # Messages per second per bot (Telegram's bulk limit is about 30) and per user account
+    # (Telegram publishes no figure). With the simulator, TELEGRAM_BOT_RATE=0 lifts the limit.
+    telegram_bot_rate: float = 30.0
+    telegram_user_rate: float = 1.0
+    # Per chat: messages per second to a private chat, per minute to a group or channel.
+    send_private_chat_rate: float = 1.0
+    send_group_per_minute: float = 20.0
+    # A send Telegram could not take (its own trouble, or unreachable) is tried this many
+    # times in all, waiting base * 2^(n-1) seconds (at most max) between tries.
+    send_max_attempts: int = 5
+    send_retry_base_seconds: float = 1.0
+    send_retry_max_seconds: float = 60.0
+    # Recipients per work item; items one replica sends at once.
+    send_item_size: int = 500
+    send_max_items: int = 4
+    # Deliveries are claimed (committed as under way) for about this many seconds of
+    # sending at a time: a crash leaves at most that many unconfirmed.
+    send_claim_seconds: float = 0.25
+    # How long an account's lease lasts without renewal (a dead replica's accounts are
+    # taken over after this).
+    send_lease_ttl_seconds: float = 10.0
+    # Guards: pause an execution whose failures exceed this share of at least
+    # GUARD_MIN_OUTCOMES outcomes (1 disables); the cost of one message, against the
+    # campaign's budget (0: no cost, no budget guard).
+    guard_max_error_rate: float = 0.5
+    guard_min_outcomes: int = 100
+    message_cost: float = 0.0
+
     def __post_init__(self) -> None:
         super().__post_init__()
         try:
@@ -58,15 +98,56 @@ class DispatcherSettings(CommonSettings, kw_only=True):
             "webhook_poll_interval_seconds",
             "webhook_log_retention_days",
             "webhook_intake_batch_size",
+            "send_max_attempts",
+            "send_retry_base_seconds",
+            "send_retry_max_seconds",
+            "send_item_size",
+            "send_max_items",
+            "send_claim_seconds",
+            "send_lease_ttl_seconds",
+            "guard_min_outcomes",
         )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"environment variable {name.upper()}: must be positive")
-        non_negative = ("webhook_disable_after_seconds", "webhook_secret_grace_seconds")
+        non_negative = (
+            "webhook_disable_after_seconds",
+            "webhook_secret_grace_seconds",
+            "telegram_bot_rate",
+            "telegram_user_rate",
+            "send_private_chat_rate",
+            "send_group_per_minute",
+            "message_cost",
+        )
         for name in non_negative:
             if getattr(self, name) < 0:
                 raise SettingsError(f"environment variable {name.upper()}: must not be negative")
         if self.webhook_retry_factor < 1:
             raise SettingsError("environment variable WEBHOOK_RETRY_FACTOR: must be at least 1")
+        if self.send_item_size > 5000:
+            raise SettingsError("environment variable SEND_ITEM_SIZE: at most 5000")
+        if not 0 < self.guard_max_error_rate <= 1:
+            raise SettingsError("environment variable GUARD_MAX_ERROR_RATE: must be in (0, 1]")
+        if self.telegram_api_id is not None:
+            try:
+                self.telegram_accounts()
+            except ValueError as error:
+                raise SettingsError(str(error)) from None
+        elif not self.sim_accounts():
+            raise SettingsError("environment variable TELEGRAM_SIM_ACCOUNTS: name an account")
         if not 0 <= self.webhook_retry_jitter < 1:
             raise SettingsError("environment variable WEBHOOK_RETRY_JITTER: must be in [0, 1)")
+
+    def telegram_accounts(self) -> list[AccountConfig]:
+        return accounts_from_settings(
+            self.telegram_api_id,
+            self.telegram_api_hash,
+            self.telegram_bot_tokens,
+            self.telegram_session_strings,
+            self.telegram_bot_rate,
+            self.telegram_user_rate,
+        )
+
+    def sim_accounts(self) -> list[Account]:
+        names = [n.strip() for n in self.telegram_sim_accounts.split(",") if n.strip()]
+        return [Account(name=name, is_bot=True, rate=self.telegram_bot_rate) for name in names]

@@ -90,7 +90,7 @@ class Follower:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                log.warning("follower.restarting", error=repr(error))
+                log.warning("follower.restarting", error=repr(error), exc_info=True)
             LEADER.set(0)
             await asyncio.sleep(1.0)
 

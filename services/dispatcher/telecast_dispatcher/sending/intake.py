@@ -1,0 +1,172 @@
+"""Campaign events -> the dispatcher's executions: what to send, and whether to go on.
+
+Applied by the leader in one transaction with the stream position (``following.follow``):
+a started execution becomes a row to plan; pause, failure, resume, cancel and completion
+change its ``campaign_state``; resume queues the items a pause set aside again; cancel and
+completion drop what was not sent. The campaign's budget and type are kept from its
+created/updated events, since the started event does not repeat them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import psycopg
+from nats.aio.msg import Msg
+from psycopg.types.json import Jsonb
+
+from telecast_libs.contracts.base import decode
+from telecast_libs.contracts.messages import EventEnvelope
+from telecast_libs.log import get_logger
+
+log = get_logger(__name__)
+
+# The campaign state each lifecycle event leads to, for the dispatcher.
+_STATE_AFTER = {
+    "campaign.paused": "paused",
+    "campaign.failed": "paused",
+    "campaign.resumed": "active",
+    "campaign.cancelled": "cancelled",
+    "campaign.deleted": "cancelled",
+    "campaign.completed": "completed",
+}
+
+
+async def apply(conn: psycopg.AsyncConnection, batch: list[tuple[int, Msg]]) -> bool:
+    """Apply a batch of campaign events; True if an execution started (the planner has
+    work)."""
+    started = False
+    for seq, message in batch:
+        try:
+            event = decode(message.data, EventEnvelope)
+        except msgspec.DecodeError as error:
+            log.error("sending_intake.undecodable_event", stream_seq=seq, error=str(error))
+            continue
+        started |= await apply_event(conn, event)
+    return started
+
+
+async def apply_event(conn: psycopg.AsyncConnection, event: EventEnvelope) -> bool:
+    kind = event.type
+    if kind in ("campaign.created", "campaign.cloned"):
+        content = event.data.get("campaign") or {}
+        await _keep_facts(conn, event, content.get("type"), content.get("budget"), True)
+    elif kind == "campaign.updated":
+        changes = event.data.get("changes") or {}
+        if "type" in changes or "budget" in changes:
+            await _keep_facts(conn, event, changes.get("type"), changes.get("budget"), False)
+    elif kind == "campaign.started":
+        await _start(conn, event)
+        return True
+    elif kind in _STATE_AFTER:
+        await _change_state(conn, event, _STATE_AFTER[kind])
+    return False
+
+
+async def _keep_facts(
+    conn: psycopg.AsyncConnection,
+    event: EventEnvelope,
+    campaign_type: str | None,
+    budget: Any,
+    whole: bool,
+) -> None:
+    # An update names only what changed: keep the rest.
+    await conn.execute(
+        """
+        INSERT INTO dispatcher.campaign_facts (campaign_id, version, type, budget)
+        VALUES (%(id)s, %(version)s, %(type)s, %(budget)s)
+        ON CONFLICT (campaign_id) DO UPDATE SET
+            version = EXCLUDED.version,
+            type = CASE WHEN %(whole)s OR %(type)s IS NOT NULL THEN EXCLUDED.type
+                        ELSE dispatcher.campaign_facts.type END,
+            budget = CASE WHEN %(whole)s OR %(has_budget)s THEN EXCLUDED.budget
+                          ELSE dispatcher.campaign_facts.budget END
+        WHERE dispatcher.campaign_facts.version < EXCLUDED.version
+        """,
+        {
+            "id": event.aggregate_id,
+            "version": event.aggregate_version,
+            "type": campaign_type,
+            "budget": budget,
+            "whole": whole,
+            "has_budget": whole or budget is not None,
+        },
+    )
+
+
+async def _start(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
+    execution = event.data.get("execution") or {}
+    await conn.execute(
+        """
+        INSERT INTO dispatcher.executions
+            (execution_id, campaign_id, priority, test_mode, campaign_type, messages, budget,
+             correlation_id, campaign_state, campaign_version, started_at)
+        SELECT %(execution_id)s, %(campaign_id)s, %(priority)s, %(test_mode)s, f.type,
+               %(messages)s, f.budget, %(correlation_id)s, 'active', %(version)s,
+               %(started_at)s
+        FROM (SELECT 1) AS one
+        LEFT JOIN dispatcher.campaign_facts f ON f.campaign_id = %(campaign_id)s
+        ON CONFLICT (execution_id) DO NOTHING
+        """,
+        {
+            "execution_id": execution["executionId"],
+            "campaign_id": event.aggregate_id,
+            "priority": execution.get("priority", "normal"),
+            "test_mode": bool(execution.get("testMode")),
+            "messages": Jsonb(event.data.get("messages") or []),
+            "correlation_id": event.correlation_id,
+            "version": event.aggregate_version,
+            "started_at": execution.get("startedAt") or event.occurred_at,
+        },
+    )
+    log.info(
+        "execution.received",
+        campaign_id=event.aggregate_id,
+        execution_id=execution["executionId"],
+        priority=execution.get("priority"),
+    )
+
+
+async def _change_state(conn: psycopg.AsyncConnection, event: EventEnvelope, state: str) -> None:
+    cursor = await conn.execute(
+        """
+        UPDATE dispatcher.executions
+        SET campaign_state = %(state)s, campaign_version = %(version)s, updated_at = now(),
+            guard_sent = CASE WHEN %(state)s = 'active' THEN 0 ELSE guard_sent END,
+            guard_failed = CASE WHEN %(state)s = 'active' THEN 0 ELSE guard_failed END,
+            guard_code = CASE WHEN %(state)s = 'active' THEN NULL ELSE guard_code END
+        WHERE campaign_id = %(campaign_id)s AND campaign_version < %(version)s
+          AND campaign_state IN ('active', 'paused')
+        RETURNING execution_id
+        """,
+        {"state": state, "version": event.aggregate_version, "campaign_id": event.aggregate_id},
+    )
+    executions = [row[0] for row in await cursor.fetchall()]
+    if not executions:
+        return
+    if state == "active":
+        # What the pause set aside goes back on the queue, as a new message (generation).
+        await conn.execute(
+            """
+            UPDATE dispatcher.work_items
+            SET state = 'queued', generation = generation + 1, published = false
+            WHERE execution_id = ANY(%s) AND state = 'parked'
+            """,
+            (executions,),
+        )
+    elif state in ("cancelled", "completed"):
+        await conn.execute(
+            """
+            UPDATE dispatcher.work_items SET state = 'dropped'
+            WHERE execution_id = ANY(%s) AND state IN ('queued', 'parked')
+            """,
+            (executions,),
+        )
+    log.info(
+        "execution.state",
+        campaign_id=event.aggregate_id,
+        state=state,
+        event_type=event.type,
+        reason=event.data.get("reason"),
+    )

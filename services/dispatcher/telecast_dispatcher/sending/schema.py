@@ -1,0 +1,110 @@
+"""The sending tables, in the dispatcher's PostgreSQL schema.
+
+``deliveries`` is the ledger: one row per (execution, contact, step) -- a step is one of
+the campaign's messages -- whose primary key is what makes a send happen at most once. Its
+rows are also the outbox of the delivery events (``published``).
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+_TABLES = """
+-- What the dispatcher needs to know of a campaign before it starts (its budget and type),
+-- kept from the campaign's events.
+CREATE TABLE IF NOT EXISTS dispatcher.campaign_facts (
+    campaign_id uuid PRIMARY KEY,
+    version integer NOT NULL,
+    type text,
+    budget double precision
+);
+CREATE TABLE IF NOT EXISTS dispatcher.executions (
+    execution_id uuid PRIMARY KEY,
+    campaign_id uuid NOT NULL,
+    priority text NOT NULL,
+    test_mode boolean NOT NULL,
+    campaign_type text,
+    -- The messages as the started event recorded them (templates resolved).
+    messages jsonb NOT NULL,
+    budget double precision,
+    correlation_id text,
+    -- What the campaign's events say: active, paused, cancelled, completed.
+    campaign_state text NOT NULL,
+    -- The version of the campaign event that set campaign_state (older events change nothing).
+    campaign_version integer NOT NULL,
+    started_at timestamptz NOT NULL,
+    -- Planning: the keyset cursor of the next audience page, and what is queued so far.
+    planning_after text,
+    planning_done boolean NOT NULL DEFAULT false,
+    planned_items integer NOT NULL DEFAULT 0,
+    planned_recipients bigint NOT NULL DEFAULT 0,
+    planned_at timestamptz,
+    planned_published boolean NOT NULL DEFAULT false,
+    -- Outcomes so far, and since the last resume (what the error-rate guard looks at).
+    sent bigint NOT NULL DEFAULT 0,
+    failed bigint NOT NULL DEFAULT 0,
+    guard_sent bigint NOT NULL DEFAULT 0,
+    guard_failed bigint NOT NULL DEFAULT 0,
+    guard_code text,
+    failure_code text,
+    -- Every recipient has an outcome; and when the campaign service was told so.
+    finished_at timestamptz,
+    told_at timestamptz,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS executions_campaign ON dispatcher.executions (campaign_id);
+CREATE TABLE IF NOT EXISTS dispatcher.work_items (
+    execution_id uuid NOT NULL,
+    item_no integer NOT NULL,
+    -- The item's contacts: ids in (after_id, upto_id] of the execution's audience.
+    after_id uuid,
+    upto_id uuid NOT NULL,
+    recipients integer NOT NULL,
+    -- queued (on the work queue), parked (set aside by a pause, queued again on resume),
+    -- done (every delivery has an outcome), dropped (the execution was cancelled).
+    state text NOT NULL DEFAULT 'queued',
+    -- Raised each time the item is queued again, so that its message id is new.
+    generation integer NOT NULL DEFAULT 0,
+    published boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (execution_id, item_no)
+);
+CREATE INDEX IF NOT EXISTS work_items_open ON dispatcher.work_items (execution_id)
+    WHERE state IN ('queued', 'parked');
+CREATE TABLE IF NOT EXISTS dispatcher.deliveries (
+    execution_id uuid NOT NULL,
+    contact_id uuid NOT NULL,
+    step smallint NOT NULL,
+    campaign_id uuid NOT NULL,
+    item_no integer NOT NULL,
+    telegram_id bigint NOT NULL,
+    chat_kind text NOT NULL,
+    message_id text NOT NULL,
+    variation_id text,
+    -- pending, sending (claimed: a send may be under way), sent, failed, unconfirmed.
+    state text NOT NULL DEFAULT 'pending',
+    claim uuid,
+    attempts smallint NOT NULL DEFAULT 0,
+    code text,
+    detail text,
+    account text,
+    telegram_message_id bigint,
+    finished_at timestamptz,
+    published boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (execution_id, contact_id, step)
+);
+CREATE INDEX IF NOT EXISTS deliveries_item ON dispatcher.deliveries (execution_id, item_no);
+CREATE INDEX IF NOT EXISTS deliveries_unpublished ON dispatcher.deliveries (finished_at)
+    WHERE NOT published AND state IN ('sent', 'failed', 'unconfirmed');
+-- Accounts Telegram has taken out of use (PEER_FLOOD, banned, logged out), for every replica.
+CREATE TABLE IF NOT EXISTS dispatcher.account_states (
+    account text PRIMARY KEY,
+    state text NOT NULL,
+    code text NOT NULL,
+    detail text,
+    since timestamptz NOT NULL
+);
+"""
+
+
+async def create_tables(conn: psycopg.AsyncConnection) -> None:
+    await conn.execute(_TABLES)

@@ -1,0 +1,147 @@
+"""The leader's housekeeping: what a crash or a resume left to do, done again.
+
+- work items committed but not on the queue (a crash after commit; a resume; a halted item
+  that must go back) are published;
+- outcomes committed but not published are published (the ledger is the outbox);
+- executions planned but whose ``execution.planned`` was not published, and executions
+  finished but whose completion the campaign service was not told, are told;
+- when Telegram has taken every configured account out of use, the executions that are
+  running fail (``campaign.failed``): nothing can send them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from nats.js import JetStreamContext
+from psycopg_pool import AsyncConnectionPool
+
+from telecast_dispatcher.sending import events, work
+from telecast_dispatcher.sending.campaign_client import CampaignClient
+from telecast_dispatcher.sending.finish import finish_if_done, tell_finished
+from telecast_libs.log import get_logger
+from telecast_libs.subjects import Subjects
+
+log = get_logger(__name__)
+
+# An outcome younger than this is still on its way through the normal path.
+_UNPUBLISHED_AFTER_SECONDS = 10.0
+
+
+class Sweeper:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        js: JetStreamContext,
+        subjects: Subjects,
+        campaigns: CampaignClient,
+        accounts: list[str],
+        interval: float = 2.0,
+    ) -> None:
+        self.pool = pool
+        self.js = js
+        self.subjects = subjects
+        self.campaigns = campaigns
+        self.accounts = accounts
+        self.interval = interval
+        self.wake = asyncio.Event()
+
+    async def run(self) -> None:
+        while True:
+            await self.sweep()
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), self.interval)
+            except TimeoutError:
+                pass
+
+    async def sweep(self) -> None:
+        await self.publish_items()
+        await events.republish_deliveries(
+            self.pool,
+            self.js,
+            self.subjects,
+            self.campaigns,
+            older_than_seconds=_UNPUBLISHED_AFTER_SECONDS,
+        )
+        await events.count_unpublished(self.pool)
+        async with self.pool.connection() as conn:
+            planned = await (
+                await conn.execute(
+                    "SELECT execution_id FROM dispatcher.executions "
+                    "WHERE planning_done AND NOT planned_published AND failure_code IS NULL"
+                )
+            ).fetchall()
+            unfinished = await (
+                await conn.execute(
+                    "SELECT execution_id FROM dispatcher.executions "
+                    "WHERE planning_done AND finished_at IS NULL AND failure_code IS NULL "
+                    "AND campaign_state IN ('active', 'paused')"
+                )
+            ).fetchall()
+            untold = await (
+                await conn.execute(
+                    "SELECT execution_id FROM dispatcher.executions "
+                    "WHERE finished_at IS NOT NULL AND told_at IS NULL"
+                )
+            ).fetchall()
+        for (execution_id,) in planned:
+            await events.publish_planned(self.pool, self.js, self.subjects, str(execution_id))
+        for (execution_id,) in unfinished:
+            await finish_if_done(self.pool, self.campaigns, str(execution_id))
+        for (execution_id,) in untold:
+            await tell_finished(self.pool, self.campaigns, str(execution_id))
+        await self.fail_if_no_account()
+
+    async def publish_items(self) -> None:
+        async with self.pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    f"""
+                    SELECT {work.ITEM_COLUMNS} FROM dispatcher.work_items w
+                    JOIN dispatcher.executions e USING (execution_id)
+                    WHERE w.state = 'queued' AND NOT w.published
+                      AND e.campaign_state = 'active'
+                    ORDER BY w.execution_id, w.item_no LIMIT 1000
+                    """
+                )
+            ).fetchall()
+        for row in rows:
+            item = work.from_row(row)
+            await work.publish(self.js, self.subjects, item)
+            async with self.pool.connection() as conn:
+                await conn.execute(
+                    "UPDATE dispatcher.work_items SET published = true "
+                    "WHERE execution_id = %s AND item_no = %s AND generation = %s",
+                    (item.execution_id, item.item_no, item.generation),
+                )
+        if rows:
+            log.info("items.published", count=len(rows))
+
+    async def fail_if_no_account(self) -> None:
+        async with self.pool.connection() as conn:
+            retired = {
+                row[0]
+                for row in await (
+                    await conn.execute("SELECT account FROM dispatcher.account_states")
+                ).fetchall()
+            }
+            if not self.accounts or not set(self.accounts) <= retired:
+                return
+            running = await (
+                await conn.execute(
+                    "SELECT execution_id, campaign_id, correlation_id "
+                    "FROM dispatcher.executions WHERE campaign_state = 'active' "
+                    "AND finished_at IS NULL"
+                )
+            ).fetchall()
+        for execution_id, campaign_id, correlation_id in running:
+            log.error("execution.no_account", execution_id=str(execution_id))
+            await self.campaigns.fail(
+                str(campaign_id),
+                str(execution_id),
+                "every sending account has been taken out of use by Telegram "
+                f"({', '.join(sorted(retired))}); restore one and resume",
+                "NO_SENDING_ACCOUNT",
+                correlation_id,
+            )
