@@ -1,17 +1,56 @@
-"""``python -m telecast_dispatcher``: run the dispatcher service."""
+"""``python -m telecast_dispatcher``: run the dispatcher service.
+
+Operator commands (see ``sending/operations.py``):
+``republish-deliveries [--execution ID]``, ``accounts``, ``restore-account NAME``.
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import sys
 
 from telecast_libs.settings import SettingsError
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m telecast_dispatcher")
+    commands = parser.add_subparsers(dest="command")
+    republish = commands.add_parser(
+        "republish-deliveries", help="publish delivery events again from the ledger"
+    )
+    republish.add_argument(
+        "--execution", help="every outcome of this execution (default: the unpublished ones)"
+    )
+    commands.add_parser("accounts", help="list the accounts Telegram took out of use")
+    restore = commands.add_parser("restore-account", help="put an account back into use")
+    restore.add_argument("name")
+    args = parser.parse_args()
     try:
-        from telecast_dispatcher.bootstrap import main as serve
+        if args.command is None:
+            from telecast_dispatcher.bootstrap import main as serve
 
-        serve()
+            serve()
+            return
+        from telecast_dispatcher.sending import operations
+        from telecast_dispatcher.settings import DispatcherSettings
+        from telecast_libs.settings import load_settings
+
+        settings = load_settings(DispatcherSettings)
+        if args.command == "republish-deliveries":
+            count = asyncio.run(operations.republish_deliveries(settings, args.execution))
+            print(f"published {count} delivery events")
+        elif args.command == "accounts":
+            rows = asyncio.run(operations.retired_accounts(settings))
+            if not rows:
+                print("every configured account is in use")
+            for account, state, code, detail, since in rows:
+                print(f"{account}\t{state}\t{code}\tsince {since:%Y-%m-%d %H:%M:%S}Z\t{detail}")
+        elif args.command == "restore-account":
+            if asyncio.run(operations.restore_account(settings, args.name)):
+                print(f"{args.name} is back in the rotation")
+            else:
+                sys.exit(f"telecast dispatcher: {args.name} was not taken out of use")
     except SettingsError as error:
         sys.exit(f"telecast dispatcher: {error}")
 

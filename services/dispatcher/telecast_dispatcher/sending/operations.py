@@ -1,0 +1,69 @@
+"""Operator commands of sending (``python -m telecast_dispatcher …``).
+
+- ``republish-deliveries [--execution ID]``: publish the delivery events again from the
+  ledger, the source of truth: every unpublished outcome, or every outcome of one execution
+  (after a stream lost messages). JetStream drops what it still remembers; consumers are
+  idempotent beyond its window.
+- ``accounts``: the sending accounts Telegram has taken out of use, and why.
+- ``restore-account NAME``: put an account back into the rotation (for example once a
+  PEER_FLOOD limit has passed).
+"""
+
+from __future__ import annotations
+
+from telecast_dispatcher.schema import prepare_database
+from telecast_dispatcher.sending import events
+from telecast_dispatcher.sending.campaign_client import CampaignClient
+from telecast_dispatcher.settings import DispatcherSettings
+from telecast_libs import nats as tnats
+from telecast_libs.pg import open_pool
+from telecast_libs.streams import delivery_events_stream
+from telecast_libs.subjects import subjects_for
+
+
+async def republish_deliveries(settings: DispatcherSettings, execution_id: str | None) -> int:
+    subjects = subjects_for(settings.telecast_namespace)
+    await prepare_database(settings.database_url)
+    pool = await open_pool(settings.database_url, max_size=2, name="dispatcher-republish")
+    nc = await tnats.connect(settings.nats_url, name="telecast-dispatcher-republish")
+    try:
+        js = nc.jetstream()
+        await tnats.ensure_stream(js, delivery_events_stream(subjects))
+        return await events.republish_deliveries(
+            pool,
+            js,
+            subjects,
+            CampaignClient(nc, subjects),
+            older_than_seconds=0.0,
+            execution_id=execution_id,
+        )
+    finally:
+        await nc.drain()
+        await pool.close()
+
+
+async def retired_accounts(settings: DispatcherSettings) -> list[tuple]:
+    await prepare_database(settings.database_url)
+    pool = await open_pool(settings.database_url, max_size=1, name="dispatcher-accounts")
+    try:
+        async with pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT account, state, code, detail, since FROM dispatcher.account_states "
+                "ORDER BY account"
+            )
+            return await cursor.fetchall()
+    finally:
+        await pool.close()
+
+
+async def restore_account(settings: DispatcherSettings, account: str) -> bool:
+    await prepare_database(settings.database_url)
+    pool = await open_pool(settings.database_url, max_size=1, name="dispatcher-accounts")
+    try:
+        async with pool.connection() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM dispatcher.account_states WHERE account = %s", (account,)
+            )
+            return cursor.rowcount == 1
+    finally:
+        await pool.close()
