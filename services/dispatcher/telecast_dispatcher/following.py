@@ -95,6 +95,8 @@ async def follow(
                         log.warning("stream.stalled", consumer=durable, behind=info.num_pending)
                         return  # re-created from the checkpoint by the caller
                 continue
+            if not messages:  # nats.py can end a fetch with none (a status message)
+                continue
             idle_since = time.monotonic()
             fresh = []
             for message in messages:

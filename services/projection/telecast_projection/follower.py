@@ -139,6 +139,8 @@ class Follower:
                         if await self._stalled(checkpoint):
                             return  # re-create the consumer from the checkpoint
                     continue
+                if not messages:  # nats.py can end a fetch with none (a status message)
+                    continue
                 idle_since = time.monotonic()
                 checkpoint = await self._apply(messages, checkpoint)
         finally:

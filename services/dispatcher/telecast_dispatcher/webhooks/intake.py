@@ -141,6 +141,8 @@ class WebhookIntake:
                         if await self._stalled():
                             return  # re-create the consumer from the checkpoint
                     continue
+                if not messages:  # nats.py can end a fetch with none (a status message)
+                    continue
                 idle_since = time.monotonic()
                 stream_seq, position = await self._enqueue(messages, stream_seq, position)
         finally:
