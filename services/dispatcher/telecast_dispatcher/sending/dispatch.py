@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from telecast_dispatcher.sending import metrics
 from telecast_dispatcher.sending.limits import AccountLimits, LimitSettings
-from telecast_dispatcher.sending.outcomes import Kind, Outcome
+from telecast_dispatcher.sending.outcomes import TIMEOUT, Kind, Outcome
 from telecast_dispatcher.sending.port import Accepted, Account, SendError, Target, TelegramSender
 from telecast_dispatcher.sending.work import PRIORITIES
 from telecast_libs.log import get_logger
@@ -44,6 +44,8 @@ class Job:
     attempts: int = 0
     # A send of steps[0] has started: from then on its claim cannot be given back.
     started: bool = False
+    # An invitation campaign's link for this recipient, once made.
+    invite_link: str | None = None
 
 
 class ReadyQueue:
@@ -189,18 +191,14 @@ class AccountDriver:
         loop = asyncio.get_running_loop()
         answer: Accepted | SendError
         try:
+            if job.run.invitation is not None and job.invite_link is None:
+                # One link per recipient, made by the account that sends it.
+                job.invite_link = await job.run.invite_link(self.sender, self.account.name, job)
             message = job.run.render(job, step)
-        except SendError as refused:  # the message cannot be rendered: nothing is sent
-            self.limits.answered(job.target.chat_id, loop.time())
-            job.run.on_answer(job, step, refused, self.account.name)
-            return
-        try:
             answer = await self.sender.send(self.account.name, job.target, message)
         except SendError as refused:
             answer = refused
         except Exception as error:  # an adapter bug: the outcome is unknown, never repeat
-            from telecast_dispatcher.sending.outcomes import TIMEOUT
-
             log.error("send.adapter_error", account=self.account.name, error=repr(error))
             answer = SendError(TIMEOUT, detail=f"sender failed: {error!r}")
         now = loop.time()

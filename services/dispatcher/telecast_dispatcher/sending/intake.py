@@ -50,12 +50,11 @@ async def apply(conn: psycopg.AsyncConnection, batch: list[tuple[int, Msg]]) -> 
 async def apply_event(conn: psycopg.AsyncConnection, event: EventEnvelope) -> bool:
     kind = event.type
     if kind in ("campaign.created", "campaign.cloned"):
-        content = event.data.get("campaign") or {}
-        await _keep_facts(conn, event, content.get("type"), content.get("budget"), True)
+        await _keep_facts(conn, event, event.data.get("campaign") or {}, True)
     elif kind == "campaign.updated":
         changes = event.data.get("changes") or {}
-        if "type" in changes or "budget" in changes:
-            await _keep_facts(conn, event, changes.get("type"), changes.get("budget"), False)
+        if changes.keys() & {"type", "budget", "invitation"}:
+            await _keep_facts(conn, event, changes, False)
     elif kind == "campaign.started":
         await _start(conn, event)
         return True
@@ -65,32 +64,33 @@ async def apply_event(conn: psycopg.AsyncConnection, event: EventEnvelope) -> bo
 
 
 async def _keep_facts(
-    conn: psycopg.AsyncConnection,
-    event: EventEnvelope,
-    campaign_type: str | None,
-    budget: Any,
-    whole: bool,
+    conn: psycopg.AsyncConnection, event: EventEnvelope, content: dict[str, Any], whole: bool
 ) -> None:
     # An update names only what changed: keep the rest.
     await conn.execute(
         """
-        INSERT INTO dispatcher.campaign_facts (campaign_id, version, type, budget)
-        VALUES (%(id)s, %(version)s, %(type)s, %(budget)s)
+        INSERT INTO dispatcher.campaign_facts (campaign_id, version, type, budget, invitation)
+        VALUES (%(id)s, %(version)s, %(type)s, %(budget)s, %(invitation)s)
         ON CONFLICT (campaign_id) DO UPDATE SET
             version = EXCLUDED.version,
-            type = CASE WHEN %(whole)s OR %(type)s IS NOT NULL THEN EXCLUDED.type
+            type = CASE WHEN %(whole)s OR %(has_type)s THEN EXCLUDED.type
                         ELSE dispatcher.campaign_facts.type END,
             budget = CASE WHEN %(whole)s OR %(has_budget)s THEN EXCLUDED.budget
-                          ELSE dispatcher.campaign_facts.budget END
+                          ELSE dispatcher.campaign_facts.budget END,
+            invitation = CASE WHEN %(whole)s OR %(has_invitation)s THEN EXCLUDED.invitation
+                              ELSE dispatcher.campaign_facts.invitation END
         WHERE dispatcher.campaign_facts.version < EXCLUDED.version
         """,
         {
             "id": event.aggregate_id,
             "version": event.aggregate_version,
-            "type": campaign_type,
-            "budget": budget,
+            "type": content.get("type"),
+            "budget": content.get("budget"),
+            "invitation": Jsonb(content["invitation"]) if content.get("invitation") else None,
             "whole": whole,
-            "has_budget": whole or budget is not None,
+            "has_type": "type" in content,
+            "has_budget": "budget" in content,
+            "has_invitation": "invitation" in content,
         },
     )
 
@@ -101,10 +101,11 @@ async def _start(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
         """
         INSERT INTO dispatcher.executions
             (execution_id, campaign_id, priority, test_mode, campaign_type, messages, budget,
-             correlation_id, campaign_state, campaign_version, started_at)
+             invitation, correlation_id, campaign_state, campaign_version, started_at)
         SELECT %(execution_id)s, %(campaign_id)s, %(priority)s, %(test_mode)s, f.type,
-               %(messages)s, f.budget, %(correlation_id)s, 'active', %(version)s,
-               %(started_at)s
+               %(messages)s, f.budget,
+               CASE WHEN f.type = 'invitation' THEN f.invitation END,
+               %(correlation_id)s, 'active', %(version)s, %(started_at)s
         FROM (SELECT 1) AS one
         LEFT JOIN dispatcher.campaign_facts f ON f.campaign_id = %(campaign_id)s
         ON CONFLICT (execution_id) DO NOTHING

@@ -21,6 +21,7 @@ import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nats.aio.msg import Msg
@@ -37,6 +38,7 @@ from telecast_dispatcher.sending.port import (
     OutgoingMessage,
     SendError,
     Target,
+    TelegramSender,
 )
 from telecast_dispatcher.sending.recorder import Outcome as Recorded
 from telecast_dispatcher.sending.recorder import Recorder
@@ -96,6 +98,8 @@ class ItemRun:
         self._changed = asyncio.Event()
         self._messages: list[dict[str, Any]] = execution["messages"]
         self.campaign_id = item.campaign_id
+        # For an invitation campaign: {"chatId", "expireHours", "memberLimit", "joinRequest"}.
+        self.invitation: dict[str, Any] | None = execution.get("invitation")
 
     # Life ----------------------------------------------------------------------------------
 
@@ -246,10 +250,26 @@ class ItemRun:
 
     # Answers -------------------------------------------------------------------------------
 
+    async def invite_link(self, sender: TelegramSender, account: str, job: Job) -> str:
+        invitation = self.invitation or {}
+        hours = invitation.get("expireHours")
+        return await sender.create_invite_link(
+            account,
+            int(invitation["chatId"]),
+            # Telegram shows admins the link's name: it says which campaign invited whom.
+            name=f"telecast {self.item.execution_id[:8]} {job.contact_id[:8]}",
+            expire_date=datetime.now(UTC) + timedelta(hours=hours) if hours else None,
+            member_limit=invitation.get("memberLimit", 1),
+            creates_join_request=bool(invitation.get("joinRequest", False)),
+        )
+
     def render(self, job: Job, step: int) -> OutgoingMessage:
+        recipient = job.recipient
+        if job.invite_link is not None:
+            recipient = {**recipient, "inviteLink": job.invite_link}
         try:
             rendered = personalize(
-                self._messages[step], self.campaign_id, job.contact_id, job.recipient
+                self._messages[step], self.campaign_id, job.contact_id, recipient
             )
         except (TemplateError, KeyError, ValueError) as error:
             raise SendError(RENDER_FAILED, detail=str(error)) from None

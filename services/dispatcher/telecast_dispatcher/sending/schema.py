@@ -16,7 +16,8 @@ CREATE TABLE IF NOT EXISTS dispatcher.campaign_facts (
     campaign_id uuid PRIMARY KEY,
     version integer NOT NULL,
     type text,
-    budget double precision
+    budget double precision,
+    invitation jsonb
 );
 CREATE TABLE IF NOT EXISTS dispatcher.executions (
     execution_id uuid PRIMARY KEY,
@@ -27,6 +28,8 @@ CREATE TABLE IF NOT EXISTS dispatcher.executions (
     -- The messages as the started event recorded them (templates resolved).
     messages jsonb NOT NULL,
     budget double precision,
+    -- An invitation campaign's chat and link settings (each recipient gets a link).
+    invitation jsonb,
     correlation_id text,
     -- What the campaign's events say: active, paused, cancelled, completed.
     campaign_state text NOT NULL,
@@ -103,6 +106,9 @@ CREATE TABLE IF NOT EXISTS dispatcher.account_states (
     detail text,
     since timestamptz NOT NULL
 );
+-- Columns added after the first release of these tables.
+ALTER TABLE dispatcher.campaign_facts ADD COLUMN IF NOT EXISTS invitation jsonb;
+ALTER TABLE dispatcher.executions ADD COLUMN IF NOT EXISTS invitation jsonb;
 """
 
 

@@ -302,8 +302,8 @@ class Sending:
         async with self.pool.connection() as conn:
             row = await (
                 await conn.cursor(row_factory=psycopg.rows.dict_row).execute(
-                    "SELECT execution_id, campaign_id, messages, correlation_id, priority "
-                    "FROM dispatcher.executions WHERE execution_id = %s",
+                    "SELECT execution_id, campaign_id, messages, correlation_id, priority, "
+                    "invitation FROM dispatcher.executions WHERE execution_id = %s",
                     (execution_id,),
                 )
             ).fetchone()
