@@ -33,12 +33,22 @@ def free_port() -> int:
 
 
 class Service:
-    """One service process: started, killed, restarted, with its log in a file."""
+    """One service process: started, killed, restarted, with its log in a file. ``module``
+    is what runs (by default the service ``name`` names); a replica has a name of its own."""
 
-    def __init__(self, name: str, env: dict[str, str], port: int, log_dir: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        env: dict[str, str],
+        port: int,
+        log_dir: Path,
+        module: str | None = None,
+    ) -> None:
         self.name = name
+        self.module = module or MODULES[name]
         self.env = env
         self.port = port
+        self.log_dir = log_dir
         self.log_path = log_dir / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -46,7 +56,7 @@ class Service:
         assert self.process is None or self.process.poll() is not None, "already running"
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", MODULES[self.name]],
+            [sys.executable, "-m", self.module],
             env={**self.env, **extra_env},
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -167,6 +177,23 @@ class Platform:
 
     def __getitem__(self, name: str) -> Service:
         return self.services[name]
+
+    def add_replica(self, service: str, name: str) -> Service:
+        """Another process of ``service`` (same environment, a metrics port of its own),
+        known to the platform as ``name``: stopped with it and in its logs; started with
+        it if the platform has not started yet, else by the caller (``start()``)."""
+        assert name not in self.services, f"{name} exists"
+        original = self.services[service]
+        port = free_port()
+        replica = Service(
+            name,
+            {**original.env, "METRICS_PORT": str(port)},
+            port,
+            original.log_dir,
+            module=original.module,
+        )
+        self.services[name] = replica
+        return replica
 
     def start(self) -> None:
         simulator = self.services["telegram_sim"]
