@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench import contacts_import, list_campaigns, segment_count, webhooks
+from bench import contacts_import, list_campaigns, segment_count, sending, webhooks
 from bench.baselines import single_row_commits
 from bench.create_campaigns import command_path, event_store, http_path, login
 from bench.figures import Row, Throughput, record, table
@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true", help="only print")
     parser.add_argument(
         "--only",
-        choices=["create", "read", "contacts", "webhooks", "segments"],
+        choices=["create", "read", "contacts", "webhooks", "sending", "segments"],
         help="run one group of benchmarks (a partial run only prints, it is not recorded)",
     )
     parser.add_argument(
@@ -64,7 +64,14 @@ def main() -> None:
     try:
         platform.start()
         rows, notes, details = asyncio.run(
-            _run(platform, database_url, args.seconds, args.only, args.read_clients)
+            _run(
+                platform,
+                database_url,
+                infra.database_url,
+                args.seconds,
+                args.only,
+                args.read_clients,
+            )
         )
     finally:
         platform.stop()
@@ -81,7 +88,12 @@ def main() -> None:
 
 
 async def _run(
-    platform: Platform, database_url: str, seconds: float, only: str | None, read_clients: int
+    platform: Platform,
+    database_url: str,
+    server_url: str,
+    seconds: float,
+    only: str | None,
+    read_clients: int,
 ) -> tuple[list[Row], list[str], str]:
     rows: list[Row] = []
     notes: list[str] = []
@@ -101,6 +113,12 @@ async def _run(
         webhook_row, webhook_note = await webhooks.deliveries(platform, database_url)
         rows.append(webhook_row)
         notes.append(webhook_note)
+    if only in (None, "sending"):
+        # Each scenario on a platform, database and simulator of its own (their limits are
+        # settings read at start); the platform above stays idle meanwhile.
+        sending_rows, sending_notes = await sending.run(server_url, platform.nats_url)
+        rows += sending_rows
+        notes += sending_notes
     # Last: its million contacts would slow anything that writes contacts after it.
     if only in (None, "segments"):
         token = await login(platform.base_url)
