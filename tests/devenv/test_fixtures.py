@@ -15,14 +15,16 @@ def test_the_database_is_the_sessions_own(database_url: str) -> None:
 
 
 async def test_only_the_namespaces_streams_are_deleted(nats_url: str, namespace: str) -> None:
-    ours, theirs = f"{namespace.upper()}_PROBE", f"X{namespace.upper()}_PROBE"
+    # A prefix of its own: other tests of the session may have streams in the namespace.
+    prefix = f"{namespace.upper()}_PROBE_"
+    ours, theirs = f"{prefix}1", f"X{prefix}1"
     connection = await nats.connect(nats_url)
     try:
         jetstream = connection.jetstream()
         await jetstream.add_stream(name=ours, subjects=[f"{namespace}.probe"])
         await jetstream.add_stream(name=theirs, subjects=[f"x{namespace}.probe"])
         try:
-            assert await delete_streams(nats_url, f"{namespace.upper()}_") == [ours]
+            assert await delete_streams(nats_url, prefix) == [ours]
             names = [info.config.name for info in await jetstream.streams_info()]
             assert theirs in names and ours not in names
         finally:
