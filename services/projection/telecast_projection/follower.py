@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import nats.errors
 import psycopg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -133,7 +132,7 @@ class Follower:
             while True:
                 try:
                     messages = await subscription.fetch(self.batch_size, timeout=1.0)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats.errors.TimeoutError, or asyncio's from within
                     if time.monotonic() - idle_since > _STALL_SECONDS:
                         idle_since = time.monotonic()
                         if await self._stalled(checkpoint):
