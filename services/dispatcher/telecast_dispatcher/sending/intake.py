@@ -136,7 +136,8 @@ async def _change_state(conn: psycopg.AsyncConnection, event: EventEnvelope, sta
         SET campaign_state = %(state)s, campaign_version = %(version)s, updated_at = now(),
             guard_sent = CASE WHEN %(state)s = 'active' THEN 0 ELSE guard_sent END,
             guard_failed = CASE WHEN %(state)s = 'active' THEN 0 ELSE guard_failed END,
-            guard_code = CASE WHEN %(state)s = 'active' THEN NULL ELSE guard_code END
+            guard_code = CASE WHEN %(state)s = 'active' THEN NULL ELSE guard_code END,
+            guard_reason = CASE WHEN %(state)s = 'active' THEN NULL ELSE guard_reason END
         WHERE campaign_id = %(campaign_id)s AND campaign_version < %(version)s
           AND campaign_state IN ('active', 'paused')
         RETURNING execution_id

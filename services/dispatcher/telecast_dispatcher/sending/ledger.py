@@ -116,13 +116,14 @@ async def settle_halted(conn: psycopg.AsyncConnection, item: WorkItem) -> str:
     async with conn.transaction():
         row = await (
             await conn.execute(
-                "SELECT campaign_state FROM dispatcher.executions "
+                "SELECT campaign_state, guard_code FROM dispatcher.executions "
                 "WHERE execution_id = %s FOR UPDATE",
                 (item.execution_id,),
             )
         ).fetchone()
         state = row[0] if row else "cancelled"
-        if state == "paused":
+        # A guard tripped and its pause is on its way: the item waits like a paused one.
+        if state == "paused" or (state == "active" and row[1] is not None):
             settled = "parked"
             change = "state = 'parked'"
         elif state == "active":

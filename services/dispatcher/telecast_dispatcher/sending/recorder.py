@@ -184,8 +184,10 @@ class Recorder:
                 )
                 if trip is not None:
                     await conn.execute(
-                        "UPDATE dispatcher.executions SET guard_code = %s WHERE execution_id = %s",
-                        (trip.code, execution_id),
+                        "UPDATE dispatcher.executions SET guard_code = %s, guard_reason = %s, "
+                        "updated_at = now() "
+                        "WHERE execution_id = %s",
+                        (trip.code, trip.reason, execution_id),
                     )
                     trips.append((str(execution_id), trip))
         for execution_id, trip in trips:

@@ -48,7 +48,10 @@ CREATE TABLE IF NOT EXISTS dispatcher.executions (
     failed bigint NOT NULL DEFAULT 0,
     guard_sent bigint NOT NULL DEFAULT 0,
     guard_failed bigint NOT NULL DEFAULT 0,
+    -- The guard that stopped the execution (ERROR_RATE, BUDGET_EXHAUSTED) and why; cleared
+    -- by a resume. Until the campaign's paused event arrives, its items are parked here.
     guard_code text,
+    guard_reason text,
     failure_code text,
     -- Every recipient has an outcome; and when the campaign service was told so.
     finished_at timestamptz,
@@ -109,6 +112,7 @@ CREATE TABLE IF NOT EXISTS dispatcher.account_states (
 -- Columns added after the first release of these tables.
 ALTER TABLE dispatcher.campaign_facts ADD COLUMN IF NOT EXISTS invitation jsonb;
 ALTER TABLE dispatcher.executions ADD COLUMN IF NOT EXISTS invitation jsonb;
+ALTER TABLE dispatcher.executions ADD COLUMN IF NOT EXISTS guard_reason text;
 """
 
 

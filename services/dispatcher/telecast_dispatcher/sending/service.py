@@ -22,7 +22,7 @@ from nats.js.errors import NotFoundError
 from psycopg_pool import AsyncConnectionPool
 
 from telecast_dispatcher import following
-from telecast_dispatcher.sending import intake, metrics
+from telecast_dispatcher.sending import intake, ledger, metrics
 from telecast_dispatcher.sending.campaign_client import CampaignClient
 from telecast_dispatcher.sending.dispatch import AccountDriver, ReadyQueue
 from telecast_dispatcher.sending.guards import GuardSettings, Trip
@@ -264,9 +264,15 @@ class Sending:
         if key in self.runs:
             return  # a redelivery of an item this replica is sending: that run acks it
         execution = await self._execution(item.execution_id)
-        current = await self._item_current(item)
+        current, guarded = await self._item_current(item)
         if execution is None or not current:
             await message.ack()  # a stale message: the item is done, dropped or re-queued
+            return
+        if guarded:
+            # A guard stopped the execution and its pause is on its way: park the item.
+            async with self.pool.connection() as conn:
+                await ledger.settle_halted(conn, item)
+            await message.ack()
             return
         run = ItemRun(item, message, execution, self.context)
         self.runs[key] = run
@@ -313,16 +319,21 @@ class Sending:
             self._executions[execution_id] = row
         return row
 
-    async def _item_current(self, item: WorkItem) -> bool:
+    async def _item_current(self, item: WorkItem) -> tuple[bool, bool]:
+        """Whether the message is the item's current one, and whether a guard stopped its
+        execution."""
         async with self.pool.connection() as conn:
             row = await (
                 await conn.execute(
-                    "SELECT state, generation FROM dispatcher.work_items "
-                    "WHERE execution_id = %s AND item_no = %s",
+                    "SELECT w.state, w.generation, e.guard_code FROM dispatcher.work_items w "
+                    "JOIN dispatcher.executions e USING (execution_id) "
+                    "WHERE w.execution_id = %s AND w.item_no = %s",
                     (item.execution_id, item.item_no),
                 )
             ).fetchone()
-        return row is not None and row[0] == "queued" and row[1] == item.generation
+        if row is None:
+            return False, False
+        return row[0] == "queued" and row[1] == item.generation, row[2] is not None
 
     # Accounts ------------------------------------------------------------------------------
 

@@ -91,7 +91,21 @@ class Sweeper:
             await finish_if_done(self.pool, self.campaigns, str(execution_id))
         for (execution_id,) in untold:
             await tell_finished(self.pool, self.campaigns, str(execution_id))
+        await self.pause_guarded()
         await self.fail_if_no_account()
+
+    async def pause_guarded(self) -> None:
+        """A guard tripped but the campaign is still active (its pause was lost): again."""
+        async with self.pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "SELECT campaign_id, guard_code, guard_reason, correlation_id "
+                    "FROM dispatcher.executions WHERE guard_code IS NOT NULL "
+                    "AND campaign_state = 'active' AND updated_at < now() - interval '5 seconds'"
+                )
+            ).fetchall()
+        for campaign_id, code, reason, correlation_id in rows:
+            await self.campaigns.pause(str(campaign_id), reason or code, code, correlation_id)
 
     async def publish_items(self) -> None:
         async with self.pool.connection() as conn:
