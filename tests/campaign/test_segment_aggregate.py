@@ -182,7 +182,15 @@ def test_an_execution_records_its_audience_and_later_edits_do_not_change_it() ->
                 {"field": "isTestRecipient", "op": "eq", "value": True},
             ]
         },
-        "segments": [{"id": str(americas.id), "name": "Americas", "version": 1}],
+        "segments": [
+            {
+                "id": str(americas.id),
+                "name": "Americas",
+                "version": 1,
+                # Each segment's own filter, for statistics per segment.
+                "filter": {"field": "location", "op": "in", "value": ["US", "CA"]},
+            }
+        ],
     }
     assert started.audience == recorded
     assert summer.audience == recorded
@@ -216,6 +224,13 @@ def test_a_scheduled_start_skips_a_segment_deleted_meanwhile() -> None:
     started = summer.collect_events()[-1]
     assert started.audience == {
         "filter": {"field": "location", "op": "in", "value": ["US", "CA"]},
-        "segments": [{"id": str(americas.id), "name": "Americas", "version": 1}],
+        "segments": [
+            {
+                "id": str(americas.id),
+                "name": "Americas",
+                "version": 1,
+                "filter": {"field": "location", "op": "in", "value": ["US", "CA"]},
+            }
+        ],
         "skipped": [{"id": str(young.id), "reason": "deleted"}],
     }

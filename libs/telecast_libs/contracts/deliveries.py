@@ -43,6 +43,8 @@ class DeliveryEvent(Wire, kw_only=True):
     telegram_message_id: int | None = None
     attempts: int = 0
     occurred_at: datetime
+    # The execution's segments the recipient is in.
+    segment_ids: list[str] = []
     correlation_id: str | None = None
 
 

@@ -179,6 +179,8 @@ class AudienceContact(Wire, kw_only=True):
     age: int | None = None
     last_purchase: datetime | None = None
     attributes: dict[str, Any]
+    # In an execution's audience page: which of the execution's segments the contact is in.
+    segments: list[str] = []
 
 
 class AudiencePage(Wire):

@@ -109,6 +109,8 @@ class Scope:
     started_at: datetime | None = None
     execution_id: str | None = None
     percentage: int = 100
+    # An execution's segments (id, filter): each contact read says which it is in.
+    segments: tuple[tuple[str, Expr], ...] = ()
 
     def condition(self) -> tuple[sql.Composable, list[Any]]:
         condition, params = to_sql(self.filter)
@@ -148,6 +150,12 @@ def _started_scope(campaign: Campaign) -> Scope:
         started_at=datetime.fromisoformat(campaign.execution["startedAt"]),
         execution_id=campaign.execution["executionId"],
         percentage=campaign.execution.get("targetPercentage", 100),
+        # Executions recorded before segment filters were kept attribute to no segment.
+        segments=tuple(
+            (segment["id"], parse(segment["filter"]))
+            for segment in campaign.audience.get("segments") or ()
+            if "filter" in segment
+        ),
     )
 
 
@@ -196,15 +204,16 @@ async def _count(pool: AsyncConnectionPool, scope: Scope) -> AudienceCount:
 async def _contacts(
     pool: AsyncConnectionPool, scope: Scope, after: str | None, limit: int
 ) -> list[AudienceContact]:
+    membership, select_params = _membership(scope.segments)
     condition, params = scope.condition()
     parts = [condition, _REACHABLE]
     if after is not None:
         parts.append(sql.SQL("id > %s::uuid"))
         params.append(after)
-    query = sql.SQL("SELECT {} FROM campaign.contacts WHERE {} ORDER BY id LIMIT %s").format(
-        _MESSAGE_FIELDS, sql.SQL(" AND ").join(parts)
+    query = sql.SQL("SELECT {}, {} FROM campaign.contacts WHERE {} ORDER BY id LIMIT %s").format(
+        _MESSAGE_FIELDS, membership, sql.SQL(" AND ").join(parts)
     )
-    rows = await _fetch(pool, query, [*params, limit])
+    rows = await _fetch(pool, query, [*select_params, *params, limit])
     return [
         AudienceContact(
             id=str(row[0]),
@@ -218,9 +227,24 @@ async def _contacts(
             age=row[8],
             last_purchase=row[9],
             attributes=row[10],
+            segments=row[11],
         )
         for row in rows
     ]
+
+
+def _membership(segments: tuple[tuple[str, Expr], ...]) -> tuple[sql.Composable, list[Any]]:
+    """The ids of the segments a contact is in, as a text array column."""
+    if not segments:
+        return sql.SQL("ARRAY[]::text[]"), []
+    cases, params = [], []
+    for segment_id, expr in segments:
+        condition, condition_params = to_sql(expr)
+        cases.append(sql.SQL("CASE WHEN {} THEN %s END").format(condition))
+        params += [*condition_params, segment_id]
+    return sql.SQL("array_remove(ARRAY[{}]::text[], NULL)").format(
+        sql.SQL(", ").join(cases)
+    ), params
 
 
 @handles(CountSegment)

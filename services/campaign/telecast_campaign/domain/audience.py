@@ -78,8 +78,14 @@ class Audience:
         """What an execution keeps, so that its audience never depends on later edits."""
         recorded: dict[str, Any] = {
             "filter": to_json(self.filter(test_mode)),
+            # Each segment's filter too: a delivery says which of them its recipient is in.
             "segments": [
-                {"id": segment.id, "name": segment.name, "version": segment.version}
+                {
+                    "id": segment.id,
+                    "name": segment.name,
+                    "version": segment.version,
+                    "filter": to_json(segment.filter),
+                }
                 for segment in self.segments or ()
             ],
         }

@@ -31,7 +31,7 @@ BLOCKED_CODE = "USER_BLOCKED"
 DELIVERY_COLUMNS = (
     "d.execution_id, d.contact_id, d.step, d.campaign_id, d.telegram_id, d.chat_kind, "
     "d.message_id, d.variation_id, d.state, d.code, d.detail, d.account, "
-    "d.telegram_message_id, d.attempts, d.finished_at"
+    "d.telegram_message_id, d.attempts, d.finished_at, d.segment_ids"
 )
 
 
@@ -52,6 +52,7 @@ def delivery_event(row: Any, correlation_id: str | None) -> DeliveryEvent:
         telegram_message_id,
         attempts,
         finished_at,
+        segment_ids,
     ) = row
     execution_id, contact_id = str(execution_id), str(contact_id)
     return DeliveryEvent(
@@ -71,6 +72,7 @@ def delivery_event(row: Any, correlation_id: str | None) -> DeliveryEvent:
         telegram_message_id=telegram_message_id,
         attempts=attempts,
         occurred_at=finished_at,
+        segment_ids=list(segment_ids or ()),
         correlation_id=correlation_id,
     )
 

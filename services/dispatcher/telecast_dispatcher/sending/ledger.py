@@ -23,12 +23,12 @@ async def insert_pending(conn: psycopg.AsyncConnection, item: WorkItem, rows: li
         """
         INSERT INTO dispatcher.deliveries
             (execution_id, contact_id, step, campaign_id, item_no, telegram_id, chat_kind,
-             message_id, variation_id)
+             message_id, variation_id, segment_ids)
         SELECT %s, r.contact_id, r.step, %s, %s, r.telegram_id, r.chat_kind, r.message_id,
-               r.variation_id
+               r.variation_id, string_to_array(r.segments, ',')
         FROM unnest(%s::uuid[], %s::smallint[], %s::bigint[], %s::text[], %s::text[],
-                    %s::text[]) AS r(contact_id, step, telegram_id, chat_kind, message_id,
-                                     variation_id)
+                    %s::text[], %s::text[]) AS r(contact_id, step, telegram_id, chat_kind,
+                                                 message_id, variation_id, segments)
         ON CONFLICT (execution_id, contact_id, step) DO NOTHING
         """,
         (
@@ -41,6 +41,8 @@ async def insert_pending(conn: psycopg.AsyncConnection, item: WorkItem, rows: li
             [r[0].chat_type for r in rows],
             [r[2] for r in rows],
             [r[3] for r in rows],
+            # Segment ids are UUIDs: no comma in them.
+            [",".join(r[0].segments) for r in rows],
         ),
     )
 

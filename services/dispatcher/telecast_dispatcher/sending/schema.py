@@ -86,6 +86,8 @@ CREATE TABLE IF NOT EXISTS dispatcher.deliveries (
     chat_kind text NOT NULL,
     message_id text NOT NULL,
     variation_id text,
+    -- The execution's segments the recipient is in (statistics per segment).
+    segment_ids text[] NOT NULL DEFAULT '{}',
     -- pending, sending (claimed: a send may be under way), sent, failed, unconfirmed.
     state text NOT NULL DEFAULT 'pending',
     claim uuid,
@@ -113,6 +115,7 @@ CREATE TABLE IF NOT EXISTS dispatcher.account_states (
 ALTER TABLE dispatcher.campaign_facts ADD COLUMN IF NOT EXISTS invitation jsonb;
 ALTER TABLE dispatcher.executions ADD COLUMN IF NOT EXISTS invitation jsonb;
 ALTER TABLE dispatcher.executions ADD COLUMN IF NOT EXISTS guard_reason text;
+ALTER TABLE dispatcher.deliveries ADD COLUMN IF NOT EXISTS segment_ids text[] NOT NULL DEFAULT '{}';
 """
 
 
