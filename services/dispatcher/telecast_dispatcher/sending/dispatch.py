@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 from telecast_dispatcher.sending import metrics
 from telecast_dispatcher.sending.limits import AccountLimits, LimitSettings
 from telecast_dispatcher.sending.outcomes import TIMEOUT, Kind, Outcome
-from telecast_dispatcher.sending.port import Accepted, Account, SendError, Target, TelegramSender
+from telecast_dispatcher.sending.port import (
+    Accepted,
+    Account,
+    ChatKind,
+    SendError,
+    Target,
+    TelegramSender,
+)
 from telecast_dispatcher.sending.work import PRIORITIES
 from telecast_libs.log import get_logger
 
@@ -46,6 +53,9 @@ class Job:
     started: bool = False
     # An invitation campaign's link for this recipient, once made.
     invite_link: str | None = None
+    # A private chat's next message waits until then, whichever account sends it: the
+    # chat windows are per account, and another account may take the job's next step.
+    chat_free_at: float = 0.0
 
 
 class ReadyQueue:
@@ -83,7 +93,9 @@ class ReadyQueue:
             queue = self._queues[priority]
             for index in range(min(len(queue), _SCAN)):
                 job = queue[index]
-                at = limits.chat_free_at(job.target.chat_id, job.target.kind, now)
+                at = max(
+                    job.chat_free_at, limits.chat_free_at(job.target.chat_id, job.target.kind, now)
+                )
                 if at <= now:
                     del queue[index]
                     return job, now
@@ -229,6 +241,10 @@ class AccountDriver:
                 job.started = False
                 self.queue.push(job, front=True)
                 return
+        if isinstance(answer, Accepted) and job.target.kind is ChatKind.PRIVATE:
+            window = self.limit_settings.chat_window(ChatKind.PRIVATE)
+            if window is not None:
+                job.chat_free_at = now + window.seconds / window.limit
         job.run.on_answer(job, step, answer, self.account.name)
 
     def retire(self, outcome: Outcome, detail: str) -> None:
