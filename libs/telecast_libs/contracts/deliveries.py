@@ -45,6 +45,47 @@ class DeliveryEvent(Wire, kw_only=True):
     occurred_at: datetime
     # The execution's segments the recipient is in.
     segment_ids: list[str] = []
+    # What the message cost (MESSAGE_COST for a sent one, else 0).
+    cost: float = 0.0
+    correlation_id: str | None = None
+
+
+class ArmOf(Wire):
+    """Which variation of a message a recipient got (``variationId`` absent: the message's
+    own content)."""
+
+    message_id: str
+    variation_id: str | None = None
+
+
+class InteractionEvent(Wire, kw_only=True):
+    """What a recipient did with a campaign's messages, recorded by the dispatcher (it owns
+    the ledger the interaction is attributed to) and published from its table with
+    ``Nats-Msg-Id`` = ``id``.
+
+    ``type``:
+    - "delivery.read": the sender reported the message read (``messageId``);
+    - "delivery.clicked": a tracked link or button was followed (``messageId``, ``url``);
+    - "delivery.converted": a conversion was reported for the recipient (``revenue``,
+      ``conversionId``), attributed to every message it was sent and the variation of each
+      (``arms``).
+    ``first`` is true for the recipient's first interaction of that type in the campaign
+    (unique readers, clickers, converters); counts of all of them use every event."""
+
+    id: str
+    type: str
+    campaign_id: str
+    execution_id: str
+    contact_id: str
+    message_id: str | None = None
+    variation_id: str | None = None
+    arms: list[ArmOf] = []
+    segment_ids: list[str] = []
+    url: str | None = None
+    conversion_id: str | None = None
+    revenue: float = 0.0
+    first: bool = False
+    occurred_at: datetime
     correlation_id: str | None = None
 
 
