@@ -31,7 +31,7 @@ BLOCKED_CODE = "USER_BLOCKED"
 DELIVERY_COLUMNS = (
     "d.execution_id, d.contact_id, d.step, d.campaign_id, d.telegram_id, d.chat_kind, "
     "d.message_id, d.variation_id, d.state, d.code, d.detail, d.account, "
-    "d.telegram_message_id, d.attempts, d.finished_at, d.segment_ids"
+    "d.telegram_message_id, d.attempts, d.finished_at, d.segment_ids, d.cost"
 )
 
 
@@ -53,6 +53,7 @@ def delivery_event(row: Any, correlation_id: str | None) -> DeliveryEvent:
         attempts,
         finished_at,
         segment_ids,
+        cost,
     ) = row
     execution_id, contact_id = str(execution_id), str(contact_id)
     return DeliveryEvent(
@@ -73,6 +74,7 @@ def delivery_event(row: Any, correlation_id: str | None) -> DeliveryEvent:
         attempts=attempts,
         occurred_at=finished_at,
         segment_ids=list(segment_ids or ()),
+        cost=cost,
         correlation_id=correlation_id,
     )
 

@@ -123,6 +123,7 @@ class Recorder:
                     account = coalesce(o.account, d.account),
                     telegram_message_id = o.telegram_message_id,
                     attempts = d.attempts + o.attempts,
+                    cost = CASE WHEN o.state = 'sent' THEN %s::double precision ELSE 0 END,
                     finished_at = CASE WHEN o.state = 'pending' THEN NULL ELSE now() END,
                     claim = NULL
                 FROM o
@@ -143,6 +144,7 @@ class Recorder:
                     [o.telegram_message_id for o in batch],
                     [o.attempts for o in batch],
                     [o.claim for o in batch],
+                    self.guard_settings.cost_per_message,
                 ),
             )
             rows = [row for row in await cursor.fetchall() if row[8] != "pending"]

@@ -96,6 +96,8 @@ CREATE TABLE IF NOT EXISTS dispatcher.deliveries (
     detail text,
     account text,
     telegram_message_id bigint,
+    -- What a sent message cost (MESSAGE_COST when it was sent).
+    cost double precision NOT NULL DEFAULT 0,
     finished_at timestamptz,
     published boolean NOT NULL DEFAULT false,
     PRIMARY KEY (execution_id, contact_id, step)
@@ -116,6 +118,7 @@ ALTER TABLE dispatcher.campaign_facts ADD COLUMN IF NOT EXISTS invitation jsonb;
 ALTER TABLE dispatcher.executions ADD COLUMN IF NOT EXISTS invitation jsonb;
 ALTER TABLE dispatcher.executions ADD COLUMN IF NOT EXISTS guard_reason text;
 ALTER TABLE dispatcher.deliveries ADD COLUMN IF NOT EXISTS segment_ids text[] NOT NULL DEFAULT '{}';
+ALTER TABLE dispatcher.deliveries ADD COLUMN IF NOT EXISTS cost double precision NOT NULL DEFAULT 0;
 """
 
 
