@@ -21,7 +21,6 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
 from psycopg_pool import AsyncConnectionPool
 
-from telecast_dispatcher import following
 from telecast_dispatcher.sending import intake, ledger, metrics
 from telecast_dispatcher.sending.campaign_client import CampaignClient
 from telecast_dispatcher.sending.dispatch import AccountDriver, ReadyQueue
@@ -36,6 +35,7 @@ from telecast_dispatcher.sending.recorder import Recorder
 from telecast_dispatcher.sending.runs import ItemRun, RunContext, RunSettings
 from telecast_dispatcher.sending.sweeper import Sweeper
 from telecast_dispatcher.sending.work import PRIORITIES, WorkItem
+from telecast_libs import following
 from telecast_libs import nats as tnats
 from telecast_libs.contracts.base import decode
 from telecast_libs.leader import lead_forever
@@ -182,6 +182,7 @@ class Sending:
                 await following.follow(
                     self.js,
                     self.pool,
+                    "dispatcher",
                     campaign_events_stream(self.subjects),
                     self.subjects.durable(INTAKE_CONSUMER),
                     self.subjects.campaign_events,

@@ -2,7 +2,9 @@
 
 The durable consumer is re-created from the checkpoint at every (re)start, each batch's
 effects and the checkpoint commit in one transaction, and messages are acknowledged after
-that commit: a crash anywhere loses no message and applies none twice.
+that commit: a crash anywhere loses no message and applies none twice. The checkpoint lives
+in the follower's service schema, in a table ``<schema>.checkpoints (consumer text primary
+key, stream_seq bigint, position bigint)``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import psycopg
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
+from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
 from telecast_libs import nats as tnats
@@ -29,33 +32,37 @@ _STALL_SECONDS = 5.0
 Apply = Callable[[psycopg.AsyncConnection, list[tuple[int, Msg]]], Awaitable[None]]
 
 
-async def load_checkpoint(conn: psycopg.AsyncConnection, consumer: str) -> tuple[int, int]:
-    row = await (
-        await conn.execute(
-            "SELECT stream_seq, position FROM dispatcher.checkpoints WHERE consumer = %s",
-            (consumer,),
-        )
-    ).fetchone()
+def _table(schema: str) -> sql.Composable:
+    return sql.Identifier(schema, "checkpoints")
+
+
+async def load_checkpoint(
+    conn: psycopg.AsyncConnection, schema: str, consumer: str
+) -> tuple[int, int]:
+    query = sql.SQL("SELECT stream_seq, position FROM {} WHERE consumer = %s").format(
+        _table(schema)
+    )
+    row = await (await conn.execute(query, (consumer,))).fetchone()
     return (row[0], row[1]) if row else (0, 0)
 
 
 async def save_checkpoint(
-    conn: psycopg.AsyncConnection, consumer: str, stream_seq: int, position: int = 0
+    conn: psycopg.AsyncConnection, schema: str, consumer: str, stream_seq: int, position: int = 0
 ) -> None:
-    await conn.execute(
+    query = sql.SQL(
         """
-        INSERT INTO dispatcher.checkpoints (consumer, stream_seq, position)
-        VALUES (%s, %s, %s)
+        INSERT INTO {} (consumer, stream_seq, position) VALUES (%s, %s, %s)
         ON CONFLICT (consumer) DO UPDATE
         SET stream_seq = EXCLUDED.stream_seq, position = EXCLUDED.position
-        """,
-        (consumer, stream_seq, position),
-    )
+        """
+    ).format(_table(schema))
+    await conn.execute(query, (consumer, stream_seq, position))
 
 
 async def follow(
     js: JetStreamContext,
     pool: AsyncConnectionPool,
+    schema: str,
     stream: StreamConfig,
     durable: str,
     filter_subject: str,
@@ -66,7 +73,7 @@ async def follow(
     """Apply the stream's messages until an error (the caller restarts it)."""
     await tnats.ensure_stream(js, stream)
     async with pool.connection() as conn:
-        stream_seq, _ = await load_checkpoint(conn, durable)
+        stream_seq, _ = await load_checkpoint(conn, schema, durable)
     await tnats.recreate_consumer(
         js,
         stream.name,
@@ -107,7 +114,7 @@ async def follow(
             async with pool.connection() as conn, conn.transaction():
                 if fresh:
                     await apply(conn, fresh)
-                await save_checkpoint(conn, durable, stream_seq)
+                await save_checkpoint(conn, schema, durable, stream_seq)
             for message in messages:
                 await message.ack()
             on_batch(stream_seq, messages[-1].metadata.num_pending or 0)
