@@ -65,7 +65,7 @@ async def follow(
     schema: str,
     stream: StreamConfig,
     durable: str,
-    filter_subject: str,
+    filter_subject: str | None,
     batch_size: int,
     apply: Apply,
     on_batch: Callable[[int, int], None] = lambda seq, pending: None,

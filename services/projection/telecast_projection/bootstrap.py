@@ -13,6 +13,7 @@ from telecast_libs.ops import serve_ops
 from telecast_libs.pg import open_pool
 from telecast_libs.settings import load_settings
 from telecast_libs.subjects import subjects_for
+from telecast_projection.delivery_follower import DeliveryFollower
 from telecast_projection.follower import Follower
 from telecast_projection.queries import QueryEndpoint
 from telecast_projection.schema import create_schema
@@ -38,6 +39,9 @@ async def serve(settings: ProjectionSettings) -> None:
     follower = Follower(
         pool, nc.jetstream(), subjects, settings.database_url, settings.projection_batch_size
     )
+    deliveries = DeliveryFollower(
+        pool, nc.jetstream(), subjects, settings.database_url, settings.projection_batch_size
+    )
     queries = QueryEndpoint(pool, nc, subjects, follower)
 
     async def postgres_ready() -> None:
@@ -55,6 +59,7 @@ async def serve(settings: ProjectionSettings) -> None:
         {"postgres": postgres_ready, "nats": nats_ready},
     )
     follow = asyncio.create_task(follower.run())
+    follow_deliveries = asyncio.create_task(deliveries.run())
     await queries.start()
     log.info("projection.started", namespace=settings.telecast_namespace)
 
@@ -67,7 +72,8 @@ async def serve(settings: ProjectionSettings) -> None:
     log.info("projection.stopping")
     await queries.stop()
     follow.cancel()
-    await asyncio.gather(follow, return_exceptions=True)
+    follow_deliveries.cancel()
+    await asyncio.gather(follow, follow_deliveries, return_exceptions=True)
     ops.close()
     await nc.drain()
     await pool.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
+from telecast_projection import delivery_view
+
 SCHEMA = "projection"
 
 _TABLES = """
@@ -94,7 +96,7 @@ CREATE INDEX IF NOT EXISTS segments_search ON projection.segments
 # every search would scan, so search stays indexed right after a burst of creates.
 # Raise when the read model's tables change shape: the projection then drops them and
 # rebuilds them from the event stream (read models are derived data; events are the truth).
-READ_MODEL_VERSION = 5
+READ_MODEL_VERSION = 6
 
 
 async def create_schema(conn: psycopg.AsyncConnection) -> bool:
@@ -109,6 +111,7 @@ async def create_schema(conn: psycopg.AsyncConnection) -> bool:
         await conn.execute("DROP TABLE IF EXISTS projection.campaigns, projection.checkpoints")
         await conn.execute("DROP TABLE IF EXISTS projection.templates")
         await conn.execute("DROP TABLE IF EXISTS projection.segments")
+        await conn.execute(f"DROP TABLE IF EXISTS {delivery_view.DROPPED}")
         await conn.execute("DELETE FROM projection.read_model_version")
         await conn.execute(
             "INSERT INTO projection.read_model_version VALUES (%s)", (READ_MODEL_VERSION,)
@@ -116,4 +119,5 @@ async def create_schema(conn: psycopg.AsyncConnection) -> bool:
     await conn.execute(_TABLES)
     await conn.execute(_TEMPLATE_TABLES)
     await conn.execute(_SEGMENT_TABLES)
+    await conn.execute(delivery_view.TABLES)
     return rebuilding
