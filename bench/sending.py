@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import psycopg
@@ -39,6 +40,7 @@ from bench.baselines import jetstream_round_trip
 from bench.contacts_import import COPY_COLUMNS, copy_rows, peak_rss_mb, profiles
 from bench.create_campaigns import login
 from bench.figures import Row
+from bench.processes import CpuMeter
 from telecast_devenv.databases import create_database, drop_database
 from telecast_devenv.jetstream import delete_streams
 from telecast_devenv.platform import Platform
@@ -49,6 +51,8 @@ from telecast_telegram_sim.audit import limit_violations, sent_messages, sent_ro
 PIPELINE_CONTACTS = 50_000
 PIPELINE_TARGET = 5_000.0
 PIPELINE_RATIO_TARGET = 0.5
+# (accounts, dispatcher replicas): the target is at one account; the others locate the limit.
+PIPELINE_SHAPES = ((1, 1), (2, 1), (2, 2))
 RATE = 30
 RATE_WARM_UP = 5.0
 RATE_WINDOW = 60.0
@@ -79,13 +83,18 @@ CAMPAIGN = {
 
 
 @asynccontextmanager
-async def _platform(server_url: str, nats_url: str, env: dict[str, str]) -> AsyncIterator[Platform]:
-    """A platform of its own (database, namespace, logs), started with ``env``."""
+async def _platform(
+    server_url: str, nats_url: str, env: dict[str, str], replicas: int = 1
+) -> AsyncIterator[Platform]:
+    """A platform of its own (database, namespace, logs), started with ``env`` and
+    ``replicas`` dispatcher processes."""
     database = f"telecast_bench_send_{secrets.token_hex(4)}"
     namespace = f"s{secrets.token_hex(4)}"
     database_url = create_database(server_url, database)
     logs = Path(tempfile.mkdtemp(prefix="telecast-bench-sending-"))
     platform = Platform(database_url, nats_url, namespace, logs, env=env)
+    for n in range(2, replicas + 1):
+        platform.add_replica("dispatcher", f"dispatcher_{n}")
     try:
         await asyncio.to_thread(platform.start)
         yield platform
@@ -179,6 +188,8 @@ async def _pipeline_run(platform: Platform, contacts: int) -> dict[str, float]:
         await psycopg.AsyncConnection.connect(platform.database_url, autocommit=True) as conn,
     ):
         campaign_id = await api.create()
+        meter = CpuMeter(platform)
+        meter.start()
         execution_id, executed = await api.execute(campaign_id)
         deadline = time.monotonic() + 600
         while not await _scalar(
@@ -189,6 +200,7 @@ async def _pipeline_run(platform: Platform, contacts: int) -> dict[str, float]:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the execution did not finish:\n{platform.logs()}")
             await asyncio.sleep(0.05)
+        meter.stop()
         while await api.status(campaign_id) != "completed":
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the campaign was not completed:\n{platform.logs()}")
@@ -221,26 +233,37 @@ async def _pipeline_run(platform: Platform, contacts: int) -> dict[str, float]:
                 (execution_id,),
             )
         ).fetchone()
+        by_account = await (
+            await conn.execute(
+                "SELECT account, count(*) FROM telegram_sim.messages WHERE reference LIKE %s "
+                "GROUP BY account ORDER BY account",
+                (f"{execution_id}:%",),
+            )
+        ).fetchall()
     if (sent, failed, accepted, distinct) != (contacts, 0, contacts, contacts):
         raise RuntimeError(
             f"{contacts} recipients: {sent} sent, {failed} failed in the ledger; "
             f"{accepted} accepted by the simulator ({distinct} distinct)"
         )
+    last = last_outcome - executed  # type: ignore[operator]
     return {
         "seeding": seeding,
+        "cpu": meter.outline(),
+        "cpu_share": {name: used / last for name, used in meter.used.items()},
+        "accounts": ", ".join(f"{account} {count:,}" for account, count in by_account),
         "planned": planned_at - executed,
         "first": first_accept - executed,
-        "last": last_outcome - executed,  # type: ignore[operator]
+        "last": last,
         "completed": completed - executed,
         "event_bytes": len(encode(delivery_event(row, secrets.token_hex(16)))),
     }
 
 
-async def _pipeline(server_url: str, nats_url: str, accounts: int) -> dict[str, float]:
+async def _pipeline(server_url: str, nats_url: str, accounts: int, replicas: int) -> dict[str, Any]:
     env = {**UNTHROTTLED}
     if accounts > 1:
         env["TELEGRAM_SIM_ACCOUNTS"] = ",".join(f"sim-bot-{n}" for n in range(1, accounts + 1))
-    async with _platform(server_url, nats_url, env) as platform:
+    async with _platform(server_url, nats_url, env, replicas) as platform:
         timings = await _pipeline_run(platform, PIPELINE_CONTACTS)
         publish, consume = await jetstream_round_trip(
             nats_url, platform.namespace, PIPELINE_CONTACTS, int(timings["event_bytes"])
@@ -289,8 +312,13 @@ async def _rate_and_pauses(server_url: str, nats_url: str) -> dict[str, object]:
             await asyncio.sleep(max(0.0, window_end + 1.0 - time.time()))
 
             pauses: list[tuple[float, float]] = []
+            before_pauses: list[int] = []
             for _ in range(PAUSES):
                 asked, answered = await api.pause(campaign_id)
+                before_pauses.append(
+                    await _accepted(conn, execution_id, asked)
+                    - await _accepted(conn, execution_id, asked - 1.0)
+                )
                 await asyncio.sleep(2.0)
                 resumed = time.time()
                 last = await _scalar(
@@ -324,6 +352,7 @@ async def _rate_and_pauses(server_url: str, nats_url: str) -> dict[str, object]:
         "floods": floods,
         "accepted": len(messages),
         "pauses": pauses,
+        "before_pauses": before_pauses,
         "status": status,
     }
 
@@ -373,17 +402,20 @@ async def _planning(server_url: str, nats_url: str) -> dict[str, float]:
 # Figures ---------------------------------------------------------------------------------
 
 
-def _pipeline_rows(one: dict[str, float], two: dict[str, float]) -> tuple[list[Row], list[str]]:
+def _pipeline_rows(runs: list[tuple[int, int, dict[str, Any]]]) -> tuple[list[Row], list[str]]:
+    """One row per (accounts, replicas, timings); the first carries the targets."""
     rows, notes = [], []
-    for accounts, timings in ((1, one), (2, two)):
+    for accounts, replicas, timings in runs:
         rate = PIPELINE_CONTACTS / timings["last"]
         raw = PIPELINE_CONTACTS / (timings["raw_publish"] + timings["raw_consume"])
         ratio = rate / raw
-        target = accounts == 1
+        target = (accounts, replicas) == (1, 1)
+        shape = f"{accounts} account{'s' if accounts > 1 else ''}" + (
+            f", {replicas} dispatcher replicas" if replicas > 1 else ""
+        )
         rows.append(
             Row(
-                f"send {PIPELINE_CONTACTS:,} messages, simulator unthrottled, "
-                f"{accounts} account{'s' if accounts > 1 else ''}",
+                f"send {PIPELINE_CONTACTS:,} messages, simulator unthrottled, {shape}",
                 f"{rate:,.0f} messages/s (execute → last outcome {timings['last']:.1f} s; "
                 f"→ campaign completed {timings['completed']:.1f} s)",
                 f"raw JetStream publish (pipelined) + pull consume/ack of "
@@ -397,12 +429,13 @@ def _pipeline_rows(one: dict[str, float], two: dict[str, float]) -> tuple[list[R
             )
         )
         notes.append(
-            f"Pipeline, {accounts} account(s): contacts COPYed in {timings['seeding']:.1f} s; "
-            f"after the execute answer, planning done at {timings['planned']:.1f} s, first "
-            f"message accepted at {timings['first']:.2f} s, last outcome committed at "
-            f"{timings['last']:.1f} s, `campaign.completed` seen at {timings['completed']:.1f} s. "
-            f"Raw JetStream: publish {timings['raw_publish']:.2f} s, consume "
-            f"{timings['raw_consume']:.2f} s. Peak RSS dispatcher "
+            f"Pipeline, {shape}: contacts COPYed in {timings['seeding']:.1f} s; after the "
+            f"execute answer, first message accepted at {timings['first']:.2f} s, planning "
+            f"done at {timings['planned']:.1f} s, last outcome committed at "
+            f"{timings['last']:.1f} s, `campaign.completed` seen at {timings['completed']:.1f} s; "
+            f"accepted per account: {timings['accounts']}. CPU used from execute to the last "
+            f"outcome: {timings['cpu']}. Raw JetStream: publish {timings['raw_publish']:.2f} s, "
+            f"consume {timings['raw_consume']:.2f} s. Peak RSS dispatcher "
             f"{timings['rss_dispatcher']:.0f} MB, simulator {timings['rss_sim']:.0f} MB."
         )
     return rows, notes
@@ -452,6 +485,8 @@ def _rate_rows(result: dict) -> tuple[list[Row], list[str]]:
         "figure: nothing was accepted after the answer); then `POST …/resume` and 2 s of "
         "sending again. Per pause (ms after the answer): "
         + ", ".join(f"{p * 1000:.0f}" for p in after_answer)
+        + "; messages accepted in the second before each pause request: "
+        + ", ".join(str(n) for n in result["before_pauses"])
         + f". The campaign was `{result['status']}` at the end.",
     ]
     return rows, notes
@@ -481,11 +516,13 @@ def _planning_rows(result: dict[str, float]) -> tuple[list[Row], list[str]]:
 
 async def run(server_url: str, nats_url: str) -> tuple[list[Row], list[str]]:
     """Every sending scenario, each on its platform; their rows and notes."""
-    one = await _pipeline(server_url, nats_url, 1)
-    two = await _pipeline(server_url, nats_url, 2)
+    pipelines = [
+        (accounts, replicas, await _pipeline(server_url, nats_url, accounts, replicas))
+        for accounts, replicas in PIPELINE_SHAPES
+    ]
     rate = await _rate_and_pauses(server_url, nats_url)
     planning = await _planning(server_url, nats_url)
-    rows, notes = _pipeline_rows(one, two)
+    rows, notes = _pipeline_rows(pipelines)
     for more_rows, more_notes in (_rate_rows(rate), _planning_rows(planning)):
         rows += more_rows
         notes += more_notes
