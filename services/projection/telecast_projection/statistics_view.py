@@ -216,13 +216,15 @@ async def progress(
     total = stats["planned_deliveries"] or 0
     rate = 0.0
     if status == "running":
+        # The last ten whole seconds (the one under way is not over yet).
+        end = now.replace(microsecond=0)
         cursor = await conn.execute(
             "SELECT coalesce(sum(processed), 0) FROM projection.delivery_seconds "
-            "WHERE campaign_id = %s AND second > %s AND second <= %s",
-            (campaign_id, now - timedelta(seconds=RATE_WINDOW_SECONDS), now),
+            "WHERE campaign_id = %s AND second >= %s AND second < %s",
+            (campaign_id, end - timedelta(seconds=RATE_WINDOW_SECONDS), end),
         )
         (recent,) = await cursor.fetchone()
-        rate = round(recent / RATE_WINDOW_SECONDS, 1)
+        rate = round(float(recent) / RATE_WINDOW_SECONDS, 1)
     estimated = None
     if status == "running" and rate > 0 and total > processed:
         estimated = (now + timedelta(seconds=(total - processed) / rate)).replace(microsecond=0)
