@@ -20,7 +20,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from psycopg.rows import dict_row
 
 from support.inspect import stream_messages, wait_until
-from support.telegram_sim import sent_messages
+from support.telegram_sim import SimulatorClient, sent_messages
 from telecast_devenv.databases import create_database, drop_database
 from telecast_devenv.jetstream import delete_streams
 from telecast_devenv.platform import Platform
@@ -272,3 +272,27 @@ def assert_exactly_once(
     }
     assert set(references) == sent
     return rows, events, messages
+
+
+def simulator_control(platform: Platform, action: str, *args: Any, **kwargs: Any) -> Any:
+    """Call a ``SimulatorClient`` method (``flood_wait``, ``peer_flood``, ``configure``…) on
+    the platform's simulator."""
+
+    async def run() -> Any:
+        simulator = await SimulatorClient.connect(platform.telegram_sim_address)
+        try:
+            return await getattr(simulator, action)(*args, **kwargs)
+        finally:
+            await simulator.close()
+
+    return asyncio.run(run())
+
+
+def wait_sent(platform: Platform, execution_id: str, at_least: int) -> None:
+    """Until the simulator accepted ``at_least`` messages of the execution."""
+    wait_until(
+        lambda: simulator_count(platform.database_url, execution_id) >= at_least,
+        timeout=60,
+        interval=0.05,
+        what=f"{at_least} messages accepted",
+    )

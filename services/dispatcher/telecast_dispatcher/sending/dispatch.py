@@ -56,6 +56,9 @@ class Job:
     # A private chat's next message waits until then, whichever account sends it: the
     # chat windows are per account, and another account may take the job's next step.
     chat_free_at: float = 0.0
+    # The account that sent the recipient's first message sends the rest (one sender per
+    # conversation), unless it is no longer driven here.
+    account: str | None = None
 
 
 class ReadyQueue:
@@ -67,6 +70,8 @@ class ReadyQueue:
         self._later: list[tuple[float, int, Job]] = []
         self._order = itertools.count()
         self.changed = asyncio.Event()
+        # The accounts with a driver on this replica (a job pinned to another one is free).
+        self.accounts: set[str] = set()
 
     def __len__(self) -> int:
         return sum(len(q) for q in self._queues.values()) + len(self._later)
@@ -83,7 +88,9 @@ class ReadyQueue:
         heapq.heappush(self._later, (at, next(self._order), job))
         self.changed.set()
 
-    def take(self, limits: AccountLimits, now: float) -> tuple[Job | None, float]:
+    def take(
+        self, limits: AccountLimits, now: float, account: str | None = None
+    ) -> tuple[Job | None, float]:
         """The first job this account may send now, or None and when to look again."""
         while self._later and self._later[0][0] <= now:
             job = heapq.heappop(self._later)[2]
@@ -93,6 +100,8 @@ class ReadyQueue:
             queue = self._queues[priority]
             for index in range(min(len(queue), _SCAN)):
                 job = queue[index]
+                if job.account not in (None, account) and job.account in self.accounts:
+                    continue  # another account's conversation
                 at = max(
                     job.chat_free_at, limits.chat_free_at(job.target.chat_id, job.target.kind, now)
                 )
@@ -172,7 +181,7 @@ class AccountDriver:
                 metrics.set_account_state(self.account.name, "waiting" if waiting else "sending")
                 await self._rest(at - now)
                 continue
-            job, retry_at = self.queue.take(self.limits, now)
+            job, retry_at = self.queue.take(self.limits, now, self.account.name)
             if job is None:
                 await self.queue.wait(None if math.isinf(retry_at) else max(0.0, retry_at - now))
                 continue
@@ -241,6 +250,8 @@ class AccountDriver:
                 job.started = False
                 self.queue.push(job, front=True)
                 return
+        if isinstance(answer, Accepted):
+            job.account = self.account.name
         if isinstance(answer, Accepted) and job.target.kind is ChatKind.PRIVATE:
             window = self.limit_settings.chat_window(ChatKind.PRIVATE)
             if window is not None:

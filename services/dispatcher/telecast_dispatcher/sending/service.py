@@ -356,6 +356,7 @@ class Sending:
             on_retired=self._retired,
         )
         self.drivers[account_name] = driver
+        self.queue.accounts.add(account_name)
         self._driver_tasks[account_name] = asyncio.create_task(driver.run())
         self._capacity.set()
         return True
@@ -363,6 +364,7 @@ class Sending:
     async def _release(self, account_name: str) -> None:
         driver = self.drivers.pop(account_name, None)
         task = self._driver_tasks.pop(account_name, None)
+        self.queue.accounts.discard(account_name)
         if driver is not None:
             driver.stopping = True
             self.queue.changed.set()
