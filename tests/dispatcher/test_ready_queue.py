@@ -65,3 +65,19 @@ def test_a_halted_run_takes_its_waiting_deliveries_back() -> None:
     removed = queue.remove_run(stopped)  # type: ignore[arg-type]
     assert sorted(j.target.chat_id for j in removed) == [1, 3]
     assert len(queue) == 1
+
+
+def test_a_recipients_next_message_comes_from_the_account_that_sent_the_first() -> None:
+    run = SimpleNamespace(priority="normal")
+    limits = AccountLimits(LimitSettings(account_rate=0))
+    queue = ReadyQueue()
+    queue.accounts = {"a", "b"}
+    pinned = job(run, 1)
+    pinned.account = "a"
+    queue.push(pinned)
+    assert queue.take(limits, 0.0, "b")[0] is None
+    assert queue.take(limits, 0.0, "a")[0] is pinned
+    # Once "a" is no longer driven here, any account may go on with the conversation.
+    queue.push(pinned)
+    queue.accounts.discard("a")
+    assert queue.take(limits, 0.0, "b")[0] is pinned
