@@ -272,3 +272,26 @@ async def test_a_campaign_without_deliveries_has_zeros_and_its_segments(
     answer = await statistics_view.progress(conn, campaign)
     assert answer is not None and answer.status == "not_started"
     assert (answer.progress.total, answer.progress.percentage) == (0, 0.0)
+
+
+async def test_a_replayed_or_republished_event_counts_once(conn: psycopg.AsyncConnection) -> None:
+    campaign, execution = str(uuid.uuid4()), str(uuid.uuid4())
+    await campaign_view.apply(conn, created_campaign(campaign, {}))
+    sent = delivery(campaign, execution, 1, START)
+    clicked = InteractionEvent(
+        id=str(uuid.uuid4()),
+        type="delivery.clicked",
+        campaign_id=campaign,
+        execution_id=execution,
+        contact_id=sent.contact_id,
+        message_id="msg1",
+        first=True,
+        occurred_at=START,
+    )
+    # Twice in one batch, and again later (a re-publish from the ledger).
+    batch = [(1, message(sent)), (2, message(sent)), (3, message(clicked))]
+    await delivery_view.apply(conn, batch)  # type: ignore[arg-type]
+    await delivery_view.apply(conn, [(4, message(sent)), (5, message(clicked))])  # type: ignore[arg-type]
+    report = await statistics_view.statistics(conn, campaign, "all", ["overview"])
+    assert report is not None and report.overview is not None
+    assert (report.overview.messages_sent, report.overview.clicked) == (1, 1)

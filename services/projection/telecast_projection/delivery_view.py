@@ -4,7 +4,9 @@ progress: a query never reads one row per delivery.
 A batch of events is summed in memory (per campaign, hour, second, error code, variation
 and segment) and written with one upsert per table, in the transaction that saves the
 stream position: a redelivered batch is skipped by its position, a replay from the start
-gives the same sums.
+gives the same sums. An event the stream holds twice (re-published from the dispatcher's
+ledger after JetStream's duplicate window) is counted once: every event's id is kept in
+``delivery_applied`` and only ids new to it are summed.
 
 Tables (per campaign): ``delivery_stats`` (totals), ``delivery_errors`` (failed by code),
 ``delivery_hours`` (the timeline), ``delivery_seconds`` (the last two minutes, for the
@@ -151,26 +153,56 @@ class Batch:
                 counts[3] += event.revenue
 
 
-def read_batch(batch: list[tuple[int, Msg]]) -> Batch:
-    sums = Batch()
+Event = DeliveryEvent | ExecutionPlanned | InteractionEvent
+
+
+def decode_batch(batch: list[tuple[int, Msg]]) -> list[Event]:
+    events: list[Event] = []
     for seq, message in batch:
         kind = message.subject.rpartition(".events.")[2]
         try:
             if kind in ("delivery.sent", "delivery.failed"):
-                sums.delivery(decode(message.data, DeliveryEvent))
+                events.append(decode(message.data, DeliveryEvent))
             elif kind == "execution.planned":
-                planned = decode(message.data, ExecutionPlanned)
-                sums.planned[planned.campaign_id] = planned
+                events.append(decode(message.data, ExecutionPlanned))
             elif kind.startswith("delivery."):
-                sums.interaction(decode(message.data, InteractionEvent))
+                events.append(decode(message.data, InteractionEvent))
         except msgspec.DecodeError as error:
             # One malformed event must not stop the statistics of every campaign.
             log.error("delivery_view.undecodable_event", stream_seq=seq, error=str(error))
+    return events
+
+
+def read_batch(events: list[Event]) -> Batch:
+    sums = Batch()
+    for event in events:
+        if isinstance(event, DeliveryEvent):
+            sums.delivery(event)
+        elif isinstance(event, ExecutionPlanned):
+            sums.planned[event.campaign_id] = event
+        else:
+            sums.interaction(event)
     return sums
 
 
 async def apply(conn: psycopg.AsyncConnection, batch: list[tuple[int, Msg]]) -> None:
-    await write(conn, read_batch(batch))
+    events = decode_batch(batch)
+    if not events:
+        return
+    cursor = await conn.execute(
+        """
+        INSERT INTO projection.delivery_applied (id)
+        SELECT DISTINCT unnest(%s::text[]) ON CONFLICT DO NOTHING RETURNING id
+        """,
+        ([event.id for event in events],),
+    )
+    new = {row[0] for row in await cursor.fetchall()}
+    fresh = []
+    for event in events:
+        if event.id in new:
+            new.discard(event.id)  # the first of duplicates within the batch
+            fresh.append(event)
+    await write(conn, read_batch(fresh))
 
 
 async def write(conn: psycopg.AsyncConnection, sums: Batch) -> None:
@@ -354,6 +386,8 @@ async def write(conn: psycopg.AsyncConnection, sums: Batch) -> None:
 
 
 TABLES = """
+-- The id of every event applied: an event the stream holds twice counts once.
+CREATE TABLE IF NOT EXISTS projection.delivery_applied (id text PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS projection.delivery_stats (
     campaign_id uuid PRIMARY KEY,
     execution_id uuid,
@@ -425,6 +459,7 @@ CREATE TABLE IF NOT EXISTS projection.delivery_segments (
 """
 
 DROPPED = (
-    "projection.delivery_stats, projection.delivery_errors, projection.delivery_hours, "
-    "projection.delivery_seconds, projection.delivery_variations, projection.delivery_segments"
+    "projection.delivery_applied, projection.delivery_stats, projection.delivery_errors, "
+    "projection.delivery_hours, projection.delivery_seconds, projection.delivery_variations, "
+    "projection.delivery_segments"
 )
