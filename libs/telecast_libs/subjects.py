@@ -123,6 +123,17 @@ class Subjects(msgspec.Struct, frozen=True):
     def webhook_queries(self) -> str:
         return f"{self.namespace}.query.webhook.*"
 
+    # Request/reply with the dispatcher's interaction recording: a followed tracked link
+    # (<ns>.cmd.tracking.click) and a reported conversion (<ns>.cmd.tracking.conversion).
+    def tracking_command(self, kind: str) -> str:
+        if not kind.startswith("tracking.") or "." in kind.removeprefix("tracking."):
+            raise ValueError(f"not a tracking request kind: {kind!r}")
+        return f"{self.namespace}.cmd.{kind}"
+
+    @property
+    def tracking_commands(self) -> str:
+        return f"{self.namespace}.cmd.tracking.*"
+
 
 def _webhook_kind(kind: str) -> str:
     if not kind.startswith("webhook.") or "." in kind.removeprefix("webhook."):

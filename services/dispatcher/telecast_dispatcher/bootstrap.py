@@ -1,4 +1,5 @@
-"""The dispatcher's composition root: settings, connections and the webhook parts."""
+"""The dispatcher's composition root: settings, connections, sending, tracking and the
+webhook parts."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import signal
 
 from telecast_dispatcher.schema import prepare_database
 from telecast_dispatcher.sending.guards import GuardSettings
+from telecast_dispatcher.sending.interactions import Interactions
 from telecast_dispatcher.sending.limits import LimitSettings
 from telecast_dispatcher.sending.port import TelegramSender
 from telecast_dispatcher.sending.runs import RunSettings
 from telecast_dispatcher.sending.service import Sending, SendingSettings
+from telecast_dispatcher.sending.tracking_endpoint import TrackingEndpoint
+from telecast_dispatcher.sending.tracking_links import LinkTracker
 from telecast_dispatcher.settings import DispatcherSettings
 from telecast_dispatcher.webhooks.delivery import DeliveryWorker
 from telecast_dispatcher.webhooks.delivery_log import DeliveryLog
@@ -25,6 +29,7 @@ from telecast_libs.ops import serve_ops
 from telecast_libs.pg import open_pool
 from telecast_libs.settings import load_settings
 from telecast_libs.subjects import subjects_for
+from telecast_libs.tracking import DEV_TRACKING_SECRET
 
 log = get_logger(__name__)
 
@@ -127,18 +132,37 @@ async def serve(settings: DispatcherSettings) -> None:
     )
     tasks = [asyncio.create_task(intake.run()), asyncio.create_task(worker.run())]
     await endpoint.start()
+    if settings.tracking_secret == DEV_TRACKING_SECRET:
+        log.warning("dispatcher.development_tracking_secret", hint="set TRACKING_SECRET")
+    interactions = Interactions(
+        pool,
+        nc.jetstream(),
+        subjects,
+        tracking_secret=settings.tracking_secret,
+        tracking_base_url=settings.tracking_base_url,
+    )
+    tracking = TrackingEndpoint(nc, subjects, interactions)
+    await tracking.start()
+    sender = telegram_sender(settings)
+    sender.on_receipt(interactions.on_receipt)
     sending = Sending(
         pool,
         nc,
         settings.database_url,
         subjects,
-        telegram_sender(settings),
+        sender,
         sending_settings(settings),
+        links=(
+            LinkTracker(settings.tracking_base_url, settings.tracking_secret)
+            if settings.tracking_base_url
+            else None
+        ),
     )
     await sending.start()
     log.info(
         "dispatcher.started",
         namespace=settings.telecast_namespace,
+        tracking_base_url=settings.tracking_base_url or None,
         allowed_hosts=sorted(policy.hosts) + [str(n) for n in policy.networks],
     )
 
@@ -150,6 +174,8 @@ async def serve(settings: DispatcherSettings) -> None:
 
     log.info("dispatcher.stopping")
     await sending.stop()
+    await tracking.stop()
+    await interactions.stop()
     await endpoint.stop()
     # Requests in flight finish and are recorded: a clean stop sends nothing twice.
     await worker.stop(grace=settings.webhook_timeout_seconds + 1)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from telecast_dispatcher.sending.port import Account
 from telecast_dispatcher.sending.telegram_accounts import AccountConfig, accounts_from_settings
 from telecast_dispatcher.webhooks.targets import parse_allowlist
 from telecast_libs.settings import CommonSettings, SettingsError
+from telecast_libs.tracking import DEV_TRACKING_SECRET, MIN_SECRET_LENGTH
 
 
 class DispatcherSettings(CommonSettings, kw_only=True):
@@ -80,6 +83,12 @@ class DispatcherSettings(CommonSettings, kw_only=True):
     guard_min_outcomes: int = 100
     message_cost: float = 0.0
 
+    # Tracking: with TRACKING_BASE_URL (the gateway's public address) set, the links and URL
+    # buttons of messages are rewritten into <base>/r/<token>, signed with TRACKING_SECRET
+    # (the gateway's must be the same). Empty: links are sent as written.
+    tracking_base_url: str = ""
+    tracking_secret: str = DEV_TRACKING_SECRET
+
     def __post_init__(self) -> None:
         super().__post_init__()
         try:
@@ -135,6 +144,17 @@ class DispatcherSettings(CommonSettings, kw_only=True):
                 raise SettingsError(str(error)) from None
         elif not self.sim_accounts():
             raise SettingsError("environment variable TELEGRAM_SIM_ACCOUNTS: name an account")
+        if len(self.tracking_secret) < MIN_SECRET_LENGTH:
+            raise SettingsError(
+                f"environment variable TRACKING_SECRET: use at least {MIN_SECRET_LENGTH} characters"
+            )
+        if self.tracking_base_url and not re.match(
+            r"^https?://[^/\s?#]+(/[^\s?#]*)?$", self.tracking_base_url
+        ):
+            raise SettingsError(
+                "environment variable TRACKING_BASE_URL: an http(s) URL without query, "
+                "such as https://go.example.com"
+            )
         if not 0 <= self.webhook_retry_jitter < 1:
             raise SettingsError("environment variable WEBHOOK_RETRY_JITTER: must be in [0, 1)")
 

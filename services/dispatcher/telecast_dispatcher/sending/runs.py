@@ -42,6 +42,7 @@ from telecast_dispatcher.sending.port import (
 )
 from telecast_dispatcher.sending.recorder import Outcome as Recorded
 from telecast_dispatcher.sending.recorder import Recorder
+from telecast_dispatcher.sending.tracking_links import LinkTracker, rewrite
 from telecast_dispatcher.sending.work import WorkItem
 from telecast_libs.content.messages import personalize
 from telecast_libs.content.rendering import TemplateError
@@ -79,6 +80,8 @@ class RunContext:
     send_rate: Callable[[], float]
     # An item went back to the queue (the sweeper publishes it).
     requeued: Callable[[], None]
+    # Rewrites links into tracked ones (TRACKING_BASE_URL set), else None.
+    links: LinkTracker | None = None
 
 
 class ItemRun:
@@ -273,10 +276,16 @@ class ItemRun:
             )
         except (TemplateError, KeyError, ValueError) as error:
             raise SendError(RENDER_FAILED, detail=str(error)) from None
+        text, buttons = rendered["text"], rendered["buttons"]
+        if self.ctx.links is not None:
+            track = self.ctx.links.for_delivery(
+                self.item.execution_id, job.contact_id, rendered["messageId"]
+            )
+            text, buttons = rewrite(text, rendered["parseMode"], buttons, track)
         return OutgoingMessage(
-            text=rendered["text"],
+            text=text,
             parse_mode=rendered["parseMode"],
-            buttons=rendered["buttons"],
+            buttons=buttons,
             media=rendered["media"],
             reference=f"{self.item.execution_id}:{job.contact_id}:{rendered['messageId']}",
             correlation_id=self.execution.get("correlation_id"),

@@ -2,7 +2,8 @@
 
 ``deliveries`` is the ledger: one row per (execution, contact, step) -- a step is one of
 the campaign's messages -- whose primary key is what makes a send happen at most once. Its
-rows are also the outbox of the delivery events (``published``).
+rows are also the outbox of the delivery events (``published``). ``interactions`` (reads,
+clicks, conversions) is the outbox of the interaction events.
 """
 
 from __future__ import annotations
@@ -113,6 +114,48 @@ CREATE TABLE IF NOT EXISTS dispatcher.account_states (
     detail text,
     since timestamptz NOT NULL
 );
+-- What recipients did with the messages: reads, clicks of tracked links, conversions, each
+-- attributed to the ledger. The outbox of the interaction events (published).
+CREATE TABLE IF NOT EXISTS dispatcher.interactions (
+    -- The event's id: from the click id, the conversion id or the receipt (idempotent).
+    id uuid PRIMARY KEY,
+    -- delivery.read, delivery.clicked, delivery.converted
+    type text NOT NULL,
+    campaign_id uuid NOT NULL,
+    execution_id uuid NOT NULL,
+    contact_id uuid NOT NULL,
+    telegram_id bigint NOT NULL,
+    message_id text,
+    variation_id text,
+    -- A conversion: every message the recipient was sent, and its variation.
+    arms jsonb NOT NULL DEFAULT '[]',
+    segment_ids text[] NOT NULL DEFAULT '{}',
+    url text,
+    conversion_id text,
+    revenue double precision NOT NULL DEFAULT 0,
+    -- The recipient's first interaction of this type in the campaign.
+    first boolean NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    correlation_id text,
+    published boolean NOT NULL DEFAULT false
+);
+CREATE INDEX IF NOT EXISTS interactions_unpublished ON dispatcher.interactions (recorded_at)
+    WHERE NOT published;
+CREATE INDEX IF NOT EXISTS interactions_execution ON dispatcher.interactions (execution_id);
+-- Who has read, clicked, converted in a campaign (what makes an interaction "first").
+CREATE TABLE IF NOT EXISTS dispatcher.interaction_firsts (
+    campaign_id uuid NOT NULL,
+    contact_id uuid NOT NULL,
+    type text NOT NULL,
+    PRIMARY KEY (campaign_id, contact_id, type)
+);
+-- Finding a recipient's deliveries: a conversion by contact, a receipt or a conversion by
+-- chat (a sent message has its Telegram message id).
+CREATE INDEX IF NOT EXISTS deliveries_recipient ON dispatcher.deliveries (campaign_id, contact_id);
+CREATE INDEX IF NOT EXISTS deliveries_chat
+    ON dispatcher.deliveries (telegram_id, telegram_message_id)
+    WHERE telegram_message_id IS NOT NULL;
 -- Columns added after the first release of these tables.
 ALTER TABLE dispatcher.campaign_facts ADD COLUMN IF NOT EXISTS invitation jsonb;
 ALTER TABLE dispatcher.executions ADD COLUMN IF NOT EXISTS invitation jsonb;

@@ -34,6 +34,7 @@ from telecast_dispatcher.sending.port import SendError, TelegramSender
 from telecast_dispatcher.sending.recorder import Recorder
 from telecast_dispatcher.sending.runs import ItemRun, RunContext, RunSettings
 from telecast_dispatcher.sending.sweeper import Sweeper
+from telecast_dispatcher.sending.tracking_links import LinkTracker
 from telecast_dispatcher.sending.work import PRIORITIES, WorkItem
 from telecast_libs import following
 from telecast_libs import nats as tnats
@@ -71,6 +72,7 @@ class Sending:
         subjects: Subjects,
         sender: TelegramSender,
         settings: SendingSettings,
+        links: LinkTracker | None = None,
     ) -> None:
         self.pool = pool
         self.nc = nc
@@ -113,6 +115,7 @@ class Sending:
             settings=settings.runs,
             send_rate=self.send_rate,
             requeued=self.sweeper.wake.set,
+            links=links,
         )
         self._capacity = asyncio.Event()
         self._stopping = False

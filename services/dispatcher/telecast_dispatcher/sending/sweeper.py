@@ -2,7 +2,8 @@
 
 - work items committed but not on the queue (a crash after commit; a resume; a halted item
   that must go back) are published;
-- outcomes committed but not published are published (the ledger is the outbox);
+- outcomes committed but not published are published (the ledger is the outbox), and so
+  are interactions (reads, clicks, conversions) recorded but not published;
 - executions planned but whose ``execution.planned`` was not published, and executions
   finished but whose completion the campaign service was not told, are told;
 - when Telegram has taken every configured account out of use, the executions that are
@@ -16,7 +17,7 @@ import asyncio
 from nats.js import JetStreamContext
 from psycopg_pool import AsyncConnectionPool
 
-from telecast_dispatcher.sending import events, work
+from telecast_dispatcher.sending import events, interactions, work
 from telecast_dispatcher.sending.campaign_client import CampaignClient
 from telecast_dispatcher.sending.finish import finish_if_done, tell_finished
 from telecast_libs.log import get_logger
@@ -65,6 +66,7 @@ class Sweeper:
             older_than_seconds=_UNPUBLISHED_AFTER_SECONDS,
         )
         await events.count_unpublished(self.pool)
+        await self.publish_interactions()
         async with self.pool.connection() as conn:
             planned = await (
                 await conn.execute(
@@ -93,6 +95,15 @@ class Sweeper:
             await tell_finished(self.pool, self.campaigns, str(execution_id))
         await self.pause_guarded()
         await self.fail_if_no_account()
+
+    async def publish_interactions(self) -> None:
+        """Interactions a crash (or NATS being away) left unpublished: their table is the
+        outbox of their events."""
+        count = await interactions.republish_interactions(
+            self.pool, self.js, self.subjects, older_than_seconds=_UNPUBLISHED_AFTER_SECONDS
+        )
+        if count:
+            log.info("interactions.republished", count=count)
 
     async def pause_guarded(self) -> None:
         """A guard tripped but the campaign is still active (its pause was lost): again."""
