@@ -1,14 +1,47 @@
-"""``python -m telecast_projection``: run the projection service."""
+"""``python -m telecast_projection``: run the projection service.
+
+``python -m telecast_projection rebuild`` drops the read models and replays the events
+(``rebuild.py``).
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import sys
 
 from telecast_libs.settings import SettingsError
 
 
+def _rebuild(force: bool) -> None:
+    from telecast_libs.settings import load_settings
+    from telecast_projection import rebuild
+    from telecast_projection.settings import ProjectionSettings
+
+    settings = load_settings(ProjectionSettings)
+    trimmed = asyncio.run(rebuild.trimmed_streams(settings))
+    if trimmed and not force:
+        sys.exit(
+            "telecast projection: a replay would miss events: "
+            + "; ".join(trimmed)
+            + ". Publish the history again first (python -m telecast_campaign republish "
+            "--from-position 1, python -m telecast_dispatcher republish-deliveries), or "
+            "--force to rebuild from what the streams hold."
+        )
+    asyncio.run(rebuild.request_rebuild(settings))
+    print("the projection drops its read models and replays the events")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m telecast_projection")
+    commands = parser.add_subparsers(dest="command")
+    rebuild = commands.add_parser("rebuild", help="drop the read models and replay the events")
+    rebuild.add_argument("--force", action="store_true", help="even if a stream was trimmed")
+    args = parser.parse_args()
     try:
+        if args.command == "rebuild":
+            _rebuild(args.force)
+            return
         from telecast_projection.bootstrap import main as serve
 
         serve()

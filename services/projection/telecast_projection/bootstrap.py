@@ -16,6 +16,7 @@ from telecast_libs.subjects import subjects_for
 from telecast_projection.delivery_follower import DeliveryFollower
 from telecast_projection.follower import Follower
 from telecast_projection.queries import QueryEndpoint
+from telecast_projection.rebuild import rebuild_subject
 from telecast_projection.schema import create_schema
 from telecast_projection.settings import ProjectionSettings
 
@@ -58,8 +59,27 @@ async def serve(settings: ProjectionSettings) -> None:
         settings.metrics_port,
         {"postgres": postgres_ready, "nats": nats_ready},
     )
-    follow = asyncio.create_task(follower.run())
-    follow_deliveries = asyncio.create_task(deliveries.run())
+    following = [
+        asyncio.create_task(follower.run()),
+        asyncio.create_task(deliveries.run()),
+    ]
+
+    async def rebuild(_message: object) -> None:
+        # Stop applying, let the schema preparation drop and recreate the read models (one
+        # replica does it, under the schema lock), then replay from the checkpoints it
+        # reset.
+        log.warning("projection.rebuild_requested")
+        for task in following:
+            task.cancel()
+        await asyncio.gather(*following, return_exceptions=True)
+        await prepare_database(settings.database_url)
+        follower.position = 0  # read-your-writes waits for the replay to reach a write
+        following[:] = [
+            asyncio.create_task(follower.run()),
+            asyncio.create_task(deliveries.run()),
+        ]
+
+    rebuilds = await nc.subscribe(rebuild_subject(subjects), cb=rebuild)
     await queries.start()
     log.info("projection.started", namespace=settings.telecast_namespace)
 
@@ -71,9 +91,10 @@ async def serve(settings: ProjectionSettings) -> None:
 
     log.info("projection.stopping")
     await queries.stop()
-    follow.cancel()
-    follow_deliveries.cancel()
-    await asyncio.gather(follow, follow_deliveries, return_exceptions=True)
+    await rebuilds.unsubscribe()
+    for task in following:
+        task.cancel()
+    await asyncio.gather(*following, return_exceptions=True)
     ops.close()
     await nc.drain()
     await pool.close()
