@@ -168,6 +168,10 @@ class Platform:
                     "TELEGRAM_SIMULATOR_ADDRESS": (env or {}).get(
                         "TELEGRAM_SIMULATOR_ADDRESS", self.telegram_sim_address
                     ),
+                    # Tracked links lead to this platform's gateway, unless the test says.
+                    "TRACKING_BASE_URL": (env or {}).get(
+                        "TRACKING_BASE_URL", f"http://127.0.0.1:{ports['gateway']}"
+                    ),
                 },
                 ports["dispatcher"],
                 log_dir,

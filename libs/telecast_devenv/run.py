@@ -48,6 +48,10 @@ def main() -> int:
         else:
             port = environment.get("TELEGRAM_SIM_PORT") or "9210"
             environment.setdefault("TELEGRAM_SIMULATOR_ADDRESS", f"127.0.0.1:{port}")
+        # Tracked links lead to this gateway (GET /r/<token>).
+        environment.setdefault(
+            "TRACKING_BASE_URL", f"http://127.0.0.1:{environment.get('GATEWAY_PORT') or '8000'}"
+        )
         print(banner(environment, infra), flush=True)
         return run_honcho(environment, processes)
     finally:

@@ -80,6 +80,7 @@ MINIMUM_ROLE: dict[tuple[str, str], str] = {
     ("GET", "/health"): PUBLIC,
     ("GET", "/ready"): PUBLIC,
 }
+    ("GET", "/r/{id}"): PUBLIC,
 
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 _PARAMETER = re.compile(r"\{[^}]*\}")

@@ -18,6 +18,7 @@ from telecast_libs.contracts.contacts import ContactErrorCode
 from telecast_libs.contracts.errors import ErrorBody, ErrorCode, Problem
 from telecast_libs.contracts.segments import EXECUTION_NOT_FOUND, SEGMENT_NOT_FOUND
 from telecast_libs.contracts.templates import TEMPLATE_NOT_FOUND
+from telecast_libs.contracts.tracking import TrackingErrorCode
 from telecast_libs.contracts.webhooks import WebhookErrorCode
 from telecast_libs.log import get_logger
 
@@ -53,6 +54,9 @@ STATUS_OF_CODE = {
     WebhookErrorCode.DELIVERY_NOT_FOUND: 404,
     WebhookErrorCode.WEBHOOK_TARGET_NOT_ALLOWED: 400,
     WebhookErrorCode.DELIVERY_PENDING: 409,
+    # Tracking
+    TrackingErrorCode.RECIPIENT_NOT_FOUND: 404,
+    TrackingErrorCode.LINK_NOT_FOUND: 404,
 }
 
 _CODE_OF_STATUS = {

@@ -20,7 +20,8 @@ from litestar.security.jwt import JWTAuth, Token
 
 from telecast_gateway.operators import Account, NotAllowed, Operator, OperatorStore, Role
 
-# Paths anyone may call: logging in, refreshing, probes, metrics and the API description.
+# Paths anyone may call: logging in, refreshing, probes, metrics, the API description and
+# tracked links (their signature is their authority).
 PUBLIC_PATHS = [
     "^/api/v1/auth/login$",
     "^/api/v1/auth/refresh$",
@@ -29,6 +30,7 @@ PUBLIC_PATHS = [
     "^/metrics$",
     "^/schema",
 ]
+    "^/r/",
 
 _HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from telecast_libs.settings import CommonSettings, SettingsError
+from telecast_libs.tracking import DEV_TRACKING_SECRET, MIN_SECRET_LENGTH
 
 # Only for `make run` and tests; the gateway warns at start when it is in use.
 DEV_JWT_SECRET = "telecast-development-secret-change-me-0123456789"
@@ -23,11 +24,17 @@ class GatewaySettings(CommonSettings, kw_only=True):
     idempotency_key_ttl_hours: int = 24
     # How long the gateway waits for the campaign or projection service to answer.
     nats_request_timeout_ms: int = 5000
+    # Verifies the tokens of tracked links (GET /r/<token>); the dispatcher's must be the same.
+    tracking_secret: str = DEV_TRACKING_SECRET
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if len(self.jwt_secret) < 32:
             raise SettingsError("environment variable JWT_SECRET: use at least 32 characters")
+        if len(self.tracking_secret) < MIN_SECRET_LENGTH:
+            raise SettingsError(
+                f"environment variable TRACKING_SECRET: use at least {MIN_SECRET_LENGTH} characters"
+            )
         if not 0 < self.gateway_port < 65536:
             raise SettingsError("environment variable GATEWAY_PORT: expected 1-65535")
         if self.token_ttl_seconds <= 0:
