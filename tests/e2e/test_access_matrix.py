@@ -39,6 +39,7 @@ MINIMUM_ROLE: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/campaigns/{id}/conversions"): MANAGER,
     ("GET", "/api/v1/campaigns/{id}/statistics"): VIEWER,
     ("GET", "/api/v1/campaigns/{id}/progress"): VIEWER,
+    ("GET", "/api/v1/campaigns/{id}/progress/stream"): VIEWER,
     ("POST", "/api/v1/campaigns/{id}/preview"): VIEWER,
     ("GET", "/api/v1/templates"): VIEWER,
     ("POST", "/api/v1/templates"): MANAGER,

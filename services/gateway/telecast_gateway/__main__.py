@@ -28,6 +28,9 @@ def main() -> None:
         log_level="warning",
         access_log=False,
         lifespan="on",
+        # An open progress stream (Server-Sent Events) lasts until its campaign ends: a
+        # shutdown waits this long for such answers, then cuts them off.
+        timeout_graceful_shutdown=5,
     )
 
 

@@ -22,6 +22,7 @@ from telecast_gateway.routes.campaigns import CampaignController
 from telecast_gateway.routes.contacts import ContactController
 from telecast_gateway.routes.health import health, metrics, ready
 from telecast_gateway.routes.previews import PreviewController
+from telecast_gateway.routes.progress_stream import ProgressStreamController
 from telecast_gateway.routes.segments import SegmentController
 from telecast_gateway.routes.templates import TemplateController
 from telecast_gateway.routes.users import UsersController
@@ -95,6 +96,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             AuthController,
             UsersController,
             CampaignController,
+            ProgressStreamController,
             PreviewController,
             TemplateController,
             ContactController,

@@ -15,8 +15,9 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware.authentication import AuthenticationResult
 from litestar.openapi.spec import OpenAPI
-from litestar.security.jwt import JWTAuth, Token
+from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 
 from telecast_gateway.operators import Account, NotAllowed, Operator, OperatorStore, Role
 
@@ -32,6 +33,11 @@ PUBLIC_PATHS = [
 ]
     "^/r/",
 
+# Where an access token may also come as ``?access_token=``: a browser's EventSource cannot
+# set headers. Only there, since a token in a URL can end up in proxies' logs and history.
+QUERY_TOKEN_PATHS = re.compile(r"^/api/v1/campaigns/[^/]+/progress/stream$")
+QUERY_TOKEN_PARAMETER = "access_token"
+
 _HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
@@ -46,10 +52,27 @@ async def _operator_from_token(token: Token, _: ASGIConnection[Any, Any, Any, An
     )
 
 
+class BearerOrQueryTokenMiddleware(JWTAuthenticationMiddleware):
+    """The Bearer token of the ``Authorization`` header or, on ``QUERY_TOKEN_PATHS`` and
+    only when that header is absent, the ``access_token`` query parameter."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        if not connection.headers.get(self.auth_header) and QUERY_TOKEN_PATHS.match(
+            connection.scope["path"]
+        ):
+            token = connection.query_params.get(QUERY_TOKEN_PARAMETER)
+            if token:
+                return await self.authenticate_token(encoded_token=token, connection=connection)
+        return await super().authenticate_request(connection)
+
+
 def build_auth(secret: str, ttl_seconds: int) -> JWTAuth[Operator]:
     return JWTAuth[Operator](
         token_secret=secret,
         retrieve_user_handler=_operator_from_token,
+        authentication_middleware_class=BearerOrQueryTokenMiddleware,
         exclude=PUBLIC_PATHS,
         default_token_expiration=timedelta(seconds=ttl_seconds),
         description="An access token from POST /api/v1/auth/login or /api/v1/auth/refresh",

@@ -1,0 +1,1 @@
+"""``telecast``: the operator command line (docs/cli.md)."""
