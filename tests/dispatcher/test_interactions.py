@@ -27,6 +27,7 @@ from telecast_devenv.jetstream import delete_streams
 from telecast_dispatcher.schema import prepare_database
 from telecast_dispatcher.sending.interactions import Interactions, republish_interactions
 from telecast_dispatcher.sending.port import Receipt
+from telecast_dispatcher.sending.receipts import Receipts
 from telecast_dispatcher.sending.tracking_endpoint import TrackingEndpoint
 from telecast_libs import nats as tnats
 from telecast_libs.contracts.base import decode, encode
@@ -61,11 +62,19 @@ def own_database(infra: Infra) -> Iterator[str]:
 
 
 class Harness:
-    def __init__(self, url: str, nc: Any, subjects: Subjects, interactions: Interactions):
+    def __init__(
+        self,
+        url: str,
+        nc: Any,
+        subjects: Subjects,
+        interactions: Interactions,
+        receipts: Receipts,
+    ) -> None:
         self.url = url
         self.nc = nc
         self.subjects = subjects
         self.interactions = interactions
+        self.receipts = receipts
 
     async def ask(self, request: Any, answer: type) -> TrackingReply:
         kind = request.__struct_config__.tag
@@ -101,16 +110,15 @@ async def harness(own_database: str, nats_url: str) -> AsyncIterator[Harness]:
     pool = await open_pool(own_database, max_size=4, name="test-interactions")
     nc = await nats.connect(nats_url)
     await tnats.ensure_stream(nc.jetstream(), delivery_events_stream(subjects))
-    interactions = Interactions(
-        pool, nc.jetstream(), subjects, tracking_secret=SECRET, tracking_base_url=BASE
-    )
+    interactions = Interactions(pool, nc.jetstream(), subjects)
+    receipts = Receipts(interactions, tracking_secret=SECRET, tracking_base_url=BASE)
     endpoint = TrackingEndpoint(nc, subjects, interactions)
     await endpoint.start()
     try:
-        yield Harness(own_database, nc, subjects, interactions)
+        yield Harness(own_database, nc, subjects, interactions, receipts)
     finally:
         await endpoint.stop()
-        await interactions.stop()
+        await receipts.stop()
         await nc.close()
         await pool.close()
         await delete_streams(nats_url, f"{namespace.upper()}_")
@@ -300,16 +308,16 @@ async def test_receipts_are_reads_and_clicks_of_their_delivery(harness: Harness)
         SECRET, TrackedLink(execution, ann, "msg1", "https://shop.example.com/sale")
     )
     clicked = Receipt("sim-bot-1", 701, message_id, "click", at, url=tracked)
-    assert await harness.interactions.record_receipt(read)
-    assert await harness.interactions.record_receipt(read)  # the same read
-    assert await harness.interactions.record_receipt(clicked)
+    assert await harness.receipts.record_receipt(read)
+    assert await harness.receipts.record_receipt(read)  # the same read
+    assert await harness.receipts.record_receipt(clicked)
     # A receipt of a message the ledger does not know (yet): not recorded.
-    assert not await harness.interactions.record_receipt(
+    assert not await harness.receipts.record_receipt(
         Receipt("sim-bot-1", 701, message_id + 1, "read", at)
     )
     # Through the sender's callback, in the background.
-    harness.interactions.on_receipt(Receipt("sim-bot-1", 701, message_id, "read", at))
-    await harness.interactions.stop()
+    harness.receipts.on_receipt(Receipt("sim-bot-1", 701, message_id, "read", at))
+    await harness.receipts.stop()
 
     events = [e for e in await harness.events() if e.campaign_id == ledger.campaign_id]
     assert sorted(e.type for e in events) == ["delivery.clicked", "delivery.read"]

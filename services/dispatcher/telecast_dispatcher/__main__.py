@@ -17,7 +17,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m telecast_dispatcher")
     commands = parser.add_subparsers(dest="command")
     republish = commands.add_parser(
-        "republish-deliveries", help="publish delivery events again from the ledger"
+        "republish-deliveries",
+        help="publish delivery (and interaction) events again from the ledger",
     )
     republish.add_argument(
         "--execution", help="every outcome of this execution (default: the unpublished ones)"
@@ -38,8 +39,11 @@ def main() -> None:
 
         settings = load_settings(DispatcherSettings)
         if args.command == "republish-deliveries":
-            count = asyncio.run(operations.republish_deliveries(settings, args.execution))
-            print(f"published {count} delivery events")
+            count, interactions = asyncio.run(
+                operations.republish_deliveries(settings, args.execution)
+            )
+            also = f" and {interactions} interaction events" if interactions else ""
+            print(f"published {count} delivery events{also}")
         elif args.command == "accounts":
             rows = asyncio.run(operations.retired_accounts(settings))
             if not rows:

@@ -11,6 +11,7 @@ from telecast_dispatcher.sending.guards import GuardSettings
 from telecast_dispatcher.sending.interactions import Interactions
 from telecast_dispatcher.sending.limits import LimitSettings
 from telecast_dispatcher.sending.port import TelegramSender
+from telecast_dispatcher.sending.receipts import Receipts
 from telecast_dispatcher.sending.runs import RunSettings
 from telecast_dispatcher.sending.service import Sending, SendingSettings
 from telecast_dispatcher.sending.tracking_endpoint import TrackingEndpoint
@@ -134,17 +135,16 @@ async def serve(settings: DispatcherSettings) -> None:
     await endpoint.start()
     if settings.tracking_secret == DEV_TRACKING_SECRET:
         log.warning("dispatcher.development_tracking_secret", hint="set TRACKING_SECRET")
-    interactions = Interactions(
-        pool,
-        nc.jetstream(),
-        subjects,
+    interactions = Interactions(pool, nc.jetstream(), subjects)
+    receipts = Receipts(
+        interactions,
         tracking_secret=settings.tracking_secret,
         tracking_base_url=settings.tracking_base_url,
     )
     tracking = TrackingEndpoint(nc, subjects, interactions)
     await tracking.start()
     sender = telegram_sender(settings)
-    sender.on_receipt(interactions.on_receipt)
+    sender.on_receipt(receipts.on_receipt)
     sending = Sending(
         pool,
         nc,
@@ -175,7 +175,7 @@ async def serve(settings: DispatcherSettings) -> None:
     log.info("dispatcher.stopping")
     await sending.stop()
     await tracking.stop()
-    await interactions.stop()
+    await receipts.stop()
     await endpoint.stop()
     # Requests in flight finish and are recorded: a clean stop sends nothing twice.
     await worker.stop(grace=settings.webhook_timeout_seconds + 1)

@@ -1,4 +1,5 @@
-"""What recipients did with a campaign's messages: reads, clicks, conversions.
+"""What recipients did with a campaign's messages: reads, clicks, conversions (receipts of
+reads and clicks come through ``receipts``).
 
 Each interaction is a row of ``dispatcher.interactions`` whose id makes it idempotent (a
 click id, a conversion id, a receipt), attributed to the ledger: a click or a read to its
@@ -23,7 +24,6 @@ import psycopg
 from nats.js import JetStreamContext
 from psycopg_pool import AsyncConnectionPool
 
-from telecast_dispatcher.sending.port import Receipt
 from telecast_libs.contracts.base import encode
 from telecast_libs.contracts.deliveries import ArmOf, InteractionEvent
 from telecast_libs.contracts.errors import ErrorCode, Problem
@@ -37,14 +37,10 @@ from telecast_libs.contracts.tracking import (
 )
 from telecast_libs.log import get_logger
 from telecast_libs.subjects import Subjects
-from telecast_libs.tracking import InvalidToken, token_of, verify
 
 log = get_logger(__name__)
 
 READ, CLICKED, CONVERTED = "delivery.read", "delivery.clicked", "delivery.converted"
-# A receipt can arrive before its send's outcome is committed (the recorder batches): it is
-# looked for again after these waits, then dropped.
-_RECEIPT_RETRIES = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 _COLUMNS = (
     "id, type, campaign_id, execution_id, contact_id, telegram_id, message_id, variation_id, "
@@ -117,7 +113,7 @@ class Interaction:
         )
 
 
-async def _store(conn: psycopg.AsyncConnection, new: Interaction) -> tuple[Interaction, bool]:
+async def store(conn: psycopg.AsyncConnection, new: Interaction) -> tuple[Interaction, bool]:
     """Insert ``new`` (its ``first`` decided here) unless its id is recorded; the row as
     stored and whether it was inserted now. Call inside a transaction."""
     existing = await _load(conn, new.id)
@@ -180,25 +176,10 @@ def _uuid(value: str) -> str | None:
 class Interactions:
     """Records interactions and publishes their events (one per dispatcher process)."""
 
-    def __init__(
-        self,
-        pool: AsyncConnectionPool,
-        js: JetStreamContext,
-        subjects: Subjects,
-        *,
-        tracking_secret: str,
-        tracking_base_url: str = "",
-    ) -> None:
+    def __init__(self, pool: AsyncConnectionPool, js: JetStreamContext, subjects: Subjects):
         self.pool = pool
         self.js = js
         self.subjects = subjects
-        self.tracking_secret = tracking_secret
-        self.tracking_base_url = tracking_base_url
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def stop(self) -> None:
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=5)
 
     # Clicks ------------------------------------------------------------------------------
 
@@ -221,7 +202,7 @@ class Interactions:
                     code=TrackingErrorCode.LINK_NOT_FOUND,
                 )
             campaign_id, telegram_id, variation_id, segment_ids = delivery
-            stored, inserted = await _store(
+            stored, inserted = await store(
                 conn,
                 Interaction(
                     id=interaction_id("click", request.click_id),
@@ -239,7 +220,7 @@ class Interactions:
                 ),
             )
         if inserted:
-            await self._publish_safely([stored])
+            await self.publish_safely([stored])
         return ClickRecorded(id=stored.id, first=stored.first, recorded=inserted)
 
     # Conversions -------------------------------------------------------------------------
@@ -263,7 +244,7 @@ class Interactions:
                 for row in rows:
                     if row[0] == execution_id:
                         segments.update(dict.fromkeys(row[5] or ()))
-                stored, inserted = await _store(
+                stored, inserted = await store(
                     conn,
                     Interaction(
                         id=id_,
@@ -283,7 +264,7 @@ class Interactions:
             else:
                 stored, inserted = existing, False
         if inserted:
-            await self._publish_safely([stored])
+            await self.publish_safely([stored])
         return ConversionRecorded(
             id=stored.id,
             conversion_id=stored.conversion_id or request.conversion_id,
@@ -336,100 +317,9 @@ class Interactions:
             )
         return [r for r in rows if r[1] == rows[0][1]]
 
-    # Receipts (reads and clicks the sender reports) --------------------------------------
-
-    def on_receipt(self, receipt: Receipt) -> None:
-        """The sender's callback: record it in the background."""
-        task = asyncio.get_running_loop().create_task(self._receipt(receipt))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _receipt(self, receipt: Receipt) -> None:
-        for wait in (0.0, *_RECEIPT_RETRIES):
-            await asyncio.sleep(wait)
-            try:
-                if await self.record_receipt(receipt):
-                    return
-            except Exception as error:
-                log.warning("receipt.record_failed", kind=receipt.kind, error=repr(error))
-        log.info(
-            "receipt.unattributed",
-            kind=receipt.kind,
-            account=receipt.account,
-            chat_id=receipt.chat_id,
-            message_id=receipt.message_id,
-        )
-
-    async def record_receipt(self, receipt: Receipt) -> bool:
-        """Record a read or a click of a sent message; False if no delivery is known for it
-        (yet)."""
-        if receipt.kind not in ("read", "click"):
-            return True  # nothing to record
-        async with self.pool.connection() as conn, conn.transaction():
-            delivery = await (
-                await conn.execute(
-                    "SELECT d.campaign_id, d.execution_id, d.contact_id, d.message_id, "
-                    "d.variation_id, d.segment_ids, e.correlation_id "
-                    "FROM dispatcher.deliveries d JOIN dispatcher.executions e "
-                    "USING (execution_id) WHERE d.telegram_id = %s "
-                    "AND d.telegram_message_id = %s AND d.account = %s",
-                    (receipt.chat_id, receipt.message_id, receipt.account),
-                )
-            ).fetchone()
-            if delivery is None:
-                return False
-            campaign_id, execution_id, contact_id, message_id = delivery[:4]
-            variation_id, segment_ids, correlation_id = delivery[4:]
-            execution_id, contact_id = str(execution_id), str(contact_id)
-            if receipt.kind == "read":
-                # A message is read once: every receipt of it names the same read.
-                id_ = interaction_id("read", execution_id, contact_id, message_id)
-                kind, url = READ, None
-            else:
-                id_ = interaction_id(
-                    "click-receipt",
-                    receipt.account,
-                    str(receipt.chat_id),
-                    str(receipt.message_id),
-                    receipt.at.isoformat(),
-                )
-                kind, url = CLICKED, self._clicked_url(receipt.url)
-            stored, inserted = await _store(
-                conn,
-                Interaction(
-                    id=id_,
-                    type=kind,
-                    campaign_id=str(campaign_id),
-                    execution_id=execution_id,
-                    contact_id=contact_id,
-                    telegram_id=receipt.chat_id,
-                    message_id=message_id,
-                    variation_id=variation_id,
-                    segment_ids=tuple(segment_ids or ()),
-                    url=url,
-                    occurred_at=receipt.at,
-                    correlation_id=correlation_id,
-                ),
-            )
-        if inserted:
-            await self._publish_safely([stored])
-        return True
-
-    def _clicked_url(self, url: str | None) -> str | None:
-        """The URL a click went to: a tracked link's target, or the URL as reported."""
-        if url is None or not self.tracking_base_url:
-            return url
-        token = token_of(url, self.tracking_base_url)
-        if token is None:
-            return url
-        try:
-            return verify(self.tracking_secret, token).url
-        except InvalidToken:
-            return url
-
     # Publishing --------------------------------------------------------------------------
 
-    async def _publish_safely(self, stored: list[Interaction]) -> None:
+    async def publish_safely(self, stored: list[Interaction]) -> None:
         try:
             await publish_interactions(self.pool, self.js, self.subjects, stored)
         except Exception as error:  # recorded: the sweeper publishes it

@@ -2,8 +2,9 @@
 
 - ``republish-deliveries [--execution ID]``: publish the delivery events again from the
   ledger, the source of truth: every unpublished outcome, or every outcome of one execution
-  (after a stream lost messages). JetStream drops what it still remembers; consumers are
-  idempotent beyond its window.
+  (after a stream lost messages), and the interactions (reads, clicks, conversions) likewise
+  from their table. JetStream drops what it still remembers; consumers are idempotent
+  beyond its window.
 - ``accounts``: the sending accounts Telegram has taken out of use, and why.
 - ``restore-account NAME``: put an account back into the rotation (for example once a
   PEER_FLOOD limit has passed).
@@ -12,7 +13,7 @@
 from __future__ import annotations
 
 from telecast_dispatcher.schema import prepare_database
-from telecast_dispatcher.sending import events
+from telecast_dispatcher.sending import events, interactions
 from telecast_dispatcher.sending.campaign_client import CampaignClient
 from telecast_dispatcher.settings import DispatcherSettings
 from telecast_libs import nats as tnats
@@ -21,7 +22,10 @@ from telecast_libs.streams import delivery_events_stream
 from telecast_libs.subjects import subjects_for
 
 
-async def republish_deliveries(settings: DispatcherSettings, execution_id: str | None) -> int:
+async def republish_deliveries(
+    settings: DispatcherSettings, execution_id: str | None
+) -> tuple[int, int]:
+    """How many delivery events, and how many interaction events, were published."""
     subjects = subjects_for(settings.telecast_namespace)
     await prepare_database(settings.database_url)
     pool = await open_pool(settings.database_url, max_size=2, name="dispatcher-republish")
@@ -29,13 +33,16 @@ async def republish_deliveries(settings: DispatcherSettings, execution_id: str |
     try:
         js = nc.jetstream()
         await tnats.ensure_stream(js, delivery_events_stream(subjects))
-        return await events.republish_deliveries(
+        published = await events.republish_deliveries(
             pool,
             js,
             subjects,
             CampaignClient(nc, subjects),
             older_than_seconds=0.0,
             execution_id=execution_id,
+        )
+        return published, await interactions.republish_interactions(
+            pool, js, subjects, older_than_seconds=0.0, execution_id=execution_id
         )
     finally:
         await nc.drain()
