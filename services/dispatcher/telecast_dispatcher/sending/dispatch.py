@@ -74,7 +74,13 @@ class ReadyQueue:
         self.accounts: set[str] = set()
 
     def __len__(self) -> int:
-        return sum(len(q) for q in self._queues.values()) + len(self._later)
+        return self.waiting() + len(self._later)
+
+    def waiting(self) -> int:
+        """Claimed deliveries ready to send, none started (a crash would leave them
+        unconfirmed). Those waiting for a retry are not counted: they are few, and counting
+        them would hold every claim back while Telegram has trouble."""
+        return sum(len(q) for q in self._queues.values())
 
     def push(self, job: Job, *, front: bool = False) -> None:
         queue = self._queues[job.run.priority]

@@ -66,10 +66,10 @@ async def unconfirm_lost(conn: psycopg.AsyncConnection, item: WorkItem) -> list[
     )
     lost = await cursor.fetchall()
     if lost:
+        # Not counted by the error-rate guard: a crash is not the recipients' doing.
         await conn.execute(
-            "UPDATE dispatcher.executions SET failed = failed + %s, "
-            "guard_failed = guard_failed + %s WHERE execution_id = %s",
-            (len(lost), len(lost), item.execution_id),
+            "UPDATE dispatcher.executions SET failed = failed + %s WHERE execution_id = %s",
+            (len(lost), item.execution_id),
         )
     return lost
 

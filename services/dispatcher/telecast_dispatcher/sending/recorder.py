@@ -152,10 +152,16 @@ class Recorder:
                 # A row that was no longer ours: another run marked it unconfirmed. Its
                 # outcome stays unconfirmed (never sent twice; reported, not guessed).
                 log.warning("recorder.claims_lost", outcomes=len(batch))
+            # sent, failed, failed as the error-rate guard counts them: an unconfirmed
+            # outcome (a timeout) says nothing about the recipients.
             counts: dict[str, list[int]] = {}
             for row in rows:
-                sent_failed = counts.setdefault(str(row[0]), [0, 0])
-                sent_failed[0 if row[8] == "sent" else 1] += 1
+                tally = counts.setdefault(str(row[0]), [0, 0, 0])
+                if row[8] == "sent":
+                    tally[0] += 1
+                else:
+                    tally[1] += 1
+                    tally[2] += 1 if row[8] == "failed" else 0
             totals = []
             if counts:
                 ids = list(counts)
@@ -164,13 +170,19 @@ class Recorder:
                     UPDATE dispatcher.executions e
                     SET sent = e.sent + c.sent, failed = e.failed + c.failed,
                         guard_sent = e.guard_sent + c.sent,
-                        guard_failed = e.guard_failed + c.failed
-                    FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[]) AS c(id, sent, failed)
+                        guard_failed = e.guard_failed + c.refused
+                    FROM unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::bigint[])
+                        AS c(id, sent, failed, refused)
                     WHERE e.execution_id = c.id
                     RETURNING e.execution_id, e.sent, e.guard_sent, e.guard_failed, e.budget,
                               e.guard_code, e.campaign_state
                     """,
-                    (ids, [counts[i][0] for i in ids], [counts[i][1] for i in ids]),
+                    (
+                        ids,
+                        [counts[i][0] for i in ids],
+                        [counts[i][1] for i in ids],
+                        [counts[i][2] for i in ids],
+                    ),
                 )
                 totals = await cursor.fetchall()
             trips = []

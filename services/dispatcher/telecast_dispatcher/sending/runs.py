@@ -20,7 +20,7 @@ import asyncio
 import math
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -56,6 +56,8 @@ SEQUENCE_STOPPED = Outcome(
 )
 # How often a run tells JetStream it is still working on the item (AckWait is 30 s).
 _HEARTBEAT_SECONDS = 10.0
+# How often a run waiting for room in the replica's claim budget looks again.
+_ROOM_POLL_SECONDS = 0.02
 
 
 @dataclass
@@ -82,6 +84,8 @@ class RunContext:
     requeued: Callable[[], None]
     # Rewrites links into tracked ones (TRACKING_BASE_URL set), else None.
     links: LinkTracker | None = None
+    # Claims are taken one run at a time, against a budget for the whole replica.
+    claiming: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class ItemRun:
@@ -157,14 +161,30 @@ class ItemRun:
 
     async def _send_all(self) -> None:
         while not self.halted:
-            if self._unclaimed and self._outstanding < self._chunk():
-                await self._claim(self._chunk())
-                continue
             if not self._unclaimed and self._outstanding == 0:
                 return
+            if self._unclaimed and await self._claim_within_budget():
+                continue
+            # Wait for one of ours to finish, or for the replica's queue to drain (another
+            # run's deliveries being taken makes room for ours).
             self._changed.clear()
-            await self._changed.wait()
+            try:
+                await asyncio.wait_for(self._changed.wait(), _ROOM_POLL_SECONDS)
+            except TimeoutError:
+                pass
         await self._wind_down()
+
+    async def _claim_within_budget(self) -> bool:
+        """Claim as much as the replica's budget has room for: the deliveries waiting on
+        the ready queue (claimed, no send started) stay under one chunk, about
+        ``claim_seconds`` of sending, for all runs together. Those are what a crash would
+        leave unconfirmed. True if something was claimed."""
+        async with self.ctx.claiming:
+            room = self._chunk() - self.ctx.queue.waiting()
+            if room <= 0 or self.halted:
+                return False
+            await self._claim(room)
+            return True
 
     async def _wind_down(self) -> None:
         """Halted: nothing new starts; wait for the sends under way, give the rest back."""
