@@ -4,6 +4,7 @@
 #   make test    the test suite; PYTEST_ARGS="tests/e2e -x" to narrow it
 #   make lint    ruff check and format check;  make format  to fix the formatting
 #   make bench   the benchmarks
+#   make demo    a demo audience and campaign sent through the simulator, shown with the CLI
 #   make clean   forget the embedded servers' data in .local/ (keeps .venv)
 #
 # PostgreSQL and NATS come from $DATABASE_URL / $NATS_URL if set, else Docker if it answers,
@@ -17,7 +18,7 @@ VENV_STAMP := $(VENV)/.installed
 # The folders that exist (git keeps no empty ones).
 CODE := $(wildcard libs services tests bench)
 
-.PHONY: venv run test lint format bench clean
+.PHONY: venv run test lint format bench demo clean
 
 venv: $(VENV_STAMP)
 
@@ -51,6 +52,9 @@ format: venv
 
 bench: venv
 	$(VENV_PYTHON) -m bench
+
+demo: venv
+	$(VENV_PYTHON) -m telecast_devenv.demo
 
 clean:
 	rm -rf .local
