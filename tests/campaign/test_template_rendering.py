@@ -265,3 +265,28 @@ def test_a_long_value_is_cut_to_its_maximum_with_an_ellipsis() -> None:
     emoji = field_value({"firstName": "😀" * 40}, "firstName")
     assert emoji is not None and utf16_length(emoji) <= 64
     assert field_value({"attributes": {"k": "b" * 300}}, "attributes.k") == "b" * 255 + "…"
+
+
+def test_an_invite_link_renders_from_the_recipient_and_counts_at_its_longest() -> None:
+    link = "https://t.me/+AbCdEfGhIjKlMnOp"
+    source = "Join us: {{inviteLink}}"
+    assert rendered(source, {**ANN, "inviteLink": link}) == f"Join us: {link}"
+    assert check(source, None).longest == len("Join us: ") + FIELD_MAX_LENGTH["inviteLink"]
+    # The longest link Telegram makes (the older joinchat form) is never cut.
+    joinchat = "https://t.me/joinchat/AAAAAEHbEkejzxUjAUCzYA"
+    assert field_value({"inviteLink": joinchat}, "inviteLink") == joinchat
+
+
+def test_an_invite_link_is_escaped_like_any_value() -> None:
+    link = "https://t.me/+Ab_Cd-Ef.Gh"
+    assert rendered("Join: {{inviteLink}}", {"inviteLink": link}, MARKDOWN) == (
+        r"Join: https://t\.me/\+Ab\_Cd\-Ef\.Gh"
+    )
+    assert rendered("<b>Join:</b> {{inviteLink}}", {"inviteLink": link}, HTML) == (
+        f"<b>Join:</b> {link}"
+    )
+
+
+def test_without_a_link_the_placeholder_gives_its_fallback() -> None:
+    assert rendered("Join: {{inviteLink|ask us for a link}}", ANN) == "Join: ask us for a link"
+    assert rendered("Join us {{inviteLink}}", ANN) == "Join us "

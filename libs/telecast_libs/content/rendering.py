@@ -33,8 +33,15 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 ENTITY_LIMIT = 100
 
+# The recipient's own invite link, made by the sender for an invitation campaign (about 30
+# characters: https://t.me/+ and a 16-character hash); absent from every other recipient.
+INVITE_LINK = "inviteLink"
+# What a preview shows in its place: no link is made before the message is sent.
+INVITE_LINK_PREVIEW = "https://t.me/+INVITE_LINK"
+
 # The longest a value is put into a message (in UTF-16 code units); a longer value is cut
-# to it, ending with "…". Names follow Telegram's own limits; a date is YYYY-MM-DD.
+# to it, ending with "…". Names follow Telegram's own limits; a date is YYYY-MM-DD; an
+# invite link is given room to spare, as a cut link would not work.
 FIELD_MAX_LENGTH: dict[str, int] = {
     "firstName": 64,
     "lastName": 64,
@@ -43,6 +50,7 @@ FIELD_MAX_LENGTH: dict[str, int] = {
     "location": 2,
     "age": 3,
     "lastPurchase": 10,
+    INVITE_LINK: 64,
 }
 ATTRIBUTE_PREFIX = "attributes."
 ATTRIBUTE_MAX_LENGTH = 256

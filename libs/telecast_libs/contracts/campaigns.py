@@ -118,6 +118,46 @@ class Workflow(Wire):
     triggers: Identifiers = []
 
 
+class Invitation(Wire, kw_only=True):
+    """The chat an invitation campaign invites to: each recipient gets a fresh invite link
+    (the ``{{inviteLink}}`` placeholder), created by the sending account, an administrator
+    of the chat."""
+
+    # Groups and channels have negative ids in the Bot API (and Pyrogram): a positive one is
+    # a user, or a channel id written without its -100 prefix. Within what JSON numbers hold.
+    chat_id: Annotated[
+        int,
+        msgspec.Meta(
+            ge=-(2**53 - 1),
+            le=-1,
+            description="The group or channel, as the Bot API writes its id (-100… for a "
+            "channel or supergroup)",
+        ),
+    ]
+    expire_hours: (
+        Annotated[
+            int,
+            msgspec.Meta(ge=1, le=8760, description="Each link expires this long after it is made"),
+        ]
+        | None
+    ) = None
+    member_limit: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                ge=1,
+                le=99999,
+                description="Users who may join by one link; 1 when not given (not with "
+                "joinRequest)",
+            ),
+        ]
+        | None
+    ) = None
+    join_request: Annotated[
+        bool, msgspec.Meta(description="Joining asks the chat's administrators to approve")
+    ] = False
+
+
 class CampaignContent(Wire, kw_only=True):
     """Everything an operator writes about a campaign (the body of create)."""
 
@@ -132,6 +172,7 @@ class CampaignContent(Wire, kw_only=True):
     start_date: Timestamp | None = None
     end_date: Timestamp | None = None
     workflow: Workflow | None = None
+    invitation: Invitation | None = None
 
 
 class CampaignChanges(Wire, kw_only=True):
@@ -149,6 +190,7 @@ class CampaignChanges(Wire, kw_only=True):
     start_date: Timestamp | None = None
     end_date: Timestamp | None = None
     workflow: Workflow | None = None
+    invitation: Invitation | None = None
     status: CampaignStatus | None = None
 
 

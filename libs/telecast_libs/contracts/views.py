@@ -14,6 +14,7 @@ from telecast_libs.contracts.campaigns import (
     CampaignStatus,
     CampaignType,
     Goals,
+    Invitation,
     Strategy,
     Workflow,
 )
@@ -86,6 +87,9 @@ class Execution(Wire, kw_only=True):
 class CampaignDetail(CampaignSummary, kw_only=True):
     messages: list[CampaignMessage] = []
     workflow: Workflow | None = None
+    invitation: (
+        Annotated[Invitation, _about("The chat an invitation campaign invites to")] | None
+    ) = None
     execution: Annotated[Execution, _about("Present once executed or scheduled")] | None = None
     cloned_from: Annotated[str, _about("The id of the campaign this is a copy of")] | None = None
 

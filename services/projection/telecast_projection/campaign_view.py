@@ -221,6 +221,8 @@ def _detail(row: dict[str, Any]) -> CampaignDetail:
     }
     if content.get("workflow"):
         fields["workflow"] = content["workflow"]
+    if content.get("invitation"):
+        fields["invitation"] = content["invitation"]
     # A draft cancelled before it ran has no execution to show.
     if row["execution"] and "executionId" in row["execution"]:
         fields["execution"] = {k: v for k, v in row["execution"].items() if v is not None}

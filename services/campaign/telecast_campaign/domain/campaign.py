@@ -23,6 +23,7 @@ from telecast_campaign.domain.errors import (
     InvalidStateTransition,
     StaleVersion,
 )
+from telecast_campaign.domain.invitation import require_invitation
 from telecast_campaign.domain.message_content import MessagesOf
 from telecast_campaign.domain.rules import check_content, stored_form
 from telecast_libs.contracts.base import decode, encode, to_builtins
@@ -41,7 +42,7 @@ COMPLETED = CampaignStatus.COMPLETED.value
 CANCELLED = CampaignStatus.CANCELLED.value
 
 # Content that shapes who receives what: frozen once the campaign leaves draft.
-_AUDIENCE_AND_MESSAGES = frozenset({"targetAudience", "messages", "type"})
+_AUDIENCE_AND_MESSAGES = frozenset({"targetAudience", "messages", "type", "invitation"})
 _FINAL = frozenset({COMPLETED, CANCELLED})
 _DELETABLE = frozenset({DRAFT, CANCELLED})
 # A scheduled start this much after its time is recorded as late.
@@ -185,7 +186,8 @@ class Campaign(Aggregate):
         ``audience`` looks the campaign's segments up as they are now: every segment must
         exist (SEGMENT_NOT_FOUND otherwise). A start records the audience, so that editing
         a segment later does not change who the execution is for; a scheduled execution
-        records the audience of the moment it starts."""
+        records the audience of the moment it starts. An invitation campaign must say which
+        chat it invites to (VALIDATION_ERROR otherwise)."""
         self._require("execute", DRAFT)
         end = self.content.get("endDate")
         if end is not None and datetime.fromisoformat(end) <= now:
@@ -193,6 +195,7 @@ class Campaign(Aggregate):
                 f"cannot execute a campaign whose endDate ({end}) has passed",
                 details={"status": self.status, "endDate": end},
             )
+        require_invitation(self.content)
         resolved = audience(True)
         # Templates are resolved (TEMPLATE_NOT_FOUND if one is missing) and recorded now, also
         # for a scheduled start: what was executed is what is sent.

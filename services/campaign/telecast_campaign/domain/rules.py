@@ -1,5 +1,5 @@
 """Rules on campaign content that no single field can state: dates, messages, weights,
-placeholders."""
+placeholders, invitations."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from telecast_campaign.domain.audience import campaign_filters
 from telecast_campaign.domain.errors import ValidationFailed
+from telecast_campaign.domain.invitation import check_invitation
 from telecast_campaign.domain.message_content import check_message
 from telecast_libs.contracts.base import to_builtins
 from telecast_libs.contracts.campaigns import CampaignContent
@@ -23,6 +24,8 @@ def check_content(content: CampaignContent) -> None:
         # The filters in the filter language: an ageRange [45, 18] is refused now, not when
         # the audience is first counted.
         campaign_filters(to_builtins(content.target_audience.filters))
+    if content.invitation is not None:
+        check_invitation(content.invitation)
     for index, message in enumerate(content.messages):
         field = f"messages[{index}]"
         has_own = message.content is not None or message.template_id is not None

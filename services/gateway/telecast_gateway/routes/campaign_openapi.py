@@ -78,6 +78,18 @@ CREATE_EXAMPLES = {
             ],
         },
     ),
+    "invitation": Example(
+        summary="An invitation: each recipient gets a link of their own to a channel",
+        value={
+            "name": "VIP Channel Invitation",
+            "type": "invitation",
+            "targetAudience": {"segments": ["seg789"]},
+            "messages": [
+                {"content": "Hi {{firstName|there}}! Join our VIP channel: {{inviteLink}}"}
+            ],
+            "invitation": {"chatId": -1001234567890, "expireHours": 72, "memberLimit": 1},
+        },
+    ),
 }
 
 UPDATE_EXAMPLES = {

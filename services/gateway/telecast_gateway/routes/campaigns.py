@@ -176,7 +176,8 @@ class CampaignController(Controller):
         "/",
         summary="Create a campaign",
         description="Creates a draft campaign. Answers once the campaign is readable. "
-        "Admin or manager.",
+        "`invitation` says which group or channel an invitation campaign invites to (kept "
+        "but unused on other types). Admin or manager.",
         guards=[can_write_campaigns],
         status_code=201,
         response_description="The new campaign's id, status and version",
@@ -275,7 +276,8 @@ class CampaignController(Controller):
         "future (it then starts at that time, also after a restart of the services). "
         "`testMode` sends only to test recipients; `targetPercentage` takes a deterministic "
         "sample of the audience; `priority` orders the work of concurrent executions. The body "
-        "is optional. Admin or manager.",
+        "is optional. A campaign of type `invitation` needs its `invitation` (400 "
+        "`VALIDATION_ERROR` naming `invitation.chatId` otherwise). Admin or manager.",
         guards=[can_write_campaigns],
         status_code=200,
         response_description="The execution, started or scheduled",

@@ -21,7 +21,9 @@ from telecast_gateway.routes import content_openapi as doc
 from telecast_gateway.routes.content_openapi import errors
 from telecast_gateway.routes.templates import recipient_of
 from telecast_libs.content.messages import InvalidText, personalize, resolve
+from telecast_libs.content.rendering import INVITE_LINK, INVITE_LINK_PREVIEW
 from telecast_libs.contracts.base import to_builtins
+from telecast_libs.contracts.campaigns import CampaignType
 from telecast_libs.contracts.contacts import ContactErrorCode
 from telecast_libs.contracts.errors import ErrorCode, Problem
 from telecast_libs.contracts.messages import GetCampaign
@@ -62,7 +64,9 @@ class PreviewController(Controller):
         description="Each message as the contact would receive it if the campaign were "
         "executed now: the variation the contact is drawn for (`variationId` absent: the "
         "message's own content), the text with placeholders filled in and escaped, the parse "
-        "mode, buttons and media of its template. Give a `contactId`, or the fields inline as "
+        "mode, buttons and media of its template; in an invitation campaign `{{inviteLink}}` "
+        "shows `https://t.me/+INVITE_LINK` (each recipient's link is made when the message is "
+        "sent). Give a `contactId`, or the fields inline as "
         "`contact` (its `id`, if given, places it in the A/B split like a contact with that "
         "id). Changes nothing.",
         status_code=200,
@@ -85,6 +89,9 @@ class PreviewController(Controller):
     ) -> Envelope[CampaignPreview]:
         campaign = await bus.query(GetCampaign(campaign_id=campaign_id), CampaignDetail)
         recipient, contact_id = await recipient_of(bus, data)
+        if campaign.type == CampaignType.INVITATION:
+            # The sender makes each recipient's link as it sends; no link exists before.
+            recipient = {**recipient, INVITE_LINK: INVITE_LINK_PREVIEW}
         templates: dict[str, dict[str, Any]] = {}
         messages = []
         for index, message in enumerate(campaign.messages):

@@ -27,7 +27,7 @@ from telecast_gateway.routes.writes import (
 )
 from telecast_gateway.schemas import Deleted
 from telecast_gateway.security import can_write_campaigns
-from telecast_libs.content.rendering import parse, render
+from telecast_libs.content.rendering import INVITE_LINK, INVITE_LINK_PREVIEW, parse, render
 from telecast_libs.contracts.base import to_builtins
 from telecast_libs.contracts.contacts import Contact, ContactErrorCode, GetContact
 from telecast_libs.contracts.errors import ErrorCode
@@ -209,8 +209,10 @@ class TemplateController(Controller):
         "/{template_id:str}/render",
         summary="Render a template for a contact",
         description="The message as the contact would receive it: placeholders filled in "
-        "(missing values give the fallback), values escaped for the parse mode. Give a "
-        "`contactId`, or the fields inline as `contact`. Changes nothing.",
+        "(missing values give the fallback), values escaped for the parse mode; "
+        "`{{inviteLink}}` shows `https://t.me/+INVITE_LINK` (each recipient's link is made "
+        "when the message is sent). Give a `contactId`, or the fields inline as `contact`. "
+        "Changes nothing.",
         status_code=200,
         response_description="The rendered message",
         responses=errors(*_ONE, "PAYLOAD_TOO_LARGE", ContactErrorCode.CONTACT_NOT_FOUND, *_KEYED),
@@ -221,6 +223,8 @@ class TemplateController(Controller):
     ) -> Envelope[RenderedMessage]:
         template = await bus.query(GetTemplate(template_id=template_id), TemplateView)
         recipient, _ = await recipient_of(bus, data)
+        # Links are made as messages are sent; a template that shows one is for invitations.
+        recipient = {**recipient, INVITE_LINK: INVITE_LINK_PREVIEW}
         text = render(parse(template.content), template.parse_mode.value, recipient)
         rendered = RenderedMessage(
             text=text,
