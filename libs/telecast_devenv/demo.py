@@ -82,7 +82,11 @@ def telecast(config_dir: Path, *args: str, capture: bool = False) -> str:
     """Run the ``telecast`` CLI as an operator would, with the demo's own credentials (not
     the user's); what it printed, when ``capture``."""
     print(f"$ telecast {' '.join(args)}", flush=True)
-    environment = {**os.environ, "TELECAST_CONFIG_DIR": str(config_dir)}
+    environment = {
+        **os.environ,
+        "TELECAST_CONFIG_DIR": str(config_dir),
+        "TELECAST_PASSWORD": ADMIN["password"],
+    }
     done = subprocess.run(
         [sys.executable, "-m", "telecast_cli", *args],
         env=environment,
@@ -165,7 +169,6 @@ def campaign_body(segment_id: str, template_id: str) -> dict[str, Any]:
 def run_demo(platform: Platform, work: Path, contacts: int) -> None:
     config_dir = work / "config"
     step("Log in with the telecast CLI")
-    os.environ["TELECAST_PASSWORD"] = ADMIN["password"]
     telecast(config_dir, "login", "--url", platform.base_url, "--email", ADMIN["email"])
 
     step(f"Import {contacts:,} demo contacts (CSV, streamed)")
