@@ -16,7 +16,15 @@ ADMIN = {"email": "admin@telecast.local", "password": "telecast"}
 def platform(
     database_url: str, nats_url: str, namespace: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
-    running = Platform(database_url, nats_url, namespace, tmp_path_factory.mktemp("logs"))
+    # These modules test the API's behaviour; sending is tested on platforms of its own
+    # (support.sending.own_platform). Held here, an execution stays as the API left it.
+    running = Platform(
+        database_url,
+        nats_url,
+        namespace,
+        tmp_path_factory.mktemp("logs"),
+        env={"SENDING_ENABLED": "false"},
+    )
     try:
         running.start()
         yield running

@@ -327,7 +327,9 @@ def _segment(api: httpx.Client, name: str) -> str:
     return answer.json()["data"]["id"]
 
 
-def test_statistics_and_progress_are_real_zeros_in_the_spec_shape(api: httpx.Client) -> None:
+def test_statistics_and_progress_of_a_campaign_not_yet_sent_in_the_spec_shape(
+    api: httpx.Client,
+) -> None:
     seg_a, seg_b = _segment(api, "Premium Users"), _segment(api, "New Users")
     cid = _create(api, targetAudience={"segments": [seg_a, seg_b]})
     stats = api.get(f"/api/v1/campaigns/{cid}/statistics")
@@ -349,8 +351,16 @@ def test_statistics_and_progress_are_real_zeros_in_the_spec_shape(api: httpx.Cli
         },
         "timeline": [],
         "segments": [
-            {"segmentId": seg_a, "performance": {"sent": 0, "conversionRate": 0.0}},
-            {"segmentId": seg_b, "performance": {"sent": 0, "conversionRate": 0.0}},
+            {
+                "segmentId": seg_a,
+                "name": "Premium Users",
+                "performance": {"sent": 0, "conversionRate": 0.0},
+            },
+            {
+                "segmentId": seg_b,
+                "name": "New Users",
+                "performance": {"sent": 0, "conversionRate": 0.0},
+            },
         ],
     }
     only = api.get(

@@ -158,7 +158,10 @@ async def serve(settings: DispatcherSettings) -> None:
             else None
         ),
     )
-    await sending.start()
+    if settings.sending_enabled:
+        await sending.start()
+    else:
+        log.warning("dispatcher.sending_disabled", hint="SENDING_ENABLED=false: webhooks only")
     log.info(
         "dispatcher.started",
         namespace=settings.telecast_namespace,
@@ -173,7 +176,8 @@ async def serve(settings: DispatcherSettings) -> None:
     await stopping.wait()
 
     log.info("dispatcher.stopping")
-    await sending.stop()
+    if settings.sending_enabled:
+        await sending.stop()
     await tracking.stop()
     await receipts.stop()
     await endpoint.stop()

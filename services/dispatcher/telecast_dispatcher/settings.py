@@ -45,6 +45,9 @@ class DispatcherSettings(CommonSettings, kw_only=True):
     # Events read from the stream and turned into deliveries per transaction.
     webhook_intake_batch_size: int = 500
 
+    # false: this replica sends nothing (webhooks and tracking only): a replica kept for
+    # webhooks, or every replica during maintenance (executions wait, nothing is lost).
+    sending_enabled: bool = True
     # Telegram. With TELEGRAM_API_ID set, messages go through Pyrogram from the accounts of
     # TELEGRAM_BOT_TOKENS and TELEGRAM_SESSION_STRINGS (docs/telegram.md); without it,
     # through the Telegram simulator at TELEGRAM_SIMULATOR_ADDRESS from the accounts named
