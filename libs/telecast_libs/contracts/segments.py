@@ -152,6 +152,30 @@ class ReadAudiencePage(Request, tag="audience.page"):
     limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE)] = 1000
 
 
+class ReadAudienceRanges(Request, tag="audience.ranges"):
+    """How an execution's audience splits into pages, for the dispatcher's planner: from
+    ``after`` on, up to ``pages`` consecutive pages of ``size`` contacts, each given by its
+    last contact id and its size (keyset order, as ``audience.page`` reads them)."""
+
+    execution_id: str
+    campaign_id: str
+    after: str | None = None
+    size: Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE)] = 500
+    pages: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
+
+
+class AudienceRange(Wire):
+    upto: str
+    count: int
+
+
+class AudienceRanges(Wire):
+    """``next`` is the ``after`` of the following request; absent when the audience ends."""
+
+    ranges: list[AudienceRange]
+    next: str | None = None
+
+
 # What every count leaves out (said in each answer, so that no one reads it as "matching").
 EXCLUDED = ("optedOut", "blocked")
 

@@ -39,11 +39,14 @@ from telecast_libs.contracts.segments import (
     AudienceCount,
     AudiencePage,
     AudiencePreview,
+    AudienceRange,
+    AudienceRanges,
     CountCampaignAudience,
     CountSegment,
     EstimateFilter,
     PreviewCampaignAudience,
     ReadAudiencePage,
+    ReadAudienceRanges,
 )
 from telecast_libs.log import get_logger
 
@@ -276,16 +279,21 @@ async def preview(pool: AsyncConnectionPool, request: PreviewCampaignAudience) -
     )
 
 
-@handles(ReadAudiencePage)
-async def page(pool: AsyncConnectionPool, request: ReadAudiencePage) -> AudiencePage:
-    if request.after is not None:
+def _after(after: str | None) -> str | None:
+    if after is not None:
         try:
-            uuid.UUID(request.after)
+            uuid.UUID(after)
         except ValueError:
             raise ValidationFailed(
                 "after: not a contact id from a previous page",
                 details=[{"field": "after", "message": "must be a contact id"}],
             ) from None
+    return after
+
+
+@handles(ReadAudiencePage)
+async def page(pool: AsyncConnectionPool, request: ReadAudiencePage) -> AudiencePage:
+    _after(request.after)
     scope = await asyncio.to_thread(_execution_scope, request.campaign_id, request.execution_id)
     contacts = await _contacts(pool, scope, request.after, request.limit)
     PAGED.inc(len(contacts))
@@ -297,3 +305,26 @@ async def page(pool: AsyncConnectionPool, request: ReadAudiencePage) -> Audience
     )
     more = len(contacts) == request.limit
     return AudiencePage(contacts=contacts, next=contacts[-1].id if more else None)
+
+
+@handles(ReadAudienceRanges)
+async def ranges(pool: AsyncConnectionPool, request: ReadAudienceRanges) -> AudienceRanges:
+    """Ids only, cut into pages here: the planner learns where each page ends without
+    receiving the contacts (the replica that sends a page reads them)."""
+    after = _after(request.after)
+    scope = await asyncio.to_thread(_execution_scope, request.campaign_id, request.execution_id)
+    condition, params = scope.condition()
+    parts = [condition, _REACHABLE]
+    if after is not None:
+        parts.append(sql.SQL("id > %s::uuid"))
+        params.append(after)
+    wanted = request.size * request.pages
+    query = sql.SQL("SELECT id FROM campaign.contacts WHERE {} ORDER BY id LIMIT %s").format(
+        sql.SQL(" AND ").join(parts)
+    )
+    ids = [row[0] for row in await _fetch(pool, query, [*params, wanted])]
+    pages = [ids[start : start + request.size] for start in range(0, len(ids), request.size)]
+    return AudienceRanges(
+        ranges=[AudienceRange(upto=str(page[-1]), count=len(page)) for page in pages],
+        next=str(ids[-1]) if len(ids) == wanted else None,
+    )

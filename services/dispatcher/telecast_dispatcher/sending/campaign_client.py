@@ -23,7 +23,12 @@ from telecast_libs.contracts.messages import (
     FailCampaign,
     PauseCampaign,
 )
-from telecast_libs.contracts.segments import AudiencePage, ReadAudiencePage
+from telecast_libs.contracts.segments import (
+    AudiencePage,
+    AudienceRanges,
+    ReadAudiencePage,
+    ReadAudienceRanges,
+)
 from telecast_libs.contracts.views import QueryReply
 from telecast_libs.log import CORRELATION_HEADER, get_logger
 from telecast_libs.subjects import Subjects
@@ -121,4 +126,19 @@ class CampaignClient:
             ) from None
         if not reply.ok or reply.data is None:
             raise CampaignServiceError(f"audience.page: {reply.error}")
+        return reply.data
+
+    async def audience_ranges(
+        self, campaign_id: str, execution_id: str, after: str | None, size: int, pages: int
+    ) -> AudienceRanges:
+        request = ReadAudienceRanges(
+            execution_id=execution_id, campaign_id=campaign_id, after=after, size=size, pages=pages
+        )
+        raw = await self._request(self.subjects.query(request.__struct_config__.tag), request, None)
+        try:
+            reply = decode(raw, QueryReply[AudienceRanges])
+        except msgspec.ValidationError as error:
+            raise CampaignServiceError(f"audience.ranges answered otherwise: {error}") from None
+        if not reply.ok or reply.data is None:
+            raise CampaignServiceError(f"audience.ranges: {reply.error}")
         return reply.data

@@ -1,9 +1,11 @@
 """Planning: an execution's audience, page by page, into work items on the queue.
 
-The leader pages through the audience (keyset order, one page per item) and, for each page,
-commits the item's row and the cursor in one transaction, then publishes the item. Memory
-holds one page; a crash resumes from the committed cursor, and an item committed but not
-published is published by the sweeper. High-priority executions are planned first.
+The leader asks the campaign service where the audience's pages end (``audience.ranges``:
+contact ids only, up to 20 pages of ``SEND_ITEM_SIZE`` a request), commits those items and
+the cursor in one transaction, then publishes them. Memory holds one batch of page ends; a
+crash resumes from the committed cursor, and an item committed but not published is
+published by the sweeper. High-priority executions are planned first, a batch each in
+turn.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from telecast_libs.subjects import Subjects
 log = get_logger(__name__)
 
 _PRIORITY_ORDER = "CASE priority WHEN 'high' THEN 0 WHEN 'normal' THEN 1 ELSE 2 END"
+# Items planned per round trip to the campaign service (and per transaction).
+PAGES_PER_BATCH = 20
 
 
 class Planner:
@@ -57,7 +61,7 @@ class Planner:
             # hold a high-priority one back.
             for row in executions:
                 with correlation(row["correlation_id"]):
-                    await self._plan_page(row)
+                    await self._plan_batch(row)
 
     async def _to_plan(self) -> list[dict[str, Any]]:
         async with self.pool.connection() as conn:
@@ -73,25 +77,51 @@ class Planner:
             )
             return await cursor.fetchall()
 
-    async def _plan_page(self, row: dict[str, Any]) -> None:
+    async def _plan_batch(self, row: dict[str, Any]) -> None:
+        """Up to ``PAGES_PER_BATCH`` items: one request for where the pages end, one
+        transaction for the items and the cursor, publishes pipelined."""
         execution_id, campaign_id = str(row["execution_id"]), str(row["campaign_id"])
         if not row["messages"]:
             await self._refuse(row, "NO_MESSAGES", "the execution has no message to send")
             return
         after = row["planning_after"]
-        page = await self.campaigns.audience_page(campaign_id, execution_id, after, self.item_size)
-        contacts = page.contacts
-        done = page.next is None
+        answer = await self.campaigns.audience_ranges(
+            campaign_id, execution_id, after, self.item_size, PAGES_PER_BATCH
+        )
+        done = answer.next is None
+        first = row["planned_items"]
+        items = []
+        for offset, page in enumerate(answer.ranges):
+            items.append(
+                work.WorkItem(
+                    execution_id=execution_id,
+                    campaign_id=campaign_id,
+                    item_no=first + offset,
+                    generation=0,
+                    after=after,
+                    upto=page.upto,
+                    recipients=page.count,
+                    priority=row["priority"],
+                )
+            )
+            after = page.upto
+        recipients = sum(item.recipients for item in items)
         async with self.pool.connection() as conn, conn.transaction():
-            if contacts:
+            if items:
                 await conn.execute(
                     """
                     INSERT INTO dispatcher.work_items
                         (execution_id, item_no, after_id, upto_id, recipients)
-                    VALUES (%s, %s, %s, %s, %s)
+                    SELECT %s, * FROM unnest(%s::int[], %s::uuid[], %s::uuid[], %s::int[])
                     ON CONFLICT DO NOTHING
                     """,
-                    (execution_id, row["planned_items"], after, contacts[-1].id, len(contacts)),
+                    (
+                        execution_id,
+                        [item.item_no for item in items],
+                        [item.after for item in items],
+                        [item.upto for item in items],
+                        [item.recipients for item in items],
+                    ),
                 )
             cursor = await conn.execute(
                 """
@@ -101,44 +131,26 @@ class Planner:
                     planned_at = CASE WHEN %s THEN now() END, updated_at = now()
                 WHERE execution_id = %s AND planned_items = %s AND NOT planning_done
                 """,
-                (
-                    contacts[-1].id if contacts else after,
-                    1 if contacts else 0,
-                    len(contacts),
-                    done,
-                    done,
-                    execution_id,
-                    row["planned_items"],
-                ),
+                (after, len(items), recipients, done, done, execution_id, first),
             )
             if cursor.rowcount != 1:
                 raise RuntimeError(f"execution {execution_id} was planned by someone else")
-        metrics.PLANNED.inc(len(contacts))
-        if contacts:
-            item = work.WorkItem(
-                execution_id=execution_id,
-                campaign_id=campaign_id,
-                item_no=row["planned_items"],
-                generation=0,
-                after=after,
-                upto=contacts[-1].id,
-                recipients=len(contacts),
-                priority=row["priority"],
-            )
-            await work.publish(self.js, self.subjects, item)
+        metrics.PLANNED.inc(recipients)
+        if items:
+            acks = [await work.publish_async(self.js, self.subjects, item) for item in items]
+            await asyncio.gather(*acks)
             async with self.pool.connection() as conn:
                 await conn.execute(
-                    "UPDATE dispatcher.work_items SET published = true "
-                    "WHERE execution_id = %s AND item_no = %s AND generation = 0",
-                    (execution_id, item.item_no),
+                    "UPDATE dispatcher.work_items SET published = true WHERE execution_id = %s "
+                    "AND item_no BETWEEN %s AND %s AND generation = 0",
+                    (execution_id, first, first + len(items) - 1),
                 )
         if done:
-            recipients = row["planned_recipients"] + len(contacts)
             log.info(
                 "execution.planned",
                 execution_id=execution_id,
-                items=row["planned_items"] + (1 if contacts else 0),
-                recipients=recipients,
+                items=first + len(items),
+                recipients=row["planned_recipients"] + recipients,
             )
             await publish_planned(self.pool, self.js, self.subjects, execution_id)
             # An empty audience is finished as soon as it is planned.

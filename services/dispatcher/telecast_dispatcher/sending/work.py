@@ -41,6 +41,13 @@ async def publish(js: JetStreamContext, subjects: Subjects, item: WorkItem) -> N
     )
 
 
+async def publish_async(js: JetStreamContext, subjects: Subjects, item: WorkItem) -> Any:
+    """Publish without waiting for the ack: await the returned future for it."""
+    return await js.publish_async(
+        subjects.work(item.priority), encode(item), headers={"Nats-Msg-Id": message_id(item)}
+    )
+
+
 def from_row(row: Any) -> WorkItem:
     """From (execution_id, campaign_id, item_no, generation, after_id, upto_id, recipients,
     priority)."""
