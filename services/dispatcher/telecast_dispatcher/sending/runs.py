@@ -276,14 +276,16 @@ class ItemRun:
     async def invite_link(self, sender: TelegramSender, account: str, job: Job) -> str:
         invitation = self.invitation or {}
         hours = invitation.get("expireHours")
+        join_request = bool(invitation.get("joinRequest", False))
         return await sender.create_invite_link(
             account,
             int(invitation["chatId"]),
             # Telegram shows admins the link's name: it says which campaign invited whom.
             name=f"telecast {self.item.execution_id[:8]} {job.contact_id[:8]}",
             expire_date=datetime.now(UTC) + timedelta(hours=hours) if hours else None,
-            member_limit=invitation.get("memberLimit", 1),
-            creates_join_request=bool(invitation.get("joinRequest", False)),
+            # Telegram puts no member limit on a link that asks the admins to approve.
+            member_limit=None if join_request else invitation.get("memberLimit", 1),
+            creates_join_request=join_request,
         )
 
     def render(self, job: Job, step: int) -> OutgoingMessage:
