@@ -21,7 +21,8 @@ from telecast_libs.contracts.deliveries import (
     ExecutionPlanned,
     InteractionEvent,
 )
-from telecast_libs.contracts.messages import EventEnvelope
+from telecast_libs.contracts.messages import EventEnvelope, ListCampaigns
+from telecast_libs.contracts.views import CampaignStatistics
 from telecast_projection import campaign_view, delivery_view, statistics_view
 from telecast_projection.bootstrap import prepare_database
 
@@ -97,10 +98,17 @@ async def scripted_run(conn: psycopg.AsyncConnection) -> tuple[str, str]:
     - 3 readers (one read twice), 2 clickers (one clicked twice), 1 conversion of 40.0;
     - planned: 10 recipients, 10 messages."""
     campaign, execution = str(uuid.uuid4()), str(uuid.uuid4())
-    await campaign_view.apply(
-        conn,
-        created_campaign(campaign, {"targetAudience": {"segments": [SEGMENT_A, SEGMENT_B]}}),
-    )
+    content = {
+        "targetAudience": {"segments": [SEGMENT_A, SEGMENT_B]},
+        "messages": [
+            {
+                "id": "msg1",
+                "content": "A",
+                "variations": [{"id": "B", "content": "B", "weight": 50}],
+            }
+        ],
+    }
+    await campaign_view.apply(conn, created_campaign(campaign, content))
     events: list[object] = [
         ExecutionPlanned(
             id=f"planned:{execution}",
@@ -295,3 +303,29 @@ async def test_a_replayed_or_republished_event_counts_once(conn: psycopg.AsyncCo
     report = await statistics_view.statistics(conn, campaign, "all", ["overview"])
     assert report is not None and report.overview is not None
     assert (report.overview.messages_sent, report.overview.clicked) == (1, 1)
+
+
+async def test_the_list_and_the_detail_show_the_same_figures_and_the_ab_test(
+    conn: psycopg.AsyncConnection,
+) -> None:
+    campaign, _ = await scripted_run(conn)
+    detail = await campaign_view.get(conn, campaign)
+    assert detail is not None
+    assert detail.statistics == CampaignStatistics(
+        total_tasks=10,
+        completed_tasks=10,
+        failed_tasks=2,
+        messages_sent=8,
+        conversions_achieved=1,
+        total_cost=4.0,
+    )
+    page = await campaign_view.list_page(conn, ListCampaigns(search="Scripted", limit=100))
+    (listed,) = [c for c in page.campaigns if c.id == campaign]
+    assert listed.statistics == detail.statistics
+    # Even recipients got the original (0, 2, 4, 6, 8 all delivered), odd ones B (1, 5, 9
+    # delivered; 3 and 7 failed); n=8 clicked the original, n=1 clicked B, n=9 converted.
+    (test,) = detail.ab_tests
+    original, b = test.variants
+    assert (original.recipients, original.clicked, original.converted) == (5, 1, 0)
+    assert (b.recipients, b.clicked, b.converted, b.revenue) == (3, 1, 1, 40.0)
+    assert test.significance is not None and test.significance.metric == "conversionRate"

@@ -84,6 +84,43 @@ class Execution(Wire, kw_only=True):
     reason: str | None = None
 
 
+class AbVariant(Wire, kw_only=True):
+    """One arm of an A/B test: a variation, or the message's own content (``variationId``
+    absent). Rates are percentages of ``recipients`` (those its message was delivered to)."""
+
+    variation_id: str | None = None
+    weight: int
+    recipients: int
+    clicked: int
+    converted: int
+    revenue: float
+    click_rate: float
+    conversion_rate: float
+
+
+class AbSignificance(Wire, kw_only=True):
+    """A two-proportion z-test between the two best arms on ``metric``."""
+
+    metric: Annotated[str, _about("conversionRate, or clickRate when nothing converted")]
+    z_score: float
+    p_value: float
+    significant: Annotated[bool, _about("p < 0.05")]
+
+
+class AbTest(Wire, kw_only=True):
+    """The variations of one campaign message, compared (``status``: draft, running,
+    completed). ``winner`` is the best arm once the difference is significant (a variation
+    id, or "original" for the message's own content)."""
+
+    id: str
+    name: str
+    status: str
+    message_id: str
+    variants: list[AbVariant]
+    significance: AbSignificance | None = None
+    winner: str | None = None
+
+
 class CampaignDetail(CampaignSummary, kw_only=True):
     messages: list[CampaignMessage] = []
     workflow: Workflow | None = None
@@ -91,6 +128,9 @@ class CampaignDetail(CampaignSummary, kw_only=True):
         Annotated[Invitation, _about("The chat an invitation campaign invites to")] | None
     ) = None
     execution: Annotated[Execution, _about("Present once executed or scheduled")] | None = None
+    ab_tests: Annotated[
+        list[AbTest], _about("One per message with variations: the arms' results compared")
+    ] = []
     cloned_from: Annotated[str, _about("The id of the campaign this is a copy of")] | None = None
 
 

@@ -21,6 +21,7 @@ from psycopg.types.json import Jsonb
 from telecast_libs.contracts.errors import ErrorCode, Problem
 from telecast_libs.contracts.messages import EventEnvelope, ListCampaigns
 from telecast_libs.contracts.views import CampaignDetail, CampaignPage, CampaignSummary, Pagination
+from telecast_projection.ab_results import ab_tests
 from telecast_projection.errors import MissingEvent
 
 
@@ -174,7 +175,7 @@ async def _advance(
 _COLUMNS = """id::text, version, name, description, type, status, budget, start_date, end_date,
     created_by, created_at, updated_at, content, execution, cloned_from"""
 
-# Nothing is executed before the dispatcher exists: every figure is a real zero.
+# A campaign not executed yet: every figure is a real zero.
 _NO_STATISTICS = {
     "totalTasks": 0,
     "completedTasks": 0,
@@ -185,7 +186,41 @@ _NO_STATISTICS = {
 }
 
 
-def _common(row: dict[str, Any]) -> dict[str, Any]:
+async def _statistics(conn: psycopg.AsyncConnection, ids: list[str]) -> dict[str, dict]:
+    """The list's figures, from the delivery statistics: a task is one message to one
+    recipient (``totalTasks`` once the audience is planned), completed whatever its
+    outcome; ``messagesSent`` counts the messages Telegram took."""
+    if not ids:
+        return {}
+    cursor = await conn.execute(
+        "SELECT campaign_id::text, coalesce(planned_deliveries, 0), processed, failed, "
+        "delivered, converters, cost FROM projection.delivery_stats "
+        "WHERE campaign_id = ANY(%s::uuid[])",
+        (ids,),
+    )
+    return {
+        row[0]: {
+            "totalTasks": max(row[1], row[2]),
+            "completedTasks": row[2],
+            "failedTasks": row[3],
+            "messagesSent": row[4],
+            "conversionsAchieved": row[5],
+            "totalCost": round(row[6], 6),
+        }
+        for row in await cursor.fetchall()
+    }
+
+
+async def _ab_counts(conn: psycopg.AsyncConnection, campaign_id: str) -> dict:
+    cursor = await conn.execute(
+        "SELECT message_id, variation_id, recipients, clickers, converters, revenue "
+        "FROM projection.delivery_variations WHERE campaign_id = %s",
+        (campaign_id,),
+    )
+    return {(row[0], row[1]): row[2:] for row in await cursor.fetchall()}
+
+
+def _common(row: dict[str, Any], statistics: dict | None = None) -> dict[str, Any]:
     content = row["content"]
     fields = {
         "id": row["id"],
@@ -199,7 +234,7 @@ def _common(row: dict[str, Any]) -> dict[str, Any]:
         "budget": row["budget"],
         "startDate": row["start_date"],
         "endDate": row["end_date"],
-        "statistics": _NO_STATISTICS,
+        "statistics": statistics or _NO_STATISTICS,
         "createdBy": row["created_by"],
         "createdAt": row["created_at"],
         "updatedAt": row["updated_at"],
@@ -207,15 +242,17 @@ def _common(row: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value is not None}
 
 
-def _summary(row: dict[str, Any]) -> CampaignSummary:
+def _summary(row: dict[str, Any], statistics: dict | None) -> CampaignSummary:
     audience = row["content"].get("targetAudience") or {}
-    fields = _common(row) | {"targetAudience": {"segments": audience.get("segments", [])}}
+    fields = _common(row, statistics) | {
+        "targetAudience": {"segments": audience.get("segments", [])}
+    }
     return msgspec.convert(fields, CampaignSummary)
 
 
-def _detail(row: dict[str, Any]) -> CampaignDetail:
+def _detail(row: dict[str, Any], statistics: dict | None, ab_counts: dict) -> CampaignDetail:
     content = row["content"]
-    fields = _common(row) | {
+    fields = _common(row, statistics) | {
         "targetAudience": content.get("targetAudience") or {"segments": []},
         "messages": content.get("messages", []),
     }
@@ -228,7 +265,9 @@ def _detail(row: dict[str, Any]) -> CampaignDetail:
         fields["execution"] = {k: v for k, v in row["execution"].items() if v is not None}
     if row["cloned_from"]:
         fields["clonedFrom"] = row["cloned_from"]
-    return msgspec.convert(fields, CampaignDetail)
+    detail = msgspec.convert(fields, CampaignDetail)
+    detail.ab_tests = ab_tests(row["status"], content.get("messages") or [], ab_counts)
+    return detail
 
 
 async def get(conn: psycopg.AsyncConnection, campaign_id: str) -> CampaignDetail | None:
@@ -242,7 +281,10 @@ async def get(conn: psycopg.AsyncConnection, campaign_id: str) -> CampaignDetail
         (campaign_id,),
     )
     row = await cursor.fetchone()
-    return _detail(row) if row else None
+    if row is None:
+        return None
+    statistics = await _statistics(conn, [campaign_id])
+    return _detail(row, statistics.get(campaign_id), await _ab_counts(conn, campaign_id))
 
 
 _WORD = re.compile(r"\w+")
@@ -287,8 +329,9 @@ async def list_page(conn: psycopg.AsyncConnection, query: ListCampaigns) -> Camp
         [*params, query.limit, (query.page - 1) * query.limit],
     )
     rows = await cursor.fetchall()
+    statistics = await _statistics(conn, [row["id"] for row in rows])
     return CampaignPage(
-        campaigns=[_summary(row) for row in rows],
+        campaigns=[_summary(row, statistics.get(row["id"])) for row in rows],
         pagination=Pagination(
             page=query.page,
             limit=query.limit,
