@@ -18,7 +18,14 @@ from pathlib import Path
 
 import psycopg
 
-from bench import contacts_import, list_campaigns, segment_count, sending, webhooks
+from bench import (
+    campaign_statistics,
+    contacts_import,
+    list_campaigns,
+    segment_count,
+    sending,
+    webhooks,
+)
 from bench.baselines import single_row_commits
 from bench.create_campaigns import command_path, event_store, http_path, login
 from bench.figures import Row, Throughput, record, table
@@ -44,7 +51,7 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true", help="only print")
     parser.add_argument(
         "--only",
-        choices=["create", "read", "contacts", "webhooks", "sending", "segments"],
+        choices=["create", "read", "contacts", "webhooks", "sending", "statistics", "segments"],
         help="run one group of benchmarks (a partial run only prints, it is not recorded)",
     )
     parser.add_argument(
@@ -119,6 +126,13 @@ async def _run(
         sending_rows, sending_notes = await sending.run(server_url, platform.nats_url)
         rows += sending_rows
         notes += sending_notes
+    if only in (None, "statistics"):
+        # Restarts this platform's projection; its lag scenario runs on a platform of its own.
+        statistics_rows, statistics_notes = await campaign_statistics.run(
+            platform, server_url, seconds
+        )
+        rows += statistics_rows
+        notes += statistics_notes
     # Last: its million contacts would slow anything that writes contacts after it.
     if only in (None, "segments"):
         token = await login(platform.base_url)
