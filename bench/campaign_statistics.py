@@ -27,6 +27,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import nats
 import psycopg
 
@@ -236,11 +237,14 @@ async def raw_inserts(database_url: str, events: list[DeliveryEvent]) -> float:
 # Lag -------------------------------------------------------------------------------------
 
 
-async def _sample_lag(
-    platform: Platform, samples: list[tuple[float, float | None, int]], stop: asyncio.Event
-) -> None:
-    """Every 100 ms: (wall time, ms from the newest event applied to the newest outcome
-    committed or None before the first outcome, events in the stream not yet applied)."""
+# (wall time, ms from the newest event applied to the newest outcome committed or None before
+# the first outcome, events in the stream not yet applied, ms from the newest event applied to
+# the newest event in the stream)
+Sample = tuple[float, float | None, int, float]
+
+
+async def _sample_lag(platform: Platform, samples: list[Sample], stop: asyncio.Event) -> None:
+    """Every 100 ms, a ``Sample``."""
     subjects = subjects_for(platform.namespace)
     consumer = _consumer(platform.namespace)
     nc = await nats.connect(platform.nats_url)
@@ -262,7 +266,12 @@ async def _sample_lag(
                 lag = None
                 if newest is not None:
                     lag = max(0.0, (newest - applied).total_seconds() * 1000)
-                samples.append((time.time(), lag, info.state.last_seq - (seq or 0)))
+                in_stream = 0.0
+                if info.state.last_seq and applied is not None:
+                    last = await js.get_msg(subjects.delivery_events_stream, info.state.last_seq)
+                    published = datetime.fromisoformat(msgspec.json.decode(last.data)["occurredAt"])
+                    in_stream = max(0.0, (published - applied).total_seconds() * 1000)
+                samples.append((time.time(), lag, info.state.last_seq - (seq or 0), in_stream))
                 await asyncio.sleep(0.1)
     finally:
         await nc.close()
@@ -271,7 +280,7 @@ async def _sample_lag(
 async def lag_while_sending(server_url: str, nats_url: str) -> dict[str, Any]:
     """The projection's lag, sampled while 50,000 messages are sent unthrottled."""
     async with _platform(server_url, nats_url, UNTHROTTLED) as platform:
-        samples: list[tuple[float, float | None, int]] = []
+        samples: list[Sample] = []
         stop = asyncio.Event()
         sampler = asyncio.create_task(_sample_lag(platform, samples, stop))
         try:
@@ -303,6 +312,7 @@ async def lag_while_sending(server_url: str, nats_url: str) -> dict[str, Any]:
         # The largest time lags, as (seconds after the first outcome, ms).
         "worst": sorted(((s[0] - first, s[1]) for s in sending), key=lambda w: -w[1])[:5],
         "events": [float(s[2]) for s in sending],
+        "stream_ms": [s[3] for s in sending],
         "drain": caught_up - last,
         "applied": applied,
         "sending_seconds": last - first,
@@ -338,7 +348,10 @@ async def run(platform: Platform, server_url: str, seconds: float) -> tuple[list
             f"projection lag while sending {PIPELINE_CONTACTS:,} messages unthrottled",
             f"newest outcome - newest applied: p50 {percentile(lag['time_ms'], 0.5):.0f} ms, "
             f"p99 {time_p99:.0f} ms, max {max(lag['time_ms']):.0f} ms; events not applied: "
-            f"p50 {percentile(lag['events'], 0.5):,.0f}, p99 {percentile(lag['events'], 0.99):,.0f}"
+            f"p50 {percentile(lag['events'], 0.5):,.0f}, "
+            f"p99 {percentile(lag['events'], 0.99):,.0f}; "
+            f"newest in the stream - newest applied: p50 {percentile(lag['stream_ms'], 0.5):.0f} "
+            f"ms, p99 {percentile(lag['stream_ms'], 0.99):.0f} ms"
             f" ({lag['samples']} samples)",
             f"the send: {PIPELINE_CONTACTS / lag['timings']['last']:,.0f} messages/s",
             None,
@@ -376,7 +389,9 @@ async def run(platform: Platform, server_url: str, seconds: float) -> tuple[list
         f"of its own), sampled every 100 ms over the {lag['sending_seconds']:.1f} s from the "
         "first outcome committed to the last: `max(finished_at)` of `dispatcher.deliveries` - "
         "`max(last_at)` of `projection.delivery_stats` (0 when all is applied), and the "
-        "delivery stream's last sequence - the projection's checkpoint. After the last "
+        "delivery stream's last sequence - the projection's checkpoint; and the `occurredAt` "
+        "of the stream's last message - `max(last_at)`: the projection's share of the lag, the "
+        "rest being the dispatcher publishing what it committed. After the last "
         f"outcome the projection had applied everything within {lag['drain'] * 1000:.0f} ms. "
         "Largest time lags (s after the first outcome: ms): "
         + ", ".join(f"{at:.1f}: {ms:.0f}" for at, ms in lag["worst"])
