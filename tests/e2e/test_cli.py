@@ -13,14 +13,25 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.sending import make_audience
+from support.sending import make_audience, own_platform
 from typer.testing import CliRunner, Result
 
 from telecast_cli.credentials import credentials_path, load
 from telecast_cli.main import app
+from telecast_devenv import Infra
 from telecast_devenv.platform import Platform
 
 ADMIN = {"email": "admin@telecast.local", "password": "telecast"}
+
+
+@pytest.fixture(scope="module")
+def platform(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """A platform that sends (the shared e2e one holds sending): its own database and
+    namespace."""
+    with own_platform(
+        infra.database_url, infra.nats_url, tmp_path_factory.mktemp("logs"), {}
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

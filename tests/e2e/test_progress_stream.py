@@ -7,12 +7,25 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from collections.abc import Iterator
 
 import httpx
-from support.sending import create_campaign, execute, make_audience
+import pytest
+from support.sending import create_campaign, execute, make_audience, own_platform
 
 from telecast_cli.sse import Event, parse_events
+from telecast_devenv import Infra
 from telecast_devenv.platform import Platform
+
+
+@pytest.fixture(scope="module")
+def platform(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """A platform that sends (the shared e2e one holds sending): its own database and
+    namespace."""
+    with own_platform(
+        infra.database_url, infra.nats_url, tmp_path_factory.mktemp("logs"), {}
+    ) as running:
+        yield running
 
 
 def _events(base_url: str, campaign_id: str, **request: object) -> list[Event]:
