@@ -323,6 +323,8 @@ async def lag_while_sending(server_url: str, nats_url: str) -> dict[str, Any]:
 
 
 async def run(platform: Platform, server_url: str, seconds: float) -> tuple[list[Row], list[str]]:
+    """The three scenarios (throughput and queries on ``platform``, which has its projection
+    restarted; lag on a platform of its own); their rows and notes."""
     throughput = await projection_throughput(platform)
     queries, seeding, sent = await query_latency(platform, seconds / 3)
     lag = await lag_while_sending(server_url, platform.nats_url)
