@@ -7,6 +7,7 @@ import json
 import os
 import random
 import stat
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,8 +52,17 @@ def cli(platform: Platform, config_dir: Path) -> Iterator[CliRunner]:
     yield runner
 
 
-def run(cli: CliRunner, *args: str) -> Result:
-    answer = cli.invoke(app, list(args))
+def run(cli: CliRunner, *args: str, timeout: float = 120) -> Result:
+    """Run a command to its end; a test fails, rather than hangs, if it does not end (say,
+    ``follow`` of an execution that never completes)."""
+    answers: list[Result] = []
+    # A daemon thread: one that never ends does not keep the test run from ending either.
+    worker = threading.Thread(target=lambda: answers.append(cli.invoke(app, list(args))))
+    worker.daemon = True
+    worker.start()
+    worker.join(timeout)
+    assert answers, f"{args}: still running after {timeout} s"
+    [answer] = answers
     assert answer.exit_code == 0, f"{args}: {answer.output}"
     return answer
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -38,7 +39,13 @@ def _events(base_url: str, campaign_id: str, **request: object) -> list[Event]:
     ) as answer:
         assert answer.status_code == 200, answer.read()
         assert answer.headers["content-type"].startswith("text/event-stream")
-        return list(parse_events(answer.iter_lines()))
+        # Heartbeats (every 15 s) keep the reads alive: the deadline is what ends a stall.
+        deadline = time.monotonic() + 90
+        lines = []
+        for line in answer.iter_lines():
+            assert time.monotonic() < deadline, f"the stream did not end: {lines[-6:]}"
+            lines.append(line)
+        return list(parse_events(lines))
 
 
 def test_a_stream_sends_the_progress_until_the_execution_completes(
