@@ -1,25 +1,17 @@
-"""The webhook API over NATS request/reply: the gateway's commands and queries.
-
-Every replica answers (queue group ``dispatcher``); each request is answered in its own
-task, and every failure is answered explicitly: a ``Problem`` with its code, anything
-unexpected as ``SERVICE_UNAVAILABLE`` without internals.
-"""
+"""The webhook API over NATS request/reply: the gateway's commands and queries."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import msgspec
 from nats.aio.client import Client
-from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 from prometheus_client import Histogram
 
+from telecast_dispatcher.request_endpoint import RequestEndpoint
 from telecast_dispatcher.webhooks.delivery_log import DeliveryLog
 from telecast_dispatcher.webhooks.subscriptions import Subscriptions
-from telecast_libs.contracts.base import decode, encode
-from telecast_libs.contracts.errors import ErrorBody, ErrorCode, Problem
+from telecast_libs.contracts.errors import ErrorCode, Problem
 from telecast_libs.contracts.webhooks import (
     CreateWebhook,
     DeleteWebhook,
@@ -34,7 +26,7 @@ from telecast_libs.contracts.webhooks import (
     WebhookReply,
     WebhookRequest,
 )
-from telecast_libs.log import correlation, correlation_from_headers, get_logger
+from telecast_libs.log import get_logger
 from telecast_libs.subjects import Subjects
 
 log = get_logger(__name__)
@@ -48,7 +40,11 @@ class Deleted(msgspec.Struct):
     deleted: bool = True
 
 
-class WebhookEndpoint:
+class WebhookEndpoint(RequestEndpoint):
+    name = "webhook_api"
+    requests = WebhookRequest
+    reply = WebhookReply
+
     def __init__(
         self,
         nc: Client,
@@ -56,57 +52,11 @@ class WebhookEndpoint:
         subscriptions: Subscriptions,
         deliveries: DeliveryLog,
     ) -> None:
-        self.nc = nc
-        self.subjects = subjects
+        super().__init__(nc, [subjects.webhook_commands, subjects.webhook_queries], LATENCY)
         self.subscriptions = subscriptions
         self.deliveries = deliveries
-        self._subscriptions: list[Subscription] = []
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    async def start(self) -> None:
-        for subject in (self.subjects.webhook_commands, self.subjects.webhook_queries):
-            self._subscriptions.append(
-                await self.nc.subscribe(subject, queue="dispatcher", cb=self._receive)
-            )
-
-    async def stop(self) -> None:
-        for subscription in self._subscriptions:
-            await subscription.unsubscribe()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=5)
-
-    async def _receive(self, msg: Msg) -> None:
-        task = asyncio.create_task(self._answer(msg))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _answer(self, msg: Msg) -> None:
-        with correlation(correlation_from_headers(msg.headers)):
-            try:
-                request = decode(msg.data, WebhookRequest)
-            except msgspec.DecodeError as error:
-                reply = WebhookReply(
-                    ok=False, error=ErrorBody(ErrorCode.VALIDATION_ERROR, str(error))
-                )
-            else:
-                with LATENCY.labels(request.__struct_config__.tag).time():
-                    reply = await self._run(request)
-            if msg.reply:
-                await self.nc.publish(msg.reply, encode(reply))
-
-    async def _run(self, request: Any) -> WebhookReply[Any]:
-        try:
-            return WebhookReply(ok=True, data=await self._handle(request))
-        except Problem as problem:
-            return WebhookReply(ok=False, error=problem.body())
-        except Exception as error:
-            log.error("webhook_api.failed", kind=request.__struct_config__.tag, error=repr(error))
-            return WebhookReply(
-                ok=False,
-                error=ErrorBody(ErrorCode.SERVICE_UNAVAILABLE, "the dispatcher failed to answer"),
-            )
-
-    async def _handle(self, request: Any) -> Any:
+    async def handle(self, request: Any) -> Any:
         subscriptions, deliveries = self.subscriptions, self.deliveries
         match request:
             case CreateWebhook():

@@ -1,0 +1,86 @@
+"""The dispatcher's NATS request/reply endpoints (webhook API, tracking), one scaffold.
+
+Every replica answers (queue group ``dispatcher``); each request is answered in its own
+task, and every failure is answered explicitly: a ``Problem`` with its code, anything
+unexpected as ``SERVICE_UNAVAILABLE`` without internals (``nats.micro`` would answer
+``repr(error)``). A subclass names its subjects, the union of requests it decodes, its reply
+type and ``handle``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from prometheus_client import Histogram
+
+from telecast_libs.contracts.base import decode, encode
+from telecast_libs.contracts.errors import ErrorBody, ErrorCode, Problem
+from telecast_libs.log import correlation, correlation_from_headers, get_logger
+
+log = get_logger(__name__)
+
+
+class RequestEndpoint:
+    # What a subclass sets: a short name for logs, its requests and its reply type.
+    name: str
+    requests: Any
+    reply: Any
+
+    def __init__(self, nc: Client, subjects: list[str], latency: Histogram) -> None:
+        self.nc = nc
+        self._subjects = subjects
+        self._latency = latency
+        self._subscriptions: list[Subscription] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def handle(self, request: Any) -> Any:
+        """The answer's data, or raise a ``Problem``."""
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        for subject in self._subjects:
+            self._subscriptions.append(
+                await self.nc.subscribe(subject, queue="dispatcher", cb=self._receive)
+            )
+
+    async def stop(self) -> None:
+        for subscription in self._subscriptions:
+            await subscription.unsubscribe()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
+
+    async def _receive(self, msg: Msg) -> None:
+        task = asyncio.create_task(self._answer(msg))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, msg: Msg) -> None:
+        with correlation(correlation_from_headers(msg.headers)):
+            try:
+                request = decode(msg.data, self.requests)
+            except msgspec.DecodeError as error:
+                reply = self.reply(
+                    ok=False, error=ErrorBody(ErrorCode.VALIDATION_ERROR, str(error))
+                )
+            else:
+                with self._latency.labels(request.__struct_config__.tag).time():
+                    reply = await self._run(request)
+            if msg.reply:
+                await self.nc.publish(msg.reply, encode(reply))
+
+    async def _run(self, request: Any) -> Any:
+        try:
+            return self.reply(ok=True, data=await self.handle(request))
+        except Problem as problem:
+            return self.reply(ok=False, error=problem.body())
+        except Exception as error:
+            log.error(f"{self.name}.failed", kind=request.__struct_config__.tag, error=repr(error))
+            return self.reply(
+                ok=False,
+                error=ErrorBody(ErrorCode.SERVICE_UNAVAILABLE, "the dispatcher failed to answer"),
+            )
