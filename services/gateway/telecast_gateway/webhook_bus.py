@@ -4,24 +4,14 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-import msgspec
-import nats.errors
 from litestar.datastructures import State
 from nats.aio.client import Client
 
-from telecast_libs.contracts.base import decode, encode
-from telecast_libs.contracts.errors import ErrorCode, Problem
+from telecast_gateway.dispatcher_requests import ask_dispatcher
 from telecast_libs.contracts.webhooks import WebhookCommand, WebhookQuery, WebhookReply
-from telecast_libs.log import CORRELATION_HEADER, current_correlation_id, get_logger
 from telecast_libs.subjects import Subjects, subjects_for
 
-log = get_logger(__name__)
-
 T = TypeVar("T")
-
-
-class DispatcherUnavailable(Problem):
-    code = ErrorCode.SERVICE_UNAVAILABLE
 
 
 class WebhookBus:
@@ -37,27 +27,7 @@ class WebhookBus:
             subject = self.subjects.webhook_command(kind)
         else:
             subject = self.subjects.webhook_query(kind)
-        headers = {}
-        if correlation_id := current_correlation_id():
-            headers[CORRELATION_HEADER] = correlation_id
-        try:
-            msg = await self.nc.request(
-                subject, encode(request), timeout=self.timeout, headers=headers
-            )
-        except nats.errors.NoRespondersError:
-            raise DispatcherUnavailable("the dispatcher service is not running") from None
-        except (nats.errors.TimeoutError, nats.errors.ConnectionClosedError):
-            raise DispatcherUnavailable("the dispatcher service did not answer in time") from None
-        try:
-            reply = decode(msg.data, WebhookReply[answer])  # type: ignore[valid-type]
-        except msgspec.ValidationError as error:
-            log.error("webhook_bus.bad_reply", subject=subject, error=str(error))
-            raise DispatcherUnavailable("the dispatcher answered in an unexpected shape") from None
-        if not reply.ok or reply.data is None:
-            if reply.error is None:
-                raise DispatcherUnavailable("the dispatcher answered without a result")
-            raise Problem(reply.error.message, details=reply.error.details, code=reply.error.code)
-        return reply.data
+        return await ask_dispatcher(self.nc, subject, request, WebhookReply, answer, self.timeout)
 
 
 def provide_webhook_bus(state: State) -> WebhookBus:
