@@ -81,7 +81,9 @@ async def follow(
             durable_name=durable,
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=stream_seq + 1,
-            ack_policy=AckPolicy.EXPLICIT,
+            # One ack for the whole batch, after its commit: acking the last message acks
+            # every one before it.
+            ack_policy=AckPolicy.ALL,
             ack_wait=60,
             max_ack_pending=batch_size * 4,
             filter_subject=filter_subject,
@@ -115,8 +117,7 @@ async def follow(
                 if fresh:
                     await apply(conn, fresh)
                 await save_checkpoint(conn, schema, durable, stream_seq)
-            for message in messages:
-                await message.ack()
+            await messages[-1].ack()
             on_batch(stream_seq, messages[-1].metadata.num_pending or 0)
     finally:
         await subscription.unsubscribe()
