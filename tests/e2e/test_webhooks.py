@@ -20,6 +20,8 @@ from telecast_dispatcher.webhooks.signing import verify
 from telecast_gateway.settings import DEV_JWT_SECRET
 
 WEBHOOK_ENV = {
+    # Campaigns here exist for their events; executions stay as the API leaves them.
+    "SENDING_ENABLED": "false",
     "WEBHOOK_TIMEOUT_SECONDS": "1",
     "WEBHOOK_RETRY_BASE_SECONDS": "0.2",
     "WEBHOOK_RETRY_FACTOR": "2",
