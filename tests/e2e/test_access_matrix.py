@@ -80,8 +80,8 @@ MINIMUM_ROLE: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/users/{id}"): ADMIN,
     ("GET", "/health"): PUBLIC,
     ("GET", "/ready"): PUBLIC,
-}
     ("GET", "/r/{id}"): PUBLIC,
+}
 
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 _PARAMETER = re.compile(r"\{[^}]*\}")

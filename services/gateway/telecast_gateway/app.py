@@ -25,8 +25,8 @@ from telecast_gateway.routes.previews import PreviewController
 from telecast_gateway.routes.progress_stream import ProgressStreamController
 from telecast_gateway.routes.segments import SegmentController
 from telecast_gateway.routes.templates import TemplateController
-from telecast_gateway.routes.users import UsersController
 from telecast_gateway.routes.tracking import ConversionController, TrackedLinkController
+from telecast_gateway.routes.users import UsersController
 from telecast_gateway.routes.webhooks import WebhookController
 from telecast_gateway.security import build_auth, document_public_paths
 from telecast_gateway.settings import DEV_JWT_SECRET, GatewaySettings
@@ -34,8 +34,8 @@ from telecast_libs import nats as tnats
 from telecast_libs.log import get_logger
 from telecast_libs.pg import open_pool
 from telecast_libs.subjects import subjects_for
-
 from telecast_libs.tracking import DEV_TRACKING_SECRET
+
 log = get_logger(__name__)
 
 
@@ -55,9 +55,9 @@ def create_app(settings: GatewaySettings) -> Litestar:
     async def connections(app: Litestar) -> AsyncIterator[None]:
         if settings.jwt_secret == DEV_JWT_SECRET:
             log.warning("gateway.development_jwt_secret", hint="set JWT_SECRET in production")
-        pool = await open_pool(settings.database_url, max_size=10, name="gateway")
         if settings.tracking_secret == DEV_TRACKING_SECRET:
             log.warning("gateway.development_tracking_secret", hint="set TRACKING_SECRET")
+        pool = await open_pool(settings.database_url, max_size=10, name="gateway")
         operators = OperatorStore(pool, settings.refresh_token_ttl_seconds)
         await operators.create_schema()
         await operators.ensure_admin(
@@ -103,10 +103,10 @@ def create_app(settings: GatewaySettings) -> Litestar:
             SegmentController,
             CampaignAudienceController,
             WebhookController,
-            health,
-            ready,
             ConversionController,
             TrackedLinkController,
+            health,
+            ready,
             metrics,
         ],
         lifespan=[connections],

@@ -30,8 +30,8 @@ PUBLIC_PATHS = [
     "^/ready$",
     "^/metrics$",
     "^/schema",
-]
     "^/r/",
+]
 
 # Where an access token may also come as ``?access_token=``: a browser's EventSource cannot
 # set headers. Only there, since a token in a URL can end up in proxies' logs and history.
