@@ -198,6 +198,8 @@ async def _delivery_events(platform: Platform) -> list[DeliveryEvent]:
                 break
             batch = await subscription.fetch(min(1000, info.num_pending), timeout=5)
             for message in batch:
+                if message.subject.rpartition(".")[2] not in ("sent", "failed"):
+                    continue  # an interaction (read, clicked, converted)
                 event = decode(message.data, DeliveryEvent)
                 assert message.headers and message.headers.get("Nats-Msg-Id") == event.id
                 assert message.subject == f"{platform.namespace}.events.{event.type}"
