@@ -1,7 +1,8 @@
 """``python -m telecast_dispatcher``: run the dispatcher service.
 
 Operator commands (see ``sending/operations.py``):
-``republish-deliveries [--execution ID]``, ``accounts``, ``restore-account NAME``.
+``republish-deliveries [--execution ID]``, ``republish-work [--execution ID]``,
+``accounts``, ``restore-account NAME``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ def main() -> None:
     republish.add_argument(
         "--execution", help="every outcome of this execution (default: the unpublished ones)"
     )
+    work = commands.add_parser("republish-work", help="queue the items not yet done again")
+    work.add_argument("--execution", help="only this execution's items")
     commands.add_parser("accounts", help="list the accounts Telegram took out of use")
     restore = commands.add_parser("restore-account", help="put an account back into use")
     restore.add_argument("name")
@@ -44,6 +47,9 @@ def main() -> None:
             )
             also = f" and {interactions} interaction events" if interactions else ""
             print(f"published {count} delivery events{also}")
+        elif args.command == "republish-work":
+            count = asyncio.run(operations.republish_work(settings, args.execution))
+            print(f"{count} work items will be published again by the sending leader")
         elif args.command == "accounts":
             rows = asyncio.run(operations.retired_accounts(settings))
             if not rows:

@@ -5,6 +5,9 @@
   (after a stream lost messages), and the interactions (reads, clicks, conversions) likewise
   from their table. JetStream drops what it still remembers; consumers are idempotent
   beyond its window.
+- ``republish-work [--execution ID]``: queue the work items not yet done again (after the
+  work queue lost messages): the leader publishes them; a run skips what the ledger says is
+  done, so a duplicate item sends nothing twice.
 - ``accounts``: the sending accounts Telegram has taken out of use, and why.
 - ``restore-account NAME``: put an account back into the rotation (for example once a
   PEER_FLOOD limit has passed).
@@ -72,5 +75,27 @@ async def restore_account(settings: DispatcherSettings, account: str) -> bool:
                 "DELETE FROM dispatcher.account_states WHERE account = %s", (account,)
             )
             return cursor.rowcount == 1
+    finally:
+        await pool.close()
+
+
+async def republish_work(settings: DispatcherSettings, execution_id: str | None) -> int:
+    await prepare_database(settings.database_url)
+    pool = await open_pool(settings.database_url, max_size=1, name="dispatcher-republish")
+    try:
+        async with pool.connection() as conn:
+            cursor = await conn.execute(
+                """
+                UPDATE dispatcher.work_items w
+                -- A new generation is a new message id: JetStream would drop the old one
+                -- as a duplicate within its window.
+                SET published = false, generation = w.generation + 1
+                FROM dispatcher.executions e
+                WHERE e.execution_id = w.execution_id AND w.state = 'queued'
+                  AND e.campaign_state = 'active' AND (%s::uuid IS NULL OR w.execution_id = %s)
+                """,
+                (execution_id, execution_id),
+            )
+            return cursor.rowcount
     finally:
         await pool.close()
