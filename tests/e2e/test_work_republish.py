@@ -97,3 +97,16 @@ def test_lost_work_items_are_queued_again_and_nothing_is_sent_twice(
     assert len(rows) == 1500 and {row["state"] for row in rows} == {"sent"}
     references = [m["reference"] for m in simulator_messages(platform.database_url, execution_id)]
     assert len(references) == len(set(references)) == 1500
+
+
+def test_the_leader_notices_lost_items_by_itself(platform: Platform, api: httpx.Client) -> None:
+    audience = make_audience(api, "lost-work-2", list(range(5_100_000, 5_101_500)))
+    campaign_id = create_campaign(api, audience, ["Hello {{firstName}}"])
+    execution_id = execute(api, campaign_id)
+    wait_sent(platform, execution_id, 100)
+    purge_work_queue(platform)
+    # The queue looks empty for LOST_AFTER_SECONDS (30 s) while items wait: queued again.
+    wait_status(api, campaign_id, "completed", timeout=120)
+    assert "work.lost_items_requeued" in platform["dispatcher"].log_path.read_text()
+    references = [m["reference"] for m in simulator_messages(platform.database_url, execution_id)]
+    assert len(references) == len(set(references)) == 1500

@@ -7,12 +7,16 @@
 - executions planned but whose ``execution.planned`` was not published, and executions
   finished but whose completion the campaign service was not told, are told;
 - when Telegram has taken every configured account out of use, the executions that are
-  running fail (``campaign.failed``): nothing can send them.
+  running fail (``campaign.failed``): nothing can send them;
+- when the work queue holds nothing (no message waiting, none being worked on) for
+  ``LOST_AFTER_SECONDS`` while items of running executions are queued and published, the
+  queue lost them (JetStream is a transport): they are queued again as a new generation.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 from nats.js import JetStreamContext
 from psycopg_pool import AsyncConnectionPool
@@ -27,6 +31,8 @@ log = get_logger(__name__)
 
 # An outcome younger than this is still on its way through the normal path.
 _UNPUBLISHED_AFTER_SECONDS = 10.0
+# How long the work queue must look empty while items wait before they count as lost.
+LOST_AFTER_SECONDS = 30.0
 
 
 class Sweeper:
@@ -46,6 +52,7 @@ class Sweeper:
         self.accounts = accounts
         self.interval = interval
         self.wake = asyncio.Event()
+        self._queue_empty_since: float | None = None
 
     async def run(self) -> None:
         while True:
@@ -95,6 +102,7 @@ class Sweeper:
             await tell_finished(self.pool, self.campaigns, str(execution_id))
         await self.pause_guarded()
         await self.fail_if_no_account()
+        await self.requeue_lost_items()
 
     async def publish_interactions(self) -> None:
         """Interactions a crash (or NATS being away) left unpublished: their table is the
@@ -170,3 +178,45 @@ class Sweeper:
                 "NO_SENDING_ACCOUNT",
                 correlation_id,
             )
+
+    async def requeue_lost_items(self) -> None:
+        waiting = 0
+        for priority in work.PRIORITIES:
+            info = await self.js.consumer_info(
+                self.subjects.work_stream, self.subjects.durable(f"work_{priority}")
+            )
+            waiting += (info.num_pending or 0) + (info.num_ack_pending or 0)
+        if waiting:
+            self._queue_empty_since = None
+            return
+        async with self.pool.connection() as conn:
+            (queued,) = await (
+                await conn.execute(
+                    "SELECT count(*) FROM dispatcher.work_items w "
+                    "JOIN dispatcher.executions e USING (execution_id) "
+                    "WHERE w.state = 'queued' AND w.published AND e.campaign_state = 'active' "
+                    "AND e.guard_code IS NULL"
+                )
+            ).fetchone()
+        now = time.monotonic()
+        if not queued:
+            self._queue_empty_since = None
+            return
+        if self._queue_empty_since is None:
+            self._queue_empty_since = now
+            return
+        if now - self._queue_empty_since < LOST_AFTER_SECONDS:
+            return
+        self._queue_empty_since = None
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                """
+                UPDATE dispatcher.work_items w
+                SET published = false, generation = w.generation + 1
+                FROM dispatcher.executions e
+                WHERE e.execution_id = w.execution_id AND w.state = 'queued' AND w.published
+                  AND e.campaign_state = 'active' AND e.guard_code IS NULL
+                """
+            )
+        log.warning("work.lost_items_requeued", items=cursor.rowcount)
+        await self.publish_items()
