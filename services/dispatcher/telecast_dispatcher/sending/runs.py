@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,7 +43,7 @@ from telecast_dispatcher.sending.port import (
 from telecast_dispatcher.sending.recorder import Outcome as Recorded
 from telecast_dispatcher.sending.recorder import Recorder
 from telecast_dispatcher.sending.tracking_links import LinkTracker, rewrite
-from telecast_dispatcher.sending.work import WorkItem
+from telecast_dispatcher.sending.work import PRIORITIES, WorkItem
 from telecast_libs.content.messages import personalize
 from telecast_libs.content.rendering import TemplateError
 from telecast_libs.contracts.base import to_builtins
@@ -86,6 +86,8 @@ class RunContext:
     links: LinkTracker | None = None
     # Claims are taken one run at a time, against a budget for the whole replica.
     claiming: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The runs of this replica (a run leaves the budget to higher-priority ones).
+    runs: Callable[[], Iterable[ItemRun]] = lambda: ()
 
 
 class ItemRun:
@@ -181,7 +183,7 @@ class ItemRun:
         leave unconfirmed. True if something was claimed."""
         async with self.ctx.claiming:
             room = self._chunk() - self.ctx.queue.waiting()
-            if room <= 0 or self.halted:
+            if room <= 0 or self.halted or self._outranked():
                 return False
             await self._claim(room)
             return True
@@ -203,6 +205,14 @@ class ItemRun:
             await self.ctx.recorder.flush_now()
         finally:
             await self.message.nak(delay=5)
+
+    def _outranked(self) -> bool:
+        """A run of higher priority has deliveries to claim: it gets the room first."""
+        rank = PRIORITIES.index(self.priority)
+        return any(
+            PRIORITIES.index(run.priority) < rank and run._unclaimed and not run.halted
+            for run in self.ctx.runs()
+        )
 
     def _chunk(self) -> int:
         rate = self.ctx.send_rate()

@@ -115,6 +115,7 @@ class Sending:
             settings=settings.runs,
             send_rate=self.send_rate,
             requeued=self.sweeper.wake.set,
+            runs=lambda: self.runs.values(),
             links=links,
         )
         self._capacity = asyncio.Event()
