@@ -108,13 +108,16 @@ async def set_item_state(conn: psycopg.AsyncConnection, item: WorkItem, state: s
     )
 
 
-async def settle_halted(conn: psycopg.AsyncConnection, item: WorkItem) -> str:
+async def settle_halted(
+    conn: psycopg.AsyncConnection, item: WorkItem, *, requeue: bool = True
+) -> str:
     """Where an item a run stopped sending goes, by what the campaign's events say now.
 
     The execution's row is locked first, as the intake does when it applies a lifecycle
     event: so a resume either sees this item parked (and queues it again) or has already
     happened (and this queues it again itself); an item is never left parked while its
-    campaign is active."""
+    campaign is active. With ``requeue`` False, an active campaign changes nothing and the
+    answer is "active" (the halt's event is not applied yet: ask again)."""
     async with conn.transaction():
         row = await (
             await conn.execute(
@@ -128,6 +131,8 @@ async def settle_halted(conn: psycopg.AsyncConnection, item: WorkItem) -> str:
         if state == "paused" or (state == "active" and row[1] is not None):
             settled = "parked"
             change = "state = 'parked'"
+        elif state == "active" and not requeue:
+            return "active"
         elif state == "active":
             settled = "requeued"
             change = "generation = generation + 1, published = false"

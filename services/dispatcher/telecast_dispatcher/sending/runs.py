@@ -58,6 +58,9 @@ SEQUENCE_STOPPED = Outcome(
 _HEARTBEAT_SECONDS = 10.0
 # How often a run waiting for room in the replica's claim budget looks again.
 _ROOM_POLL_SECONDS = 0.02
+# How long a halted run waits for the intake to record the halt (tries, wait each).
+_SETTLE_TRIES = 30
+_SETTLE_WAIT_SECONDS = 0.1
 
 
 @dataclass
@@ -242,8 +245,7 @@ class ItemRun:
                 await self.message.nak()
                 log.info("item.released", execution_id=item.execution_id, item=item.item_no)
                 return
-            async with self.ctx.pool.connection() as conn:
-                settled = await ledger.settle_halted(conn, item)
+            settled = await self._settle()
             await self.message.ack()
             log.info(
                 "item.halted", execution_id=item.execution_id, item=item.item_no, state=settled
@@ -255,6 +257,20 @@ class ItemRun:
             await ledger.set_item_state(conn, item, "done")
         await self.message.ack()
         await finish_if_done(self.ctx.pool, self.ctx.campaigns, item.execution_id)
+
+    async def _settle(self) -> str:
+        """Park, drop or queue the halted item again. The halt came from the campaign's
+        event on NATS, usually before the leader's intake applied it to PostgreSQL: wait a
+        little for that, rather than queue the item again only to park it next time."""
+        for _ in range(_SETTLE_TRIES):
+            async with self.ctx.pool.connection() as conn:
+                settled = await ledger.settle_halted(conn, self.item, requeue=False)
+            if settled != "active":
+                return settled
+            await asyncio.sleep(_SETTLE_WAIT_SECONDS)
+        # Still active: the halt was undone (resumed) before it took effect here.
+        async with self.ctx.pool.connection() as conn:
+            return await ledger.settle_halted(conn, self.item)
 
     async def _heartbeat(self) -> None:
         while True:
