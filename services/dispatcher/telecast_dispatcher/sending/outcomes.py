@@ -43,7 +43,6 @@ DELIVERY_UNCONFIRMED = Outcome(
     Kind.UNKNOWN,
 )
 RENDER_FAILED = Outcome("RENDER_FAILED", "The message could not be rendered", Kind.PERMANENT)
-RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED"
 TRANSIENT_ERROR = Outcome("TRANSIENT_ERROR", "Telegram could not take the message", Kind.RETRY)
 NETWORK_ERROR = Outcome("NETWORK_ERROR", "Telegram could not be reached", Kind.RETRY)
 TIMEOUT = Outcome(
@@ -145,10 +144,3 @@ def classify(telegram_id: str | None, status: int | None = None) -> Outcome:
         return _BY_TELEGRAM_ID["FLOOD_WAIT_X"]
     code = telegram_id or "TELEGRAM_ERROR"
     return Outcome(code, f"Telegram refused the message ({code})", Kind.PERMANENT)
-
-
-# The codes a delivery can end failed with, and their messages, for documentation and the
-# progress read model's error list.
-def known_outcomes() -> dict[str, str]:
-    outcomes = [*_BY_TELEGRAM_ID.values(), DELIVERY_UNCONFIRMED, RENDER_FAILED, NETWORK_ERROR]
-    return {o.code: o.message for o in outcomes}
