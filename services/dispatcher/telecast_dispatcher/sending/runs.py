@@ -5,8 +5,9 @@
 2. writes their ledger rows (``pending``; rows that exist are kept) and marks rows a crashed
    replica left ``sending`` as ``unconfirmed`` -- those sends may have happened, so they are
    never repeated;
-3. claims pending rows a chunk at a time (``pending`` -> ``sending``, committed before any
-   of them is sent) and puts them on the ready queue;
+3. claims pending rows (``pending`` -> ``sending``, committed before any of them is sent)
+   and puts them on the ready queue, within one budget for the whole replica (about
+   ``claim_seconds`` of sending waiting there), higher priorities first;
 4. records each answer through the recorder, and acknowledges the work message only when
    every outcome of the item is committed.
 A halt (pause, cancel, completion, or this replica shutting down) stops claiming, waits for
