@@ -81,8 +81,11 @@ def make_audience(
 ) -> Audience:
     """Contacts with ``attributes.batch`` = ``batch`` and a segment of exactly them."""
     first_names = {tid: f"Ann{abs(tid)}" for tid in telegram_ids}
+    # A cell that looks like a number is stored as one (an import's rule), and a number is
+    # not equal to the filter's text: keep the value text ("1e5" from a hex id would not be).
+    value = f"batch-{batch}"
     rows = "telegramId,chatType,firstName,isTestRecipient,attributes.batch\n" + "".join(
-        f"{tid},{chat_type},{first_names[tid]},{str(tid in test_recipients).lower()},{batch}\n"
+        f"{tid},{chat_type},{first_names[tid]},{str(tid in test_recipients).lower()},{value}\n"
         for tid in telegram_ids
     )
     answer = api.post(
@@ -93,7 +96,7 @@ def make_audience(
         "/api/v1/segments",
         json={
             "name": f"batch {batch}",
-            "filter": {"field": "attributes.batch", "op": "eq", "value": batch},
+            "filter": {"field": "attributes.batch", "op": "eq", "value": value},
         },
     )
     assert segment.status_code == 201, segment.text
