@@ -536,7 +536,7 @@ def test_dispatcher_killed_mid_stream_loses_and_doubles_nothing(
     follows = [
         line
         for line in dispatcher.log_path.read_text().splitlines()
-        if "webhook_intake.following" in line
+        if "stream.following" in line and "_webhook_intake" in line
     ]
     assert len(follows) >= 2
     dispatcher.stop()
