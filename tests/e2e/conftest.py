@@ -45,8 +45,10 @@ def login(base_url: str, email: str = ADMIN["email"], password: str = ADMIN["pas
 
 @pytest.fixture(scope="module")
 def api(platform: Platform) -> Iterator[httpx.Client]:
+    """An administrator's client of the module's platform (a module that overrides
+    ``platform`` gets a client of its own)."""
     token = login(platform.base_url)
     with httpx.Client(
-        base_url=platform.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=15
+        base_url=platform.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
     ) as client:
         yield client

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from support.sending import (
-    client,
     create_campaign,
     execute,
     ledger,
@@ -41,12 +40,6 @@ def platform(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         infra.database_url, infra.nats_url, tmp_path_factory.mktemp("invite"), env
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def api(platform: Platform) -> Iterator[httpx.Client]:
-    with client(platform) as c:
-        yield c
 
 
 def test_each_recipient_gets_a_link_of_its_own_in_the_message(

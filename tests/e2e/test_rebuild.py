@@ -13,7 +13,6 @@ import httpx
 import pytest
 from support.inspect import wait_until
 from support.sending import (
-    client,
     create_campaign,
     execute,
     ledger,
@@ -40,12 +39,6 @@ def platform(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         infra.database_url, infra.nats_url, tmp_path_factory.mktemp("rebuild"), env
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def api(platform: Platform) -> Iterator[httpx.Client]:
-    with client(platform) as c:
-        yield c
 
 
 def answers(api: httpx.Client, campaign_ids: list[str]) -> dict[str, bytes]:

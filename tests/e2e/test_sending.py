@@ -13,7 +13,6 @@ from support.inspect import wait_until
 from support.sending import (
     assert_exactly_once,
     campaign_events,
-    client,
     create_campaign,
     execute,
     make_audience,
@@ -46,12 +45,6 @@ def platform(
         infra.database_url, nats_url, tmp_path_factory.mktemp("logs"), env
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def api(platform: Platform) -> Iterator[httpx.Client]:
-    with client(platform) as http:
-        yield http
 
 
 def test_ten_thousand_recipients_each_get_exactly_one_outcome(

@@ -14,7 +14,6 @@ from support.inspect import wait_until
 from support.sending import (
     assert_exactly_once,
     campaign_events,
-    client,
     create_campaign,
     execute,
     ledger,
@@ -56,12 +55,6 @@ def platform(
         infra.database_url, nats_url, tmp_path_factory.mktemp("logs"), env
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def api(platform: Platform) -> Iterator[httpx.Client]:
-    with client(platform) as http:
-        yield http
 
 
 def _paused_events(platform: Platform, campaign_id: str) -> list[dict]:

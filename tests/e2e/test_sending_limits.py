@@ -15,7 +15,6 @@ import pytest
 from support.sending import (
     assert_exactly_once,
     campaign_events,
-    client,
     create_campaign,
     execute,
     ledger,
@@ -52,12 +51,6 @@ def platform(
         infra.database_url, nats_url, tmp_path_factory.mktemp("logs"), env
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def api(platform: Platform) -> Iterator[httpx.Client]:
-    with client(platform) as http:
-        yield http
 
 
 def _stable_after_halt(platform: Platform, execution_id: str, halted_at: float) -> int:

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from support.sending import (
-    client,
     create_campaign,
     execute,
     make_audience,
@@ -33,12 +32,6 @@ def platform(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         infra.database_url, infra.nats_url, tmp_path_factory.mktemp("priority"), env
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def api(platform: Platform) -> Iterator[httpx.Client]:
-    with client(platform) as c:
-        yield c
 
 
 def test_a_high_priority_execution_overtakes_a_low_one(

@@ -18,7 +18,6 @@ import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from support.inspect import wait_until
 from support.sending import (
-    client,
     execute,
     make_audience,
     own_platform,
@@ -54,12 +53,6 @@ def platform(
         infra.database_url, nats_url, tmp_path_factory.mktemp("logs"), env
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def api(platform: Platform) -> Iterator[httpx.Client]:
-    with client(platform) as http:
-        yield http
 
 
 async def _interactions(platform: Platform) -> list[tuple[InteractionEvent, str]]:

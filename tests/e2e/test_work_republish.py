@@ -16,7 +16,6 @@ import nats
 import pytest
 from support.inspect import wait_until
 from support.sending import (
-    client,
     create_campaign,
     execute,
     ledger,
@@ -46,12 +45,6 @@ def platform(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         infra.database_url, infra.nats_url, tmp_path_factory.mktemp("work"), env
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def api(platform: Platform) -> Iterator[httpx.Client]:
-    with client(platform) as c:
-        yield c
 
 
 def purge_work_queue(platform: Platform) -> None:
