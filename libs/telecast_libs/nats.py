@@ -1,6 +1,10 @@
-"""NATS helpers: a resilient connection and idempotent JetStream declarations."""
+"""NATS helpers: a resilient connection, idempotent JetStream declarations, and pipelined
+publishing that never waits without a deadline."""
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
 
 import nats
 from nats.aio.client import Client
@@ -54,3 +58,52 @@ async def recreate_consumer(js: JetStreamContext, stream: str, config: ConsumerC
     except NotFoundError:
         pass
     await js.add_consumer(stream, config)
+
+
+# How long a pipelined batch may wait for its acknowledgements. JetStream acks in
+# milliseconds; one that has not come in this time went down with a server or a connection.
+PUBLISH_ACK_SECONDS = 10.0
+
+
+async def publish_pipelined(
+    js: JetStreamContext,
+    messages: Iterable[tuple[str, bytes, dict[str, str]]],
+    *,
+    timeout: float = PUBLISH_ACK_SECONDS,
+) -> int:
+    """Publish (subject, payload, headers) without waiting between messages, then wait for
+    every acknowledgement, all within ``timeout``; the number published.
+
+    Raises ``TimeoutError`` when acks are missing by then. Waiting on without a deadline is
+    what must not happen: acks lost with a restarting server never come, and nats-py frees a
+    pending-publish slot only when its future is done, so unresolved futures would stall
+    every later publish of the process, silently. The futures left are cancelled, which
+    gives their slots back; the caller's outbox (PostgreSQL) still holds the messages.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    futures: list[asyncio.Future] = []
+    try:
+        for subject, payload, headers in messages:
+            futures.append(
+                await js.publish_async(
+                    subject,
+                    payload,
+                    headers=headers,
+                    wait_stall=max(deadline - loop.time(), 0.001),
+                )
+            )
+        if not futures:
+            return 0
+        done, pending = await asyncio.wait(futures, timeout=max(deadline - loop.time(), 0))
+        if pending:
+            raise TimeoutError(
+                f"{len(pending)} of {len(futures)} JetStream acks missing after {timeout} s"
+            )
+        for future in done:
+            future.result()  # a refusal (no stream, wrong sequence) raises here
+        return len(futures)
+    finally:
+        for future in futures:
+            if not future.done():
+                future.cancel()

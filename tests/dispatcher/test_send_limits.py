@@ -59,7 +59,9 @@ def test_no_window_of_accept_times_holds_more_than_the_limit(
     limit: int, seconds: float, max_leg: float, seed: int
 ) -> None:
     accepts = drive(Window(limit, seconds), limit * 4, random.Random(seed), max_leg)
-    assert worst_window(accepts, limit, seconds) >= seconds
+    # Within a nanosecond: the simulated clock's sums round in the last bit (hypothesis found
+    # a span of 0.9999999999999998 s for max_leg = 2.2e-16), which no clock of Telegram's sees.
+    assert worst_window(accepts, limit, seconds) >= seconds - 1e-9
 
 
 def test_the_window_comes_close_to_the_limit_when_the_round_trip_is_short() -> None:

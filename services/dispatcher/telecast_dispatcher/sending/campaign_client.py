@@ -63,13 +63,14 @@ class CampaignClient:
         raw = await self._request(
             self.subjects.command(command.__struct_config__.tag), command, correlation_id
         )
+        kind = command.__struct_config__.tag
         reply = decode(raw, CommandReply)
         if reply.ok:
             return True
         if reply.error is not None and reply.error.code in _SETTLED:
-            log.info("campaign.command_settled", kind=command.kind, code=reply.error.code)
+            log.info("campaign.command_settled", kind=kind, code=reply.error.code)
             return False
-        raise CampaignServiceError(f"{command.kind}: {reply.error}")
+        raise CampaignServiceError(f"{kind}: {reply.error}")
 
     async def complete(
         self, campaign_id: str, reason: str, code: str, correlation_id: str | None

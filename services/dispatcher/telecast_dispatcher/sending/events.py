@@ -9,7 +9,6 @@ A recipient who blocked the bot is reported to the audience at the same time.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +20,7 @@ from telecast_dispatcher.sending.campaign_client import CampaignClient
 from telecast_libs.contracts.base import encode
 from telecast_libs.contracts.deliveries import DeliveryEvent, ExecutionPlanned, delivery_event_id
 from telecast_libs.log import get_logger
+from telecast_libs.nats import publish_pipelined
 from telecast_libs.subjects import Subjects
 
 log = get_logger(__name__)
@@ -91,13 +91,10 @@ async def publish_deliveries(
     if not rows:
         return
     events = [delivery_event(row, correlation.get(str(row[0]))) for row in rows]
-    acks = [
-        await js.publish_async(
-            subjects.event(event.type), encode(event), headers={"Nats-Msg-Id": event.id}
-        )
-        for event in events
-    ]
-    await asyncio.gather(*acks)
+    await publish_pipelined(
+        js,
+        ((subjects.event(e.type), encode(e), {"Nats-Msg-Id": e.id}) for e in events),
+    )
     async with pool.connection() as conn:
         await conn.execute(
             """

@@ -6,6 +6,7 @@ from __future__ import annotations
 from psycopg_pool import AsyncConnectionPool
 
 from telecast_dispatcher.sending.campaign_client import CampaignClient
+from telecast_libs.failpoints import failpoint
 from telecast_libs.log import get_logger
 
 log = get_logger(__name__)
@@ -48,7 +49,10 @@ async def tell_finished(pool: AsyncConnectionPool, campaigns: CampaignClient, ex
         f"every recipient has an outcome: {recipients} recipients, "
         f"{sent} messages sent, {failed} failed"
     )
+    # False (already completed, or gone) counts as told: the event that got there first
+    # stands, and asking again would only be refused again.
     await campaigns.complete(str(campaign_id), reason, DONE_CODE, correlation_id)
+    failpoint("dispatcher.before_told")
     async with pool.connection() as conn:
         await conn.execute(
             "UPDATE dispatcher.executions SET told_at = now() WHERE execution_id = %s",

@@ -12,7 +12,6 @@ crash left unpublished, the sweeper publishes (``republish_interactions``).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ import psycopg
 from nats.js import JetStreamContext
 from psycopg_pool import AsyncConnectionPool
 
+from telecast_dispatcher.sending import metrics
 from telecast_libs.contracts.base import encode
 from telecast_libs.contracts.deliveries import ArmOf, InteractionEvent
 from telecast_libs.contracts.errors import ErrorCode, Problem
@@ -36,6 +36,7 @@ from telecast_libs.contracts.tracking import (
     interaction_id,
 )
 from telecast_libs.log import get_logger
+from telecast_libs.nats import publish_pipelined
 from telecast_libs.subjects import Subjects
 
 log = get_logger(__name__)
@@ -323,6 +324,7 @@ class Interactions:
         try:
             await publish_interactions(self.pool, self.js, self.subjects, stored)
         except Exception as error:  # recorded: the sweeper publishes it
+            metrics.PUBLISH_FAILURES.labels(events="interactions").inc()
             log.warning("interactions.publish_failed", count=len(stored), error=repr(error))
 
 
@@ -335,13 +337,13 @@ async def publish_interactions(
     """Publish the events of committed interactions (pipelined), then mark them published."""
     if not stored:
         return
-    acks = [
-        await js.publish_async(
-            subjects.event(row.type), encode(row.event()), headers={"Nats-Msg-Id": row.id}
-        )
-        for row in stored
-    ]
-    await asyncio.gather(*acks)
+    await publish_pipelined(
+        js,
+        (
+            (subjects.event(row.type), encode(row.event()), {"Nats-Msg-Id": row.id})
+            for row in stored
+        ),
+    )
     async with pool.connection() as conn:
         await conn.execute(
             "UPDATE dispatcher.interactions SET published = true WHERE id = ANY(%s::uuid[])",

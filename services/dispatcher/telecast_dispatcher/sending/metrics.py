@@ -52,3 +52,16 @@ GUARDS = Counter(
 def set_account_state(account: str, state: str) -> None:
     for name in ("sending", "waiting", "standby", "limited", "dead"):
         ACCOUNT_STATE.labels(account, name).set(1 if name == state else 0)
+
+
+SWEEP_FAILURES = Counter(
+    "telecast_dispatcher_sweep_failures_total",
+    "Steps of the leader's sweep that failed (each is retried on the next sweep)",
+    ["step"],
+)
+PUBLISH_FAILURES = Counter(
+    "telecast_dispatcher_publish_failures_total",
+    "Batches of events whose publishing failed or timed out (their outbox keeps them; the "
+    "sweeper publishes them again)",
+    ["events"],
+)

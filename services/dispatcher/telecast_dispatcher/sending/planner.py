@@ -22,6 +22,7 @@ from telecast_dispatcher.sending.campaign_client import CampaignClient
 from telecast_dispatcher.sending.events import publish_planned
 from telecast_dispatcher.sending.finish import finish_if_done
 from telecast_libs.log import correlation, get_logger
+from telecast_libs.nats import publish_pipelined
 from telecast_libs.subjects import Subjects
 
 log = get_logger(__name__)
@@ -137,8 +138,7 @@ class Planner:
                 raise RuntimeError(f"execution {execution_id} was planned by someone else")
         metrics.PLANNED.inc(recipients)
         if items:
-            acks = [await work.publish_async(self.js, self.subjects, item) for item in items]
-            await asyncio.gather(*acks)
+            await publish_pipelined(self.js, (work.message(self.subjects, item) for item in items))
             async with self.pool.connection() as conn:
                 await conn.execute(
                     "UPDATE dispatcher.work_items SET published = true WHERE execution_id = %s "

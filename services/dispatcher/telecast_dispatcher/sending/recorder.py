@@ -17,7 +17,7 @@ from typing import Any
 from nats.js import JetStreamContext
 from psycopg_pool import AsyncConnectionPool
 
-from telecast_dispatcher.sending import guards
+from telecast_dispatcher.sending import guards, metrics
 from telecast_dispatcher.sending.campaign_client import CampaignClient
 from telecast_dispatcher.sending.events import DELIVERY_COLUMNS, publish_deliveries
 from telecast_libs.log import get_logger
@@ -227,4 +227,5 @@ class Recorder:
                 )
             except Exception as error:
                 # Committed and unpublished: the sweeper publishes them again.
+                metrics.PUBLISH_FAILURES.labels(events="deliveries").inc()
                 log.warning("deliveries.publish_failed", rows=len(rows), error=repr(error))

@@ -109,6 +109,8 @@ class ItemRun:
         self._unclaimed: list[Job] = []
         self._outstanding = 0  # claimed jobs not yet finished
         self._changed = asyncio.Event()
+        # The work message was acked (the item is settled): it must not be nak'ed after.
+        self._acknowledged = False
         self._messages: list[dict[str, Any]] = execution["messages"]
         self.campaign_id = item.campaign_id
         # For an invitation campaign: {"chatId", "expireHours", "memberLimit", "joinRequest"}.
@@ -208,7 +210,8 @@ class ItemRun:
         try:
             await self.ctx.recorder.flush_now()
         finally:
-            await self.message.nak(delay=5)
+            if not self._acknowledged:
+                await self.message.nak(delay=5)
 
     def _outranked(self) -> bool:
         """A run of higher priority has deliveries to claim: it gets the room first."""
@@ -247,7 +250,7 @@ class ItemRun:
                 log.info("item.released", execution_id=item.execution_id, item=item.item_no)
                 return
             settled = await self._settle()
-            await self.message.ack()
+            await self._ack()
             log.info(
                 "item.halted", execution_id=item.execution_id, item=item.item_no, state=settled
             )
@@ -256,8 +259,19 @@ class ItemRun:
             return
         async with self.ctx.pool.connection() as conn:
             await ledger.set_item_state(conn, item, "done")
+        await self._ack()
+        try:
+            await finish_if_done(self.ctx.pool, self.ctx.campaigns, item.execution_id)
+        except Exception as error:
+            # The item is done; the leader's sweeper finishes the execution and tells the
+            # campaign service when it answers again.
+            log.warning(
+                "execution.finish_deferred", execution_id=item.execution_id, error=repr(error)
+            )
+
+    async def _ack(self) -> None:
+        self._acknowledged = True
         await self.message.ack()
-        await finish_if_done(self.ctx.pool, self.ctx.campaigns, item.execution_id)
 
     async def _settle(self) -> str:
         """Park, drop or queue the halted item again. The halt came from the campaign's

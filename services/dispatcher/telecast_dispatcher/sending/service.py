@@ -299,7 +299,17 @@ class Sending:
                         item=run.item.item_no,
                         error=repr(error),
                     )
-                    await run.abandon()
+                    try:
+                        await run.abandon()
+                    except Exception as again:
+                        # NATS or PostgreSQL away: the claims stay the run's until a
+                        # replica marks them unconfirmed, and JetStream redelivers the item.
+                        log.error(
+                            "item.abandon_failed",
+                            execution_id=run.item.execution_id,
+                            item=run.item.item_no,
+                            error=repr(again),
+                        )
         finally:
             unwatch()
             self.runs.pop(key, None)
@@ -379,8 +389,12 @@ class Sending:
 
     def _retired(self, account_name: str, outcome: Outcome, detail: str) -> None:
         async def retire() -> None:
-            await self._record_retired(account_name, outcome, detail)
-            await self.leases.give_up(account_name)
+            try:
+                await self._record_retired(account_name, outcome, detail)
+                await self.leases.give_up(account_name)
+            except Exception as error:
+                # Logged here, never left as an unretrieved task exception.
+                log.error("account.retire_failed", account=account_name, error=repr(error))
             self.sweeper.wake.set()
 
         task = asyncio.create_task(retire())

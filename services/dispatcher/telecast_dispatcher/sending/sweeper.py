@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from nats.js import JetStreamContext
 from psycopg_pool import AsyncConnectionPool
 
-from telecast_dispatcher.sending import events, interactions, work
+from telecast_dispatcher.sending import events, interactions, metrics, work
 from telecast_dispatcher.sending.campaign_client import CampaignClient
 from telecast_dispatcher.sending.finish import finish_if_done, tell_finished
 from telecast_libs.log import get_logger
@@ -64,7 +66,39 @@ class Sweeper:
                 pass
 
     async def sweep(self) -> None:
-        await self.publish_items()
+        """Each step on its own: one that fails (NATS or the campaign service away, a bug)
+        is logged and counted, and the others still run; the next sweep tries it again."""
+        for step in (
+            self.publish_items,
+            self.publish_outcomes,
+            self.publish_interactions,
+            self.tell_planned,
+            self.finish_done,
+            self.tell_finished,
+            self.pause_guarded,
+            self.fail_if_no_account,
+            self.requeue_lost_items,
+        ):
+            try:
+                await step()
+            except Exception as error:
+                metrics.SWEEP_FAILURES.labels(step=step.__name__).inc()
+                log.error("sweep.step_failed", step=step.__name__, error=repr(error), exc_info=True)
+
+    async def _each(self, step: str, rows: list[Any], act: Callable[..., Awaitable[Any]]) -> None:
+        """``act(*row)`` for every row; one that fails does not keep the others waiting."""
+        for row in rows:
+            try:
+                await act(*row)
+            except Exception as error:
+                metrics.SWEEP_FAILURES.labels(step=step).inc()
+                log.error(f"{step}.failed", row=[str(v) for v in row], error=repr(error))
+
+    async def _rows(self, sql: str) -> list[Any]:
+        async with self.pool.connection() as conn:
+            return await (await conn.execute(sql)).fetchall()
+
+    async def publish_outcomes(self) -> None:
         await events.republish_deliveries(
             self.pool,
             self.js,
@@ -73,36 +107,46 @@ class Sweeper:
             older_than_seconds=_UNPUBLISHED_AFTER_SECONDS,
         )
         await events.count_unpublished(self.pool)
-        await self.publish_interactions()
-        async with self.pool.connection() as conn:
-            planned = await (
-                await conn.execute(
-                    "SELECT execution_id FROM dispatcher.executions "
-                    "WHERE planning_done AND NOT planned_published AND failure_code IS NULL"
-                )
-            ).fetchall()
-            unfinished = await (
-                await conn.execute(
-                    "SELECT execution_id FROM dispatcher.executions "
-                    "WHERE planning_done AND finished_at IS NULL AND failure_code IS NULL "
-                    "AND campaign_state IN ('active', 'paused')"
-                )
-            ).fetchall()
-            untold = await (
-                await conn.execute(
-                    "SELECT execution_id FROM dispatcher.executions "
-                    "WHERE finished_at IS NOT NULL AND told_at IS NULL"
-                )
-            ).fetchall()
-        for (execution_id,) in planned:
-            await events.publish_planned(self.pool, self.js, self.subjects, str(execution_id))
-        for (execution_id,) in unfinished:
-            await finish_if_done(self.pool, self.campaigns, str(execution_id))
-        for (execution_id,) in untold:
-            await tell_finished(self.pool, self.campaigns, str(execution_id))
-        await self.pause_guarded()
-        await self.fail_if_no_account()
-        await self.requeue_lost_items()
+
+    async def tell_planned(self) -> None:
+        """Executions planned whose ``execution.planned`` was not published."""
+        rows = await self._rows(
+            "SELECT execution_id FROM dispatcher.executions "
+            "WHERE planning_done AND NOT planned_published AND failure_code IS NULL"
+        )
+        await self._each(
+            "tell_planned",
+            rows,
+            lambda execution_id: events.publish_planned(
+                self.pool, self.js, self.subjects, str(execution_id)
+            ),
+        )
+
+    async def finish_done(self) -> None:
+        """Executions whose every item is done but that are not marked finished."""
+        rows = await self._rows(
+            "SELECT execution_id FROM dispatcher.executions "
+            "WHERE planning_done AND finished_at IS NULL AND failure_code IS NULL "
+            "AND campaign_state IN ('active', 'paused')"
+        )
+        await self._each(
+            "finish_done",
+            rows,
+            lambda execution_id: finish_if_done(self.pool, self.campaigns, str(execution_id)),
+        )
+
+    async def tell_finished(self) -> None:
+        """Executions finished whose completion the campaign service has not acknowledged
+        (its answer was lost, or the process died before recording it)."""
+        rows = await self._rows(
+            "SELECT execution_id FROM dispatcher.executions "
+            "WHERE finished_at IS NOT NULL AND told_at IS NULL"
+        )
+        await self._each(
+            "tell_finished",
+            rows,
+            lambda execution_id: tell_finished(self.pool, self.campaigns, str(execution_id)),
+        )
 
     async def publish_interactions(self) -> None:
         """Interactions a crash (or NATS being away) left unpublished: their table is the
@@ -123,8 +167,13 @@ class Sweeper:
                     "AND campaign_state = 'active' AND updated_at < now() - interval '5 seconds'"
                 )
             ).fetchall()
-        for campaign_id, code, reason, correlation_id in rows:
-            await self.campaigns.pause(str(campaign_id), reason or code, code, correlation_id)
+        await self._each(
+            "pause_guarded",
+            rows,
+            lambda campaign_id, code, reason, correlation_id: self.campaigns.pause(
+                str(campaign_id), reason or code, code, correlation_id
+            ),
+        )
 
     async def publish_items(self) -> None:
         async with self.pool.connection() as conn:
@@ -168,16 +217,18 @@ class Sweeper:
                     "AND finished_at IS NULL"
                 )
             ).fetchall()
-        for execution_id, campaign_id, correlation_id in running:
+        reason = (
+            "every sending account has been taken out of use by Telegram "
+            f"({', '.join(sorted(retired))}); restore one and resume"
+        )
+
+        async def fail(execution_id: Any, campaign_id: Any, correlation_id: str | None) -> None:
             log.error("execution.no_account", execution_id=str(execution_id))
             await self.campaigns.fail(
-                str(campaign_id),
-                str(execution_id),
-                "every sending account has been taken out of use by Telegram "
-                f"({', '.join(sorted(retired))}); restore one and resume",
-                "NO_SENDING_ACCOUNT",
-                correlation_id,
+                str(campaign_id), str(execution_id), reason, "NO_SENDING_ACCOUNT", correlation_id
             )
+
+        await self._each("fail_if_no_account", running, fail)
 
     async def requeue_lost_items(self) -> None:
         waiting = 0

@@ -41,11 +41,9 @@ async def publish(js: JetStreamContext, subjects: Subjects, item: WorkItem) -> N
     )
 
 
-async def publish_async(js: JetStreamContext, subjects: Subjects, item: WorkItem) -> Any:
-    """Publish without waiting for the ack: await the returned future for it."""
-    return await js.publish_async(
-        subjects.work(item.priority), encode(item), headers={"Nats-Msg-Id": message_id(item)}
-    )
+def message(subjects: Subjects, item: WorkItem) -> tuple[str, bytes, dict[str, str]]:
+    """(subject, payload, headers) of an item, for ``publish_pipelined``."""
+    return subjects.work(item.priority), encode(item), {"Nats-Msg-Id": message_id(item)}
 
 
 def from_row(row: Any) -> WorkItem:
