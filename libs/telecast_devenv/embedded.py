@@ -128,6 +128,11 @@ class EmbeddedNats:
     def url(self) -> str:
         return f"nats://{LOOPBACK}:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (fault tests stop and kill it)."""
+        return self._process.pid if self._process is not None else None
+
     def start(self) -> str:
         """Start the server and wait until it accepts clients; return its URL."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
