@@ -18,9 +18,11 @@ async def open_pool(
         name=name,
         open=False,
         # A service must keep running while PostgreSQL restarts: the pool drops connections
-        # that failed and reconnects in the background. (No check on every checkout: it
-        # would cost a round trip per query.)
+        # that failed and reconnects in the background, and checks each connection before
+        # handing it out (one empty round trip), so that the first uses after a restart do
+        # not fail on connections the server closed.
         reconnect_timeout=3600,
+        check=AsyncConnectionPool.check_connection,
     )
     await pool.open(wait=True, timeout=30)
     return pool

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
+import psycopg
 from support.inspect import stored_events
 
 from telecast_devenv.platform import Platform
@@ -85,3 +86,32 @@ def test_a_malformed_key_is_refused(api: httpx.Client) -> None:
     )
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_a_key_whose_gateway_died_mid_request_is_free_again_after_a_request_can_take(
+    platform: Platform, api: httpx.Client
+) -> None:
+    key = _key()
+    body = {"name": f"Orphaned {key}", "type": "message"}
+    first = api.post("/api/v1/campaigns", json=body, headers={"Idempotency-Key": key})
+    assert first.status_code == 201
+
+    def died_mid_request(seconds_ago: int) -> None:
+        # What a gateway killed between taking the key and storing the answer leaves.
+        with psycopg.connect(platform.database_url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE gateway.idempotency_keys SET status = NULL, headers = NULL, "
+                "body = NULL, created_at = now() - make_interval(secs => %s) WHERE key = %s",
+                (seconds_ago, key),
+            )
+
+    died_mid_request(5)
+    busy = api.post("/api/v1/campaigns", json=body, headers={"Idempotency-Key": key})
+    assert busy.status_code == 409
+    assert busy.json()["error"]["code"] == "IDEMPOTENCY_KEY_IN_USE"
+
+    # Longer ago than a request can take (13 s with the default timeouts; it was 30 s).
+    died_mid_request(14)
+    again = api.post("/api/v1/campaigns", json=body, headers={"Idempotency-Key": key})
+    assert again.status_code == 201
+    assert again.json()["data"]["id"] == first.json()["data"]["id"]  # nothing made twice

@@ -132,6 +132,9 @@ class OutboxRelay:
                     await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
                 except TimeoutError:
                     pass
+                # The lock's connection, checked while idle: when PostgreSQL restarts, the
+                # relay starts over at once rather than at its next save.
+                await conn.execute("SELECT 1")
 
     def _read(self, start: int) -> Sequence[Notification]:
         return self.app.recorder.select_notifications(start=start, limit=self.batch_size)

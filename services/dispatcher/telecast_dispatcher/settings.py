@@ -78,7 +78,7 @@ class DispatcherSettings(CommonSettings, kw_only=True):
     send_claim_seconds: float = 0.25
     # How long an account's lease lasts without renewal (a dead replica's accounts are
     # taken over after this).
-    send_lease_ttl_seconds: float = 10.0
+    send_lease_ttl_seconds: float = 4.0
     # Guards: pause an execution whose failures exceed this share of at least
     # GUARD_MIN_OUTCOMES outcomes (1 disables); the cost of one message, against the
     # campaign's budget (0: no cost, no budget guard).

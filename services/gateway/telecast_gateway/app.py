@@ -13,7 +13,12 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from telecast_gateway.bus import Bus
 from telecast_gateway.envelope import exception_handlers
-from telecast_gateway.idempotency import MAX_BODY_BYTES, IdempotencyStore, idempotent_posts
+from telecast_gateway.idempotency import (
+    MAX_BODY_BYTES,
+    IdempotencyStore,
+    abandoned_after,
+    idempotent_posts,
+)
 from telecast_gateway.observability import observe
 from telecast_gateway.operators import OperatorStore
 from telecast_gateway.routes.audience import CampaignAudienceController
@@ -75,7 +80,11 @@ def create_app(settings: GatewaySettings) -> Litestar:
             await nc.flush(timeout=1)
 
         app.state.operators = operators
-        app.state.idempotency = IdempotencyStore(pool, settings.idempotency_key_ttl_hours)
+        app.state.idempotency = IdempotencyStore(
+            pool,
+            settings.idempotency_key_ttl_hours,
+            abandoned_after(settings.nats_request_timeout_ms, settings.read_your_writes_timeout_ms),
+        )
         await app.state.idempotency.create_schema()
         app.state.bus = Bus(
             nc,

@@ -28,8 +28,6 @@ log = get_logger(__name__)
 
 HEADER = b"idempotency-key"
 REPLAYED = (b"idempotent-replayed", b"true")
-# A first request still running after this long is taken to have died with its gateway.
-_ABANDONED_SECONDS = 30
 _STREAMED_PATHS = frozenset({"/api/v1/contacts/import"})
 # Headers of a stored answer worth replaying.
 _KEPT_HEADERS = {b"content-type", b"etag", b"location"}
@@ -65,10 +63,19 @@ def valid_key(raw: bytes) -> str | None:
     return key if 1 <= len(key) <= 255 and key.isprintable() else None
 
 
+def abandoned_after(nats_request_timeout_ms: int, read_your_writes_timeout_ms: int) -> float:
+    """The longest a request with a key can run: a command and a read (each within the NATS
+    timeout), the wait for the read model, and a second of slack."""
+    return (2 * nats_request_timeout_ms + read_your_writes_timeout_ms) / 1000 + 1
+
+
 class IdempotencyStore:
-    def __init__(self, pool: AsyncConnectionPool, ttl_hours: int) -> None:
+    def __init__(self, pool: AsyncConnectionPool, ttl_hours: int, abandoned_seconds: float) -> None:
         self.pool = pool
         self.ttl_hours = ttl_hours
+        # A first request still running after this long died with its gateway: no request
+        # takes longer (see ``abandoned_after``), so its key may be taken over.
+        self.abandoned_seconds = abandoned_seconds
         self._purged_at = 0.0
 
     async def create_schema(self) -> None:
@@ -103,13 +110,13 @@ class IdempotencyStore:
                 return "reused", None
             if status is not None:
                 return "replay", (status, headers, bytes(body))
-            if age < _ABANDONED_SECONDS:
+            if age < self.abandoned_seconds:
                 return "busy", None
             taken = await conn.execute(
                 "UPDATE gateway.idempotency_keys SET created_at = now() "
                 "WHERE operator_id = %s AND key = %s AND status IS NULL "
                 "AND extract(epoch FROM now() - created_at) >= %s",
-                (operator_id, key, _ABANDONED_SECONDS),
+                (operator_id, key, self.abandoned_seconds),
             )
             return ("run", None) if taken.rowcount == 1 else ("busy", None)
 

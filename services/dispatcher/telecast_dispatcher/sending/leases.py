@@ -64,7 +64,17 @@ class Leases:
     async def bucket_kv(self) -> KeyValue:
         if self._kv is None:
             try:
-                self._kv = await self.js.key_value(self.bucket)
+                kv = await self.js.key_value(self.bucket)
+                status = await kv.status()
+                if status.ttl != self.ttl:
+                    # Made with another TTL (an older default, another setting): the
+                    # bucket's stream takes the new one, or a dead replica's accounts
+                    # would wait for the old.
+                    config = status.stream_info.config
+                    config.max_age = self.ttl
+                    config.duplicate_window = min(config.duplicate_window or self.ttl, self.ttl)
+                    await self.js.update_stream(config)
+                self._kv = kv
             except BucketNotFoundError:
                 self._kv = await self.js.create_key_value(
                     KeyValueConfig(

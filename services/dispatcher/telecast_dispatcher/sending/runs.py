@@ -55,8 +55,10 @@ log = get_logger(__name__)
 SEQUENCE_STOPPED = Outcome(
     "SEQUENCE_STOPPED", "An earlier message to this recipient did not go through", Kind.PERMANENT
 )
-# How often a run tells JetStream it is still working on the item (AckWait is 30 s).
-_HEARTBEAT_SECONDS = 10.0
+# A work message not acknowledged for this long is delivered again (its replica died), and
+# a run tells JetStream that it is still working on its item three times as often.
+WORK_ACK_WAIT_SECONDS = 6.0
+_HEARTBEAT_SECONDS = WORK_ACK_WAIT_SECONDS / 3
 # How often a run waiting for room in the replica's claim budget looks again.
 _ROOM_POLL_SECONDS = 0.02
 # How long a halted run waits for the intake to record the halt (tries, wait each).

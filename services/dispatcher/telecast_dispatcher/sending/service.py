@@ -32,7 +32,12 @@ from telecast_dispatcher.sending.outcomes import Outcome
 from telecast_dispatcher.sending.planner import Planner
 from telecast_dispatcher.sending.port import SendError, TelegramSender
 from telecast_dispatcher.sending.recorder import Recorder
-from telecast_dispatcher.sending.runs import ItemRun, RunContext, RunSettings
+from telecast_dispatcher.sending.runs import (
+    WORK_ACK_WAIT_SECONDS,
+    ItemRun,
+    RunContext,
+    RunSettings,
+)
 from telecast_dispatcher.sending.sweeper import Sweeper
 from telecast_dispatcher.sending.tracking_links import LinkTracker
 from telecast_dispatcher.sending.work import PRIORITIES, WorkItem
@@ -59,7 +64,7 @@ class SendingSettings:
     runs: RunSettings
     item_size: int = 500
     max_items: int = 4
-    lease_ttl: float = 10.0
+    lease_ttl: float = 4.0
     intake_batch_size: int = 500
 
 
@@ -215,14 +220,21 @@ class Sending:
         config = ConsumerConfig(
             durable_name=self._durable(priority),
             ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=30,
+            # A dead replica's items come back this soon; a live one's runs say every
+            # HEARTBEAT_SECONDS that they are still at work.
+            ack_wait=WORK_ACK_WAIT_SECONDS,
             max_deliver=-1,
             max_ack_pending=256,
             filter_subject=self.subjects.work(priority),
         )
         try:
-            await self.js.consumer_info(self.subjects.work_stream, config.durable_name)
+            info = await self.js.consumer_info(self.subjects.work_stream, config.durable_name)
         except NotFoundError:
+            await self.js.add_consumer(self.subjects.work_stream, config)
+            return
+        if info.config.ack_wait != config.ack_wait:
+            # A consumer made by an older version (AckWait 30 s): creating it again with the
+            # same durable name updates it, and AckWait may be updated.
             await self.js.add_consumer(self.subjects.work_stream, config)
 
     def _room(self, priority: str) -> bool:
