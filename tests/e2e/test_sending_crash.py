@@ -35,7 +35,9 @@ from telecast_devenv import Infra
 from telecast_devenv.databases import create_database, drop_database
 from telecast_devenv.jetstream import delete_streams
 from telecast_devenv.platform import Platform, Service
+from telecast_dispatcher.sending.runs import RunSettings
 from telecast_libs.contracts.deliveries import delivery_event_id
+from telecast_libs.failpoints import EXIT_CODE
 from telecast_libs.subjects import check_namespace, subjects_for
 
 pytestmark = pytest.mark.e2e
@@ -58,6 +60,7 @@ SLOW_SENDING = {
 }
 RECIPIENTS = 2000
 KILL_AFTER_ACCEPTED = 425  # mid-way through a second's sends
+CLAIM_SECONDS = RunSettings().claim_seconds
 
 
 # The platform, the audience and the campaign -----------------------------------------------
@@ -262,10 +265,16 @@ def assert_sent_once_and_recorded(
     assert all(r["code"] == "DELIVERY_UNCONFIRMED" for r in rows if r["state"] == "unconfirmed")
     assert unconfirmed <= unconfirmable, len(unconfirmed - unconfirmable)
     accepted_unconfirmed = sum(1 for ref in accepted if by_reference[ref]["state"] != "sent")
+    never_sent = len(unconfirmed) - accepted_unconfirmed
     print(
         f"unconfirmed: {len(unconfirmed)} (of {len(unconfirmable)} claimed at the kill; "
-        f"{accepted_unconfirmed} of them were in fact accepted by the simulator)"
+        f"{accepted_unconfirmed} of them were in fact accepted by the simulator, "
+        f"{never_sent} never sent)"
     )
+    # What a crash costs: the claims waiting for an account (at most CLAIM_SECONDS of the
+    # replica's rate) and the sends in flight (at most each account's window, one second of
+    # its rate). Everything else claimed was sent and answered before the kill.
+    assert never_sent <= len(ACCOUNTS) * RATE * (1 + CLAIM_SECONDS), never_sent
 
     violations = limit_violations(
         sent_rows(messages), per_account=RATE, private_per_second=1, group_per_minute=20
@@ -450,3 +459,45 @@ async def _delete_stream(platform: Platform) -> None:
         await nc.jetstream().delete_stream(subjects_for(platform.namespace).delivery_events_stream)
     finally:
         await nc.close()
+
+
+def test_a_completion_whose_answer_died_with_the_dispatcher_is_told_after_its_restart(
+    infra: Infra, tmp_path: Path
+) -> None:
+    # The dispatcher dies after the campaign service recorded the completion and before
+    # it noted that it had told it: after the restart, the sweeper asks again, hears that
+    # the campaign is completed already, and takes that as told (it used to crash on that
+    # answer and restart the leader about once a second, forever).
+    fast = {
+        "TELEGRAM_SIM_ACCOUNTS": ACCOUNTS[0],
+        "TELEGRAM_BOT_RATE": "0",
+        "TELEGRAM_SIM_ACCOUNT_RATE": "0",
+        "TELECAST_FAILPOINTS": "dispatcher.before_told",
+    }
+    with platform_of_its_own(infra, tmp_path, fast) as platform:
+        dispatcher = platform["dispatcher"]
+        with api_client(platform) as api:
+            campaign_id, execution_id = execute_campaign(platform, api, 50)
+            assert dispatcher.wait_exit(60) == EXIT_CODE
+            wait_completed(api, campaign_id, platform)
+
+            def told() -> bool:
+                with psycopg.connect(platform.database_url) as conn:
+                    return conn.execute(
+                        "SELECT told_at IS NOT NULL FROM dispatcher.executions "
+                        "WHERE execution_id = %s",
+                        (execution_id,),
+                    ).fetchone()[0]
+
+            assert not told()
+            restarted_at = dispatcher.log_path.stat().st_size
+            dispatcher.start(TELECAST_FAILPOINTS="")
+            dispatcher.wait_ready()
+            wait_until(told, timeout=30, what="the completion to be told")
+            # A second campaign runs through the same leader: it was not left looping.
+            second_id, _ = execute_campaign(platform, api, 20)
+            wait_completed(api, second_id, platform)
+            after = dispatcher.log_path.read_text()[restarted_at:]
+            assert "campaign.command_settled" in after
+            assert "sending_leader.restarting" not in after
+            assert "sweep.step_failed" not in after
