@@ -99,20 +99,21 @@ class Leases:
 
     async def tick(self) -> None:
         kv = await self.bucket_kv()
-        await kv.put(f"{_REPLICA_PREFIX}{self.replica_id}", b"alive")
-        retired = await self._retired()
+        # Renewals first, each within a deadline: nothing else (PostgreSQL away, a slow
+        # NATS request) may hold them up past ttl/2, when sending from the account stops.
+        await self._renew(kv)
+        await asyncio.wait_for(
+            kv.put(f"{_REPLICA_PREFIX}{self.replica_id}", b"alive"), self._deadline
+        )
+        try:
+            retired = await asyncio.wait_for(self._retired(), self._deadline)
+        except Exception as error:
+            # PostgreSQL away: keep sending from what is held, take nothing new.
+            log.warning("leases.retired_unknown", error=repr(error))
+            return
         for account in self.held():
             if account in retired:
                 await self.give_up(account)
-                continue
-            try:
-                self._revisions[account] = await kv.update(
-                    account, self.replica_id.encode(), last=self._revisions[account]
-                )
-                self._renewed[account] = time.monotonic()
-            except KeyValueError as error:
-                log.error("lease.lost", account=account, error=repr(error))
-                await self._lose(account)
         fair = math.ceil(len(self.accounts) / max(1, await self._replicas(kv)))
         for account in self.held()[fair:]:
             await self.give_up(account)  # a newer replica gets its share
@@ -133,6 +134,26 @@ class Leases:
         for account in self.accounts:
             if account not in self._revisions and account not in retired:
                 metrics.set_account_state(account, "standby")
+
+    @property
+    def _deadline(self) -> float:
+        return self.ttl / 4
+
+    async def _renew(self, kv: KeyValue) -> None:
+        for account in self.held():
+            try:
+                self._revisions[account] = await asyncio.wait_for(
+                    kv.update(account, self.replica_id.encode(), last=self._revisions[account]),
+                    self._deadline,
+                )
+                self._renewed[account] = time.monotonic()
+            except TimeoutError:
+                # Unknown whether it took: the next tick tries again (a renewal that did
+                # take makes that one fail on its revision, and the lease is taken afresh).
+                log.warning("lease.renewal_late", account=account)
+            except KeyValueError as error:
+                log.error("lease.lost", account=account, error=repr(error))
+                await self._lose(account)
 
     async def _replicas(self, kv: KeyValue) -> int:
         try:

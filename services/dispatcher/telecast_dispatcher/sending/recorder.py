@@ -27,6 +27,7 @@ log = get_logger(__name__)
 
 _FLUSH_SECONDS = 0.05
 _FLUSH_SIZE = 2000
+_PUBLISH_RETRY_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,8 +215,11 @@ class Recorder:
             await self._published.put((rows, correlation))
 
     async def _publish_forever(self) -> None:
+        rows: list[Any] = []
+        correlation: dict[str, str | None] = {}
         while True:
-            rows, correlation = await self._published.get()
+            if not rows:
+                rows, correlation = await self._published.get()
             # Gather what is waiting: one pipelined publish for many flushes.
             while not self._published.empty() and len(rows) < 5000:
                 more, more_correlation = self._published.get_nowait()
@@ -225,7 +229,11 @@ class Recorder:
                 await publish_deliveries(
                     self.pool, self.js, self.subjects, self.campaigns, rows, correlation
                 )
+                rows, correlation = [], {}
             except Exception as error:
-                # Committed and unpublished: the sweeper publishes them again.
+                # Committed and unpublished (the ledger keeps them, and the sweeper would
+                # publish them too): try again shortly, with what has come in meanwhile,
+                # rather than leave the statistics behind until the sweeper's next round.
                 metrics.PUBLISH_FAILURES.labels(events="deliveries").inc()
                 log.warning("deliveries.publish_failed", rows=len(rows), error=repr(error))
+                await asyncio.sleep(_PUBLISH_RETRY_SECONDS)
