@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import json
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from telecast_devenv.net import LOOPBACK, free_port, wait_for_jetstream
 
@@ -76,14 +78,37 @@ class EmbeddedPostgres:
             except psutil.TimeoutExpired:
                 postmaster.process.kill()
 
+    def crash(self) -> None:
+        """Stop the server in immediate mode: every session is cut and the server exits at
+        once, with no checkpoint, as in a crash (the next start recovers from the WAL). For
+        fault tests on a cluster of their own: the other users of a shared one would go too."""
+        _import_pgserver().pg_ctl(
+            ["-w", "-m", "immediate", "stop"],
+            pgdata=self.pgdata,
+            user=self._system_user(),
+            timeout=60,
+        )
+
+    def start_again(self) -> None:
+        """Start the server after ``crash()``, on the port of its URL."""
+        assert self.url is not None, "start() first"
+        port = urlsplit(self.url).port
+        assert port is not None
+        self._pg_ctl_on_tcp("start", port)
+
     def _start_on_tcp(self) -> int:
         pgserver = _import_pgserver()
         # get_server creates the cluster on first use (as the unprivileged 'pgserver' user when
         # we are root, which PostgreSQL requires) and starts it, but on a Unix socket only.
         # Restart it on 127.0.0.1 so that every client takes a plain host:port URL.
-        server = pgserver.get_server(self.pgdata, cleanup_mode=None)
+        pgserver.get_server(self.pgdata, cleanup_mode=None)
         port = free_port()
-        pgserver.pg_ctl(
+        self._pg_ctl_on_tcp("restart", port)
+        return port
+
+    def _pg_ctl_on_tcp(self, action: str, port: int) -> None:
+        """``pg_ctl start`` or ``restart`` listening on 127.0.0.1:port only, and wait for it."""
+        _import_pgserver().pg_ctl(
             [
                 "-w",
                 "-m",
@@ -92,15 +117,20 @@ class EmbeddedPostgres:
                 str(self.pgdata / "log"),
                 "-o",
                 f'-h {LOOPBACK} -p {port} -k ""',
-                "restart",
+                action,
             ],
             pgdata=self.pgdata,
-            user=server.system_user,
+            user=self._system_user(),
             timeout=60,
         )
         if _tcp_port(self.pgdata) != port:
             raise RuntimeError(f"PostgreSQL did not start on port {port}; see {self.pgdata}/log")
-        return port
+
+    def _system_user(self) -> str | None:
+        """The user PostgreSQL runs as: the data directory's owner ('pgserver' when we are
+        root, which PostgreSQL refuses to run as), or None when that is us."""
+        owner = self.pgdata.stat().st_uid
+        return None if owner == os.geteuid() else pwd.getpwuid(owner).pw_name
 
     def _update_users(self, add: str | None = None, remove: str | None = None) -> list[str]:
         """Add or remove a user, forget users whose process is gone; return the rest."""
@@ -158,6 +188,13 @@ class EmbeddedNats:
             tail = self.log_path.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"{error}; its log ({self.log_path}) ends with:\n{tail}") from None
         return self.url
+
+    def kill(self) -> None:
+        """SIGKILL, as in a crash; the store stays for ``start()`` to run on again."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
 
     def stop(self, *, keep_store: bool | None = None) -> None:
         """Stop the server (SIGTERM, then SIGKILL after 10s); drop its store unless kept."""
