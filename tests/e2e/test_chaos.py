@@ -1,9 +1,9 @@
 """Chaos: each part of the platform killed mid-send, in turn, and each time the campaign
 completes by itself, nobody gets a message twice, and the statistics equal the ledger.
 
-The platform runs on a nats-server and a PostgreSQL of the module's own (under its temporary
-directory), so that they can be killed without touching the machine's shared servers. The
-Telegram simulator keeps its record in a database on the session's PostgreSQL instead:
+The platform runs on a nats-server and a PostgreSQL of the module's own, so that they can be
+killed without touching the machine's shared servers (the module uses none of them). The
+Telegram simulator keeps its record on a second PostgreSQL of the module's that stays up:
 Telegram does not go down with ours, and the record of what it accepted must outlive our
 database's crash to judge it.
 
@@ -35,7 +35,6 @@ how many recipients ended `unconfirmed`, and how many of those Telegram never go
 
 from __future__ import annotations
 
-import secrets
 import shutil
 import tempfile
 import threading
@@ -68,8 +67,7 @@ from support.telegram_sim import (
     sent_rows,
 )
 
-from telecast_devenv import Infra
-from telecast_devenv.databases import create_database, drop_database
+from telecast_devenv.databases import create_database
 from telecast_devenv.embedded import EmbeddedNats, EmbeddedPostgres
 from telecast_devenv.platform import Platform, free_port
 
@@ -100,23 +98,22 @@ class Chaos:
     platform: Platform
     postgres: EmbeddedPostgres
     nats: EmbeddedNats
-    simulator_url: str  # the database of the simulator's record, on the session's server
+    simulator_url: str  # the simulator's record, on a PostgreSQL that stays up
 
 
 @pytest.fixture(scope="module")
-def chaos(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chaos]:
+def chaos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chaos]:
     state = tmp_path_factory.mktemp("chaos")
     # PostgreSQL runs as another user (pgserver's, when we are root), which must reach its
     # data: not under pytest's temporary root, whose mode every pytest session resets to 0700.
-    postgres_state = Path(tempfile.mkdtemp(prefix="telecast-chaos-"))
-    postgres = EmbeddedPostgres(postgres_state)
+    clusters = Path(tempfile.mkdtemp(prefix="telecast-chaos-"))
+    postgres = EmbeddedPostgres(clusters / "platform")
+    simulator_postgres = EmbeddedPostgres(clusters / "telegram")
     nats_server = EmbeddedNats(state / "nats", free_port(), keep_store=False)
-    simulator_database = f"telecast_t_{secrets.token_hex(4)}"
     try:
-        server_url = postgres.start()
+        database_url = create_database(postgres.start(), "telecast")
+        simulator_url = create_database(simulator_postgres.start(), "telegram")
         nats_server.start()
-        database_url = create_database(server_url, "telecast")
-        simulator_url = create_database(infra.database_url, simulator_database)
         (state / "logs").mkdir()
         platform = Platform(database_url, nats_server.url, "chaos", state / "logs", env=ENV)
         platform["telegram_sim"].env["DATABASE_URL"] = simulator_url
@@ -131,8 +128,8 @@ def chaos(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ch
     finally:
         nats_server.stop()
         postgres.stop()
-        shutil.rmtree(postgres_state, ignore_errors=True)
-        drop_database(infra.database_url, simulator_database)
+        simulator_postgres.stop()
+        shutil.rmtree(clusters, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
