@@ -402,5 +402,7 @@ def test_a_campaign_completes_exactly_once_through_the_fault(
         f"| {seconds(caught_up, fault_at)} | {seconds(completed_at, fault_at)} "
         f"| {len(unconfirmed)} | {len(never_sent)} |"
     )
-    print(f"{fault.name} after {fault.kill_after} of {RECIPIENTS}: {line}")
+    print(
+        f"{fault.name} at {fault_at:%H:%M:%S.%f}, after {fault.kill_after} of {RECIPIENTS}: {line}"
+    )
     RESULTS.append(line)
