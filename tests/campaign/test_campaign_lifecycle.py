@@ -9,7 +9,11 @@ import pytest
 
 from telecast_campaign.domain.audience import Audience
 from telecast_campaign.domain.campaign import Campaign
-from telecast_campaign.domain.errors import EditNotAllowed, InvalidStateTransition
+from telecast_campaign.domain.errors import (
+    EditNotAllowed,
+    InvalidStateTransition,
+    ScheduleOutsideDates,
+)
 from telecast_libs.contracts.campaigns import CampaignContent, ExecutionOptions
 
 META = {"actor": {"id": "op-1"}, "correlationId": "corr-1"}
@@ -191,6 +195,63 @@ def test_a_campaign_past_its_end_date_cannot_be_executed() -> None:
     with pytest.raises(InvalidStateTransition) as refused:
         campaign.execute(options(), NOW, META, everyone)
     assert "endDate" in refused.value.message
+
+
+def dated(start: str | None = None, end: str | None = None) -> Campaign:
+    fields = {"name": "Dated", "type": "message", "startDate": start, "endDate": end}
+    content = msgspec.convert({k: v for k, v in fields.items() if v is not None}, CampaignContent)
+    campaign = Campaign.create(content, created_by="op-1", meta=META)
+    campaign.collect_events()
+    return campaign
+
+
+def test_executing_before_the_start_date_schedules_at_the_start_date() -> None:
+    campaign = dated(start="2026-06-03T09:00:00Z")
+    campaign.execute(options(), NOW, META, everyone)
+    (scheduled,) = campaign.collect_events()
+    assert campaign.status == "scheduled"
+    assert scheduled.execution["scheduledAt"] == "2026-06-03T09:00:00Z"
+
+
+def test_executing_once_the_start_date_has_passed_starts_at_once() -> None:
+    campaign = dated(start="2026-05-01T00:00:00Z", end="2026-07-01T00:00:00Z")
+    campaign.execute(options(), NOW, META, everyone)
+    assert campaign.status == "active"
+
+
+def test_a_scheduled_time_within_the_dates_is_kept() -> None:
+    campaign = dated(start="2026-06-03T09:00:00Z", end="2026-06-10T00:00:00Z")
+    campaign.execute(options(scheduledAt="2026-06-04T10:00:00Z"), NOW, META, everyone)
+    (scheduled,) = campaign.collect_events()
+    assert scheduled.execution["scheduledAt"] == "2026-06-04T10:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("scheduled_at", "says"),
+    [
+        ("2026-06-03T08:59:59Z", "before the campaign's startDate (2026-06-03T09:00:00Z)"),
+        # In the past, so it would start now: still before startDate.
+        ("2026-05-01T00:00:00Z", "before the campaign's startDate"),
+        ("2026-06-10T00:00:00Z", "not before the campaign's endDate (2026-06-10T00:00:00Z)"),
+        ("2026-07-01T00:00:00Z", "not before the campaign's endDate"),
+    ],
+)
+def test_a_scheduled_time_outside_the_dates_is_refused(scheduled_at: str, says: str) -> None:
+    campaign = dated(start="2026-06-03T09:00:00Z", end="2026-06-10T00:00:00Z")
+    with pytest.raises(ScheduleOutsideDates) as refused:
+        campaign.execute(options(scheduledAt=scheduled_at), NOW, META, everyone)
+    assert refused.value.code == "SCHEDULE_OUTSIDE_DATES"
+    assert says in refused.value.message
+    assert refused.value.details["field"] == "scheduledAt"
+    assert campaign.status == "draft" and not campaign.collect_events()
+
+
+def test_a_status_change_to_active_before_the_start_date_schedules_it() -> None:
+    campaign = dated(start="2026-06-03T09:00:00Z")
+    campaign.change_status("active", NOW, META, audience=everyone)
+    assert campaign.status == "scheduled"
+    assert campaign.execution is not None
+    assert campaign.execution["scheduledAt"] == "2026-06-03T09:00:00Z"
 
 
 def test_a_pause_records_why_when_the_dispatcher_gives_a_reason() -> None:

@@ -148,6 +148,8 @@ class CommandResult(Wire):
     # When the command's last event happened, and the execution it started, if any.
     occurred_at: datetime | None = None
     execution_id: str | None = None
+    # When the execution starts, if it is scheduled.
+    scheduled_at: datetime | None = None
 
 
 class CommandReply(Wire):

@@ -43,6 +43,8 @@ class Decision:
     name: str | None = None
     status: str | None = None
     execution_id: str | None = None
+    # When a scheduled execution starts.
+    scheduled_at: datetime | None = None
 
 
 class Workspace:
@@ -153,4 +155,5 @@ class Campaigns(Application[uuid.UUID]):
             name=item.name,
             occurred_at=aggregate.modified_on,
             execution_id=item.execution_id,
+            scheduled_at=item.scheduled_at,
         )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from telecast_campaign.application import Decision, Workspace, decides
 from telecast_campaign.domain.audience import Audience
-from telecast_campaign.domain.campaign import Campaign
+from telecast_campaign.domain.campaign import SCHEDULED, Campaign
 from telecast_campaign.domain.errors import CampaignNotFound, ValidationFailed
 from telecast_campaign.segment_commands import audience_of, workspace_lookup
 from telecast_campaign.template_commands import resolve_messages
@@ -27,14 +28,18 @@ from telecast_libs.contracts.messages import (
 
 
 def _decision(campaign: Campaign, execution_id: str | None = None) -> Decision:
-    if execution_id is None and campaign.execution is not None:
-        execution_id = campaign.execution.get("executionId")
+    scheduled_at = None
+    if campaign.execution is not None:
+        execution_id = execution_id or campaign.execution.get("executionId")
+        if campaign.status == SCHEDULED:
+            scheduled_at = datetime.fromisoformat(campaign.execution["scheduledAt"])
     return Decision(
         campaign,
         campaign.version,
         name=campaign.content["name"],
         status=campaign.status,
         execution_id=execution_id,
+        scheduled_at=scheduled_at,
     )
 
 

@@ -38,6 +38,7 @@ STATUS_OF_CODE = {
     ErrorCode.EDIT_NOT_ALLOWED: 409,
     ErrorCode.VERSION_CONFLICT: 409,
     ErrorCode.PRECONDITION_FAILED: 412,
+    ErrorCode.SCHEDULE_OUTSIDE_DATES: 409,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
     # Operators
     OperatorCode.USER_NOT_FOUND: 404,

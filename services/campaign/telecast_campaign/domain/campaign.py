@@ -3,7 +3,7 @@
 Lifecycle (``INVALID_STATE_TRANSITION`` for anything else)::
 
     draft ──execute──▶ active ──pause──▶ paused ──resume──▶ active ──complete──▶ completed
-      └─execute(scheduledAt in the future)─▶ scheduled ──(due)──▶ active
+      └─execute(scheduledAt or startDate in the future)─▶ scheduled ──(due)──▶ active
     active, paused ──fail (the dispatcher cannot go on)──▶ paused
     scheduled, paused ──complete (endDate reached)──▶ completed
     draft, scheduled, active, paused ──cancel──▶ cancelled
@@ -21,6 +21,7 @@ from telecast_campaign.domain.audience import AudienceOf
 from telecast_campaign.domain.errors import (
     EditNotAllowed,
     InvalidStateTransition,
+    ScheduleOutsideDates,
     StaleVersion,
 )
 from telecast_campaign.domain.invitation import require_invitation
@@ -181,7 +182,7 @@ class Campaign(Aggregate):
         audience: AudienceOf,
         messages: MessagesOf | None = None,
     ) -> str:
-        """Start now, or schedule for ``options.scheduled_at`` if that is in the future.
+        """Start now, or schedule for when the execution is due (``start_time``).
 
         ``audience`` looks the campaign's segments up as they are now: every segment must
         exist (SEGMENT_NOT_FOUND otherwise). A start records the audience, so that editing
@@ -195,6 +196,7 @@ class Campaign(Aggregate):
                 f"cannot execute a campaign whose endDate ({end}) has passed",
                 details={"status": self.status, "endDate": end},
             )
+        due = self.start_time(options.scheduled_at)
         require_invitation(self.content)
         resolved = audience(True)
         # Templates are resolved (TEMPLATE_NOT_FOUND if one is missing) and recorded now, also
@@ -206,8 +208,8 @@ class Campaign(Aggregate):
             "targetPercentage": options.target_percentage,
             "priority": options.priority.value,
         }
-        if options.scheduled_at is not None and options.scheduled_at > now:
-            execution["scheduledAt"] = _iso(options.scheduled_at)
+        if due is not None and due > now:
+            execution["scheduledAt"] = _iso(due)
             self._scheduled(execution=execution, meta=meta, messages=recorded)
         else:
             self._started(
@@ -219,6 +221,29 @@ class Campaign(Aggregate):
                 messages=recorded,
             )
         return execution["executionId"]
+
+    def start_time(self, scheduled_at: datetime | None) -> datetime | None:
+        """When an execution asked for at ``scheduled_at`` (None: now) is due, within the
+        campaign's dates: not before ``startDate`` (an execution without ``scheduledAt``
+        waits for it), and before ``endDate``. None: at once. A ``scheduledAt`` outside the
+        dates is refused (SCHEDULE_OUTSIDE_DATES) rather than moved: the operator chose it."""
+        start = self.content.get("startDate")
+        end = self.content.get("endDate")
+        if scheduled_at is None:
+            return datetime.fromisoformat(start) if start is not None else None
+        if start is not None and scheduled_at < datetime.fromisoformat(start):
+            raise ScheduleOutsideDates(
+                f"scheduledAt ({_iso(scheduled_at)}) is before the campaign's startDate "
+                f"({start}); schedule it at or after startDate, or change startDate",
+                details={"field": "scheduledAt", "startDate": start, "endDate": end},
+            )
+        if end is not None and scheduled_at >= datetime.fromisoformat(end):
+            raise ScheduleOutsideDates(
+                f"scheduledAt ({_iso(scheduled_at)}) is not before the campaign's endDate "
+                f"({end}); schedule it before endDate, or change endDate",
+                details={"field": "scheduledAt", "startDate": start, "endDate": end},
+            )
+        return scheduled_at
 
     @event("ExecutionScheduled")
     def _scheduled(

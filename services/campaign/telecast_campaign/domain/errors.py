@@ -21,6 +21,13 @@ class InvalidStateTransition(Problem):
     code = ErrorCode.INVALID_STATE_TRANSITION
 
 
+class ScheduleOutsideDates(Problem):
+    """An execution's ``scheduledAt`` before the campaign's ``startDate`` or not before its
+    ``endDate``."""
+
+    code = ErrorCode.SCHEDULE_OUTSIDE_DATES
+
+
 class StaleVersion(Problem):
     """The client's ``If-Match`` names a version that is no longer current."""
 

@@ -441,6 +441,17 @@ ERRORS: dict[str, ErrorDoc] = {
         "a concurrent change won; read the campaign again and retry",
         "changed concurrently by another command; retry",
     ),
+    ErrorCode.SCHEDULE_OUTSIDE_DATES: ErrorDoc(
+        409,
+        "`scheduledAt` is before the campaign's `startDate` or not before its `endDate`",
+        "scheduledAt (2024-11-23T10:00:00Z) is before the campaign's startDate "
+        "(2024-11-24T00:00:00Z); schedule it at or after startDate, or change startDate",
+        {
+            "field": "scheduledAt",
+            "startDate": "2024-11-24T00:00:00Z",
+            "endDate": "2024-11-30T23:59:59Z",
+        },
+    ),
     "IDEMPOTENCY_KEY_IN_USE": ErrorDoc(
         409,
         "a request with this Idempotency-Key is still running",

@@ -273,7 +273,10 @@ class CampaignController(Controller):
         "/{campaign_id:str}/execute",
         summary="Execute a campaign",
         description="Starts a draft campaign now, or schedules it when `scheduledAt` is in the "
-        "future (it then starts at that time, also after a restart of the services). "
+        "future (it then starts at that time, also after a restart of the services). Without "
+        "`scheduledAt`, a campaign whose `startDate` is in the future is scheduled at its "
+        "`startDate`; a `scheduledAt` before `startDate`, or not before `endDate`, is refused "
+        "(409 `SCHEDULE_OUTSIDE_DATES`). "
         "`testMode` sends only to test recipients; `targetPercentage` takes a deterministic "
         "sample of the audience; `priority` orders the work of concurrent executions. The body "
         "is optional. A campaign of type `invitation` needs its `invitation` (400 "
@@ -282,7 +285,7 @@ class CampaignController(Controller):
         status_code=200,
         response_description="The execution, started or scheduled",
         response_headers=[ETAG],
-        responses=errors(*_LIFECYCLE),
+        responses=errors(*_LIFECYCLE, ErrorCode.SCHEDULE_OUTSIDE_DATES),
         operation_class=documented(
             answer=doc.EXECUTED_ANSWER, body=doc.EXECUTE_EXAMPLES, optional_body=True
         ),
@@ -309,7 +312,7 @@ class CampaignController(Controller):
             execution_id=result.execution_id or "",
             status="scheduled" if scheduled else "started",
             message="Campaign execution scheduled" if scheduled else "Campaign execution started",
-            scheduled_at=options.scheduled_at if scheduled else None,
+            scheduled_at=result.scheduled_at,
         )
         return Response(ok(body), headers=etag(result.version))
 
