@@ -89,11 +89,12 @@ async def seed_statistics(database_url: str) -> tuple[str, float]:
             """
             INSERT INTO projection.delivery_hours
                 (campaign_id, hour, processed, delivered, failed, reads, clicks, conversions,
-                 revenue)
+                 revenue, delivered_recipients, readers, clickers, converters)
             SELECT c.id, date_trunc('hour', %(now)s::timestamptz) - h * interval '1 hour',
                    %(per_hour)s, %(per_hour)s * 97 / 100, %(per_hour)s * 3 / 100,
                    %(per_hour)s * 6 / 10, %(per_hour)s / 8, %(per_hour)s / 33,
-                   %(per_hour)s * 1.3
+                   %(per_hour)s * 1.3, %(per_hour)s * 97 / 100, %(per_hour)s / 2,
+                   %(per_hour)s / 10, %(per_hour)s / 40
             FROM (SELECT %(id)s::uuid AS id
                   UNION ALL SELECT gen_random_uuid() FROM generate_series(1, %(others)s)) c,
                  generate_series(0, %(hours)s - 1) h
@@ -136,11 +137,13 @@ async def seed_statistics(database_url: str) -> tuple[str, float]:
             )
         for segment in segments:
             await conn.execute(
-                "INSERT INTO projection.delivery_segments (campaign_id, segment_id, delivered,"
-                " recipients, converters, revenue) VALUES (%s, %s, %s, %s, %s, %s)",
+                "INSERT INTO projection.delivery_segments (campaign_id, segment_id, hour,"
+                " delivered, recipients, converters, revenue)"
+                " VALUES (%s, %s, date_trunc('hour', %s::timestamptz), %s, %s, %s, %s)",
                 (
                     campaign_id,
                     segment,
+                    now,
                     delivered // 2,
                     delivered // 2,
                     delivered // 70,

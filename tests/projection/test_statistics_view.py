@@ -22,7 +22,15 @@ from telecast_libs.contracts.deliveries import (
     InteractionEvent,
 )
 from telecast_libs.contracts.messages import EventEnvelope, ListCampaigns
-from telecast_libs.contracts.views import CampaignStatistics
+from telecast_libs.contracts.views import (
+    OVERVIEW_METRICS,
+    PERFORMANCE_METRICS,
+    CampaignStatistics,
+    CampaignStatisticsReport,
+    Overview,
+    Performance,
+    statistics_selection,
+)
 from telecast_projection import campaign_view, delivery_view, statistics_view
 from telecast_projection.bootstrap import prepare_database
 
@@ -214,6 +222,84 @@ async def test_hourly_buckets_for_a_day_and_sections_on_demand(
     later = START + timedelta(hours=30)
     report = await statistics_view.statistics(conn, campaign, "1h", ["timeline"], now=later)
     assert report is not None and report.timeline == []
+
+
+async def test_the_period_bounds_every_figure(conn: psycopg.AsyncConnection) -> None:
+    campaign, _ = await scripted_run(conn)
+    # 24 h before now is 10:58 on day one: the period starts at 10:00 then. It holds the
+    # sends n=2..9 (n=3 and n=7 failed) and every interaction (09:58 on day two).
+    now = START + timedelta(days=1, hours=1)
+    report = await statistics_view.statistics(conn, campaign, "24h", None, now=now)
+    assert report is not None and report.overview and report.performance
+    overview = report.overview
+    assert (overview.messages_sent, overview.delivered) == (8, 6)
+    assert (overview.read, overview.clicked, overview.converted, overview.revenue) == (
+        3,
+        2,
+        1,
+        40.0,
+    )
+    performance = report.performance
+    assert (performance.delivery_rate, performance.read_rate) == (75.0, 50.0)
+    assert (performance.click_rate, performance.conversion_rate) == (33.3, 16.7)
+    timeline = [(p.date, p.sent, p.delivered, p.conversions) for p in report.timeline or []]
+    assert timeline == [("2026-03-01T10:00:00Z", 8, 6, 0), ("2026-03-02T09:00:00Z", 0, 0, 1)]
+    assert overview.messages_sent == sum(p.sent for p in report.timeline or [])
+    # Segment A: n=2, 4, 5, 6, 8, 9 delivered; B: n=6, 8, 9; n=9 converted.
+    segments = {s.segment_id: s.performance for s in report.segments or []}
+    assert (segments[SEGMENT_A].sent, segments[SEGMENT_A].conversion_rate) == (6, 16.7)
+    assert (segments[SEGMENT_B].sent, segments[SEGMENT_B].conversion_rate) == (3, 33.3)
+    # The last hour holds the interactions only; the segments stay listed, with zeros sent.
+    report = await statistics_view.statistics(conn, campaign, "1h", None, now=now)
+    assert report is not None and report.overview and report.performance
+    assert (report.overview.messages_sent, report.overview.read) == (0, 3)
+    assert report.performance.read_rate == 0.0  # nobody was delivered to in the period
+    assert [s.performance.sent for s in report.segments or []] == [0, 0]
+    # 7 days, 30 days and all hold the whole run.
+    for period in ("7d", "30d", "all"):
+        whole = await statistics_view.statistics(conn, campaign, period, ["overview"], now=now)
+        assert whole is not None and whole.overview is not None
+        assert (whole.overview.messages_sent, whole.overview.read) == (10, 3)
+
+
+async def test_metrics_name_sections_or_single_figures(conn: psycopg.AsyncConnection) -> None:
+    campaign, _ = await scripted_run(conn)
+    now = START + timedelta(days=1, hours=1)
+    report = await statistics_view.statistics(
+        conn, campaign, "all", ["messagesSent", "deliveryRate", "segments"], now=now
+    )
+    assert encode(report) == encode(
+        CampaignStatisticsReport(
+            overview=Overview(messages_sent=10),
+            performance=Performance(delivery_rate=80.0),
+            segments=report.segments if report else None,
+        )
+    )
+    assert report is not None and len(report.segments or []) == 2 and report.timeline is None
+    # A section and one of its figures: the whole section.
+    both = await statistics_view.statistics(conn, campaign, "all", ["overview", "read"], now=now)
+    assert both is not None and both.overview is not None
+    assert (both.overview.messages_sent, both.overview.read) == (10, 3)
+    assert both.performance is None
+
+
+def test_every_figure_of_overview_and_performance_can_be_named() -> None:
+    assert OVERVIEW_METRICS == (
+        "messagesSent",
+        "delivered",
+        "read",
+        "clicked",
+        "converted",
+        "revenue",
+    )
+    assert PERFORMANCE_METRICS == ("deliveryRate", "readRate", "clickRate", "conversionRate")
+    assert statistics_selection(None) == dict.fromkeys(
+        ("overview", "performance", "timeline", "segments")
+    )
+    assert statistics_selection(["clickRate", "timeline", "readRate"]) == {
+        "performance": frozenset({"clickRate", "readRate"}),
+        "timeline": None,
+    }
 
 
 async def test_progress_rate_and_eta_while_running(conn: psycopg.AsyncConnection) -> None:

@@ -147,19 +147,55 @@ class CampaignPage(Wire):
 
 
 class Overview(Wire):
-    messages_sent: int
-    delivered: int
-    read: int
-    clicked: int
-    converted: int
-    revenue: float
+    """Totals of the period; a figure is absent when ``metrics`` did not ask for it."""
+
+    messages_sent: Annotated[int, _about("Messages finished with (delivered + failed)")] | None = (
+        None
+    )
+    delivered: Annotated[int, _about("Messages Telegram took")] | None = None
+    read: Annotated[int, _about("Recipients who read, by their first read")] | None = None
+    clicked: Annotated[int, _about("Recipients who clicked, by their first click")] | None = None
+    converted: Annotated[int, _about("Recipients who converted, by their first")] | None = None
+    revenue: Annotated[float, _about("Sum of the conversions' revenue")] | None = None
 
 
 class Performance(Wire):
-    delivery_rate: float
-    read_rate: float
-    click_rate: float
-    conversion_rate: float
+    """Rates of the period in %; a rate is absent when ``metrics`` did not ask for it."""
+
+    delivery_rate: Annotated[float, _about("delivered / messagesSent")] | None = None
+    read_rate: Annotated[float, _about("read / recipients delivered to")] | None = None
+    click_rate: Annotated[float, _about("clicked / recipients delivered to")] | None = None
+    conversion_rate: Annotated[float, _about("converted / recipients delivered to")] | None = None
+
+
+def _wire_names(struct: type[msgspec.Struct]) -> tuple[str, ...]:
+    return tuple(field.encode_name for field in msgspec.structs.fields(struct))
+
+
+# What ``metrics`` on GET …/statistics may name: a section, or a figure of the overview or
+# performance (that section then holds only the figures named).
+STATISTICS_SECTIONS = ("overview", "performance", "timeline", "segments")
+OVERVIEW_METRICS = _wire_names(Overview)
+PERFORMANCE_METRICS = _wire_names(Performance)
+STATISTICS_METRICS = (*STATISTICS_SECTIONS, *OVERVIEW_METRICS, *PERFORMANCE_METRICS)
+
+
+def statistics_selection(metrics: list[str] | None) -> dict[str, frozenset[str] | None]:
+    """The sections ``metrics`` asks for (None: all of them), each with the figures to keep
+    (None: all). Names must come from ``STATISTICS_METRICS``."""
+    if metrics is None:
+        return dict.fromkeys(STATISTICS_SECTIONS)
+    selection: dict[str, frozenset[str] | None] = {}
+    for section, figures in (("overview", OVERVIEW_METRICS), ("performance", PERFORMANCE_METRICS)):
+        named = frozenset(figures).intersection(metrics)
+        if section in metrics:
+            selection[section] = None
+        elif named:
+            selection[section] = named
+    for section in ("timeline", "segments"):
+        if section in metrics:
+            selection[section] = None
+    return selection
 
 
 class TimelinePoint(Wire):

@@ -9,8 +9,10 @@ ledger after JetStream's duplicate window) is counted once: every event's id is 
 ``delivery_applied`` and only ids new to it are summed.
 
 Tables (per campaign): ``delivery_stats`` (totals), ``delivery_errors`` (failed by code),
-``delivery_hours`` (the timeline), ``delivery_seconds`` (the last two minutes, for the
-current rate), ``delivery_variations`` (A/B arms) and ``delivery_segments``.
+``delivery_hours`` (every figure of the statistics by hour: the timeline, and the overview of
+a period), ``delivery_seconds`` (the last two minutes, for the current rate),
+``delivery_variations`` (A/B arms) and ``delivery_segments`` (by segment and hour).
+Recipients who read, clicked or converted count in the hour of their first such event.
 """
 
 from __future__ import annotations
@@ -73,17 +75,18 @@ class Batch:
     stats: dict[str, _Stats] = field(default_factory=lambda: defaultdict(_Stats))
     planned: dict[str, ExecutionPlanned] = field(default_factory=dict)
     errors: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
-    # processed, delivered, failed, read, clicked, conversions, revenue
+    # processed, delivered, failed, reads, clicks, conversions, revenue,
+    # delivered_recipients, readers, clickers, converters
     hours: dict[tuple[str, datetime], list[float]] = field(
-        default_factory=lambda: defaultdict(lambda: [0, 0, 0, 0, 0, 0, 0.0])
+        default_factory=lambda: defaultdict(lambda: [0, 0, 0, 0, 0, 0, 0.0, 0, 0, 0, 0])
     )
     seconds: dict[tuple[str, datetime], int] = field(default_factory=lambda: defaultdict(int))
     # delivered, recipients, failed, clickers, converters, revenue
     variations: dict[tuple[str, str, str], list[float]] = field(
         default_factory=lambda: defaultdict(lambda: [0, 0, 0, 0, 0, 0.0])
     )
-    # delivered, recipients, converters, revenue
-    segments: dict[tuple[str, str], list[float]] = field(
+    # delivered, recipients, converters, revenue; by campaign, segment and hour
+    segments: dict[tuple[str, str, datetime], list[float]] = field(
         default_factory=lambda: defaultdict(lambda: [0, 0, 0, 0.0])
     )
 
@@ -106,9 +109,10 @@ class Batch:
             first_message = event.step == 0
             if first_message:
                 stats.delivered_recipients += 1
+                hour[7] += 1
             arm[1] += 1
             for segment in event.segment_ids:
-                counts = self.segments[(campaign, segment)]
+                counts = self.segments[(campaign, segment, _hour(event.occurred_at))]
                 counts[0] += 1
                 counts[1] += 1 if first_message else 0
         else:
@@ -130,10 +134,12 @@ class Batch:
             stats.reads += 1
             stats.readers += first
             hour[3] += 1
+            hour[8] += first
         elif event.type == "delivery.clicked":
             stats.clicks += 1
             stats.clickers += first
             hour[4] += 1
+            hour[9] += first
             if event.message_id is not None:
                 key = (campaign, event.message_id, event.variation_id or _OWN)
                 self.variations[key][3] += first
@@ -143,12 +149,13 @@ class Batch:
             stats.revenue += event.revenue
             hour[5] += 1
             hour[6] += event.revenue
+            hour[10] += first
             for arm in event.arms:
                 counts = self.variations[(campaign, arm.message_id, arm.variation_id or _OWN)]
                 counts[4] += first
                 counts[5] += event.revenue
             for segment in event.segment_ids:
-                counts = self.segments[(campaign, segment)]
+                counts = self.segments[(campaign, segment, _hour(event.occurred_at))]
                 counts[2] += first
                 counts[3] += event.revenue
 
@@ -289,10 +296,11 @@ async def write(conn: psycopg.AsyncConnection, sums: Batch) -> None:
             """
             INSERT INTO projection.delivery_hours
                 (campaign_id, hour, processed, delivered, failed, reads, clicks, conversions,
-                 revenue)
+                 revenue, delivered_recipients, readers, clickers, converters)
             SELECT * FROM unnest(%s::uuid[], %s::timestamptz[], %s::bigint[], %s::bigint[],
                                  %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[],
-                                 %s::double precision[])
+                                 %s::double precision[], %s::bigint[], %s::bigint[],
+                                 %s::bigint[], %s::bigint[])
             ON CONFLICT (campaign_id, hour) DO UPDATE SET
                 processed = delivery_hours.processed + EXCLUDED.processed,
                 delivered = delivery_hours.delivered + EXCLUDED.delivered,
@@ -300,13 +308,19 @@ async def write(conn: psycopg.AsyncConnection, sums: Batch) -> None:
                 reads = delivery_hours.reads + EXCLUDED.reads,
                 clicks = delivery_hours.clicks + EXCLUDED.clicks,
                 conversions = delivery_hours.conversions + EXCLUDED.conversions,
-                revenue = delivery_hours.revenue + EXCLUDED.revenue
+                revenue = delivery_hours.revenue + EXCLUDED.revenue,
+                delivered_recipients =
+                    delivery_hours.delivered_recipients + EXCLUDED.delivered_recipients,
+                readers = delivery_hours.readers + EXCLUDED.readers,
+                clickers = delivery_hours.clickers + EXCLUDED.clickers,
+                converters = delivery_hours.converters + EXCLUDED.converters
             """,
             [
                 [k[0] for k in keys],
                 [k[1] for k in keys],
                 *([int(v[i]) for v in values] for i in range(6)),
                 [float(v[6]) for v in values],
+                *([int(v[i]) for v in values] for i in range(7, 11)),
             ],
         )
     if sums.seconds:
@@ -367,10 +381,10 @@ async def write(conn: psycopg.AsyncConnection, sums: Batch) -> None:
         await conn.execute(
             """
             INSERT INTO projection.delivery_segments
-                (campaign_id, segment_id, delivered, recipients, converters, revenue)
-            SELECT * FROM unnest(%s::uuid[], %s::text[], %s::bigint[], %s::bigint[],
-                                 %s::bigint[], %s::double precision[])
-            ON CONFLICT (campaign_id, segment_id) DO UPDATE SET
+                (campaign_id, segment_id, hour, delivered, recipients, converters, revenue)
+            SELECT * FROM unnest(%s::uuid[], %s::text[], %s::timestamptz[], %s::bigint[],
+                                 %s::bigint[], %s::bigint[], %s::double precision[])
+            ON CONFLICT (campaign_id, segment_id, hour) DO UPDATE SET
                 delivered = delivery_segments.delivered + EXCLUDED.delivered,
                 recipients = delivery_segments.recipients + EXCLUDED.recipients,
                 converters = delivery_segments.converters + EXCLUDED.converters,
@@ -379,6 +393,7 @@ async def write(conn: psycopg.AsyncConnection, sums: Batch) -> None:
             [
                 [k[0] for k in keys],
                 [k[1] for k in keys],
+                [k[2] for k in keys],
                 *([int(v[i]) for v in values] for i in range(3)),
                 [float(v[3]) for v in values],
             ],
@@ -427,6 +442,11 @@ CREATE TABLE IF NOT EXISTS projection.delivery_hours (
     clicks bigint NOT NULL,
     conversions bigint NOT NULL,
     revenue double precision NOT NULL,
+    -- Recipients: first messages delivered, and first reads, clicks and conversions.
+    delivered_recipients bigint NOT NULL,
+    readers bigint NOT NULL,
+    clickers bigint NOT NULL,
+    converters bigint NOT NULL,
     PRIMARY KEY (campaign_id, hour)
 );
 CREATE TABLE IF NOT EXISTS projection.delivery_seconds (
@@ -450,11 +470,12 @@ CREATE TABLE IF NOT EXISTS projection.delivery_variations (
 CREATE TABLE IF NOT EXISTS projection.delivery_segments (
     campaign_id uuid NOT NULL,
     segment_id text NOT NULL,
+    hour timestamptz NOT NULL,
     delivered bigint NOT NULL,
     recipients bigint NOT NULL,
     converters bigint NOT NULL,
     revenue double precision NOT NULL,
-    PRIMARY KEY (campaign_id, segment_id)
+    PRIMARY KEY (campaign_id, segment_id, hour)
 );
 """
 

@@ -96,7 +96,7 @@ CREATE INDEX IF NOT EXISTS segments_search ON projection.segments
 # every search would scan, so search stays indexed right after a burst of creates.
 # Raise when the read model's tables change shape: the projection then drops them and
 # rebuilds them from the event stream (read models are derived data; events are the truth).
-READ_MODEL_VERSION = 6
+READ_MODEL_VERSION = 7
 
 
 async def create_schema(conn: psycopg.AsyncConnection) -> bool:

@@ -7,8 +7,12 @@ What the figures mean:
   who read, clicked, converted (each counted once); ``revenue``: the sum of conversions.
 - Rates are percentages with one decimal: delivery = delivered / messagesSent; read, click
   and conversion = recipients who did it / recipients delivered to.
+- ``period`` bounds every figure, by the hour: ``24h`` counts the events from the start of
+  the hour that contains now - 24 h until now (so the overview equals the sum of the
+  timeline); ``all`` is the whole campaign. A recipient who read, clicked or converted
+  counts in the period of their first such event.
 - The timeline has a point per hour for ``1h`` and ``24h``, per day (UTC) otherwise, for
-  the hours or days of the period that saw an event; ``all`` spans the whole campaign.
+  the hours or days of the period that saw an event.
 - Progress counts messages (recipients times the campaign's messages): ``total`` is known
   once the audience is planned (``execution.planned``), 0 before. ``currentRate`` is the
   messages finished per second over the last 10 seconds while the campaign runs;
@@ -20,8 +24,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 import psycopg
 
 from telecast_libs.contracts.views import (
@@ -34,10 +39,11 @@ from telecast_libs.contracts.views import (
     SegmentPerformance,
     SegmentStatistics,
     TimelinePoint,
+    statistics_selection,
 )
 
 PERIODS = ("1h", "24h", "7d", "30d", "all")
-SECTIONS = ("overview", "performance", "timeline", "segments")
+T = TypeVar("T", bound=msgspec.Struct)
 _PERIOD_LENGTH = {
     "1h": timedelta(hours=1),
     "24h": timedelta(hours=24),
@@ -95,6 +101,22 @@ async def _stats(conn: psycopg.AsyncConnection, campaign_id: str) -> dict[str, A
     return dict(zip(names, row, strict=True))
 
 
+def period_start(period: str, now: datetime) -> datetime:
+    """The first moment ``period`` counts: the start of the hour that contains now minus
+    its length (the epoch for ``all``)."""
+    length = _PERIOD_LENGTH.get(period)
+    if length is None:
+        return datetime(1970, 1, 1, tzinfo=UTC)
+    return (now - length).replace(minute=0, second=0, microsecond=0)
+
+
+def _kept(struct: type[T], figures: dict[str, Any], keep: frozenset[str] | None) -> T:
+    """``struct`` with the figures ``metrics`` asked for (all when ``keep`` is None)."""
+    return msgspec.convert(
+        {name: value for name, value in figures.items() if keep is None or name in keep}, struct
+    )
+
+
 async def statistics(
     conn: psycopg.AsyncConnection,
     campaign_id: str,
@@ -105,42 +127,64 @@ async def statistics(
     found = await _campaign(conn, campaign_id)
     if found is None:
         return None
-    wanted = set(metrics or SECTIONS)
-    stats = await _stats(conn, campaign_id)
-    recipients = stats["delivered_recipients"]
+    now = now or _now()
+    since = period_start(period, now)
+    wanted = statistics_selection(metrics)
     report = CampaignStatisticsReport()
-    if "overview" in wanted:
-        report.overview = Overview(
-            messages_sent=stats["processed"],
-            delivered=stats["delivered"],
-            read=stats["readers"],
-            clicked=stats["clickers"],
-            converted=stats["converters"],
-            revenue=float(stats["revenue"]),
-        )
-    if "performance" in wanted:
-        report.performance = Performance(
-            delivery_rate=percent(stats["delivered"], stats["processed"]),
-            read_rate=percent(stats["readers"], recipients),
-            click_rate=percent(stats["clickers"], recipients),
-            conversion_rate=percent(stats["converters"], recipients),
-        )
+    if "overview" in wanted or "performance" in wanted:
+        totals = await _totals(conn, campaign_id, since, now)
+        recipients = totals["delivered_recipients"]
+        if "overview" in wanted:
+            overview = {
+                "messagesSent": totals["processed"],
+                "delivered": totals["delivered"],
+                "read": totals["readers"],
+                "clicked": totals["clickers"],
+                "converted": totals["converters"],
+                "revenue": float(totals["revenue"]),
+            }
+            report.overview = _kept(Overview, overview, wanted["overview"])
+        if "performance" in wanted:
+            performance = {
+                "deliveryRate": percent(totals["delivered"], totals["processed"]),
+                "readRate": percent(totals["readers"], recipients),
+                "clickRate": percent(totals["clickers"], recipients),
+                "conversionRate": percent(totals["converters"], recipients),
+            }
+            report.performance = _kept(Performance, performance, wanted["performance"])
     if "timeline" in wanted:
-        report.timeline = await _timeline(conn, campaign_id, period, now or _now())
+        report.timeline = await _timeline(conn, campaign_id, period, since, now)
     if "segments" in wanted:
-        report.segments = await _segments(conn, campaign_id, found[1] or [])
+        report.segments = await _segments(conn, campaign_id, found[1] or [], since, now)
     return report
 
 
+_TOTALS = ("processed", "delivered", "delivered_recipients", "readers", "clickers", "converters")
+
+
+async def _totals(
+    conn: psycopg.AsyncConnection, campaign_id: str, since: datetime, now: datetime
+) -> dict[str, Any]:
+    """The period's sums, from the same hours as the timeline."""
+    cursor = await conn.execute(
+        f"""
+        SELECT {", ".join(f"coalesce(sum({c}), 0)" for c in _TOTALS)}, coalesce(sum(revenue), 0)
+        FROM projection.delivery_hours
+        WHERE campaign_id = %s AND hour >= %s AND hour <= %s
+        """,
+        (campaign_id, since, now),
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return {name: int(value) for name, value in zip(_TOTALS, row, strict=False)} | {
+        "revenue": row[-1]
+    }
+
+
 async def _timeline(
-    conn: psycopg.AsyncConnection, campaign_id: str, period: str, now: datetime
+    conn: psycopg.AsyncConnection, campaign_id: str, period: str, since: datetime, now: datetime
 ) -> list[TimelinePoint]:
     hourly = period in ("1h", "24h")
-    length = _PERIOD_LENGTH.get(period)
-    since = now - length if length is not None else datetime(1970, 1, 1, tzinfo=UTC)
-    if hourly:
-        # The hour that contains the start of the period is part of it.
-        since = since.replace(minute=0, second=0, microsecond=0)
     cursor = await conn.execute(
         """
         SELECT date_trunc(%s, hour AT TIME ZONE 'UTC') AS bucket,
@@ -163,13 +207,25 @@ async def _timeline(
 
 
 async def _segments(
-    conn: psycopg.AsyncConnection, campaign_id: str, targeted: list[str]
+    conn: psycopg.AsyncConnection,
+    campaign_id: str,
+    targeted: list[str],
+    since: datetime,
+    now: datetime,
 ) -> list[SegmentStatistics]:
-    """The campaign's segments, in its order, then any other segment a delivery named."""
+    """The campaign's segments, in its order, then any other segment a delivery named (in
+    any period: a segment the campaign delivered to is listed, with zeros when the period
+    saw nothing of it)."""
     cursor = await conn.execute(
-        "SELECT segment_id, delivered, recipients, converters FROM projection.delivery_segments "
-        "WHERE campaign_id = %s ORDER BY segment_id",
-        (campaign_id,),
+        """
+        SELECT segment_id,
+               coalesce(sum(delivered) FILTER (WHERE hour >= %s AND hour <= %s), 0)::bigint,
+               coalesce(sum(recipients) FILTER (WHERE hour >= %s AND hour <= %s), 0)::bigint,
+               coalesce(sum(converters) FILTER (WHERE hour >= %s AND hour <= %s), 0)::bigint
+        FROM projection.delivery_segments
+        WHERE campaign_id = %s GROUP BY segment_id ORDER BY segment_id
+        """,
+        (since, now, since, now, since, now, campaign_id),
     )
     counted = {row[0]: row[1:] for row in await cursor.fetchall()}
     order = list(dict.fromkeys([*targeted, *counted]))

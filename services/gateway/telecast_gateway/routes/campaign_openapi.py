@@ -348,6 +348,10 @@ STATISTICS_ANSWER = {
             }
         ),
     ),
+    "figures": Example(
+        summary="metrics=messagesSent,deliveryRate: single figures",
+        value=_ok({"overview": {"messagesSent": 8500}, "performance": {"deliveryRate": 96.5}}),
+    ),
     "overviewOnly": Example(
         summary="metrics=overview",
         value=_ok(

@@ -59,6 +59,10 @@ from telecast_libs.contracts.messages import (
     UpdateCampaign,
 )
 from telecast_libs.contracts.views import (
+    OVERVIEW_METRICS,
+    PERFORMANCE_METRICS,
+    STATISTICS_METRICS,
+    STATISTICS_SECTIONS,
     CampaignDetail,
     CampaignPage,
     CampaignProgress,
@@ -83,21 +87,36 @@ _LIFECYCLE = (
 
 CampaignId = Annotated[str, Parameter(description="The campaign's id", max_length=100)]
 Period = Literal["1h", "24h", "7d", "30d", "all"]
-SECTIONS = ("overview", "performance", "timeline", "segments")
 
 
-def _sections(metrics: str | None) -> list[str] | None:
-    if metrics is None or metrics.strip() in ("", "all"):
+_METRIC_NAME = "|".join(STATISTICS_METRICS)
+# What the OpenAPI document states of ``metrics``; checked by ``_metrics``, whose refusal
+# names every valid metric (a pattern failure would only quote the expression).
+_METRICS_PATTERN = f"^(all|({_METRIC_NAME})(,({_METRIC_NAME}))*)$"
+
+
+def _metrics(metrics: str | None) -> list[str] | None:
+    """The names ``metrics`` lists (None: everything); an unknown one is refused, naming
+    every valid one."""
+    if metrics is None or metrics == "all":
         return None
-    wanted = [m.strip() for m in metrics.split(",") if m.strip()]
-    unknown = [m for m in wanted if m not in SECTIONS]
+    wanted = metrics.split(",")
+    unknown = [m for m in wanted if m not in STATISTICS_METRICS]
     if unknown:
         raise Problem(
-            f"metrics: unknown {', '.join(unknown)}; choose from {', '.join(SECTIONS)} or all",
-            details=[{"field": "metrics", "source": "query", "allowed": [*SECTIONS, "all"]}],
+            f"metrics: unknown {', '.join(repr(m) for m in unknown)}; "
+            f"choose from {', '.join(STATISTICS_METRICS)} or all",
+            details=[
+                {
+                    "field": "metrics",
+                    "source": "query",
+                    "unknown": unknown,
+                    "allowed": [*STATISTICS_METRICS, "all"],
+                }
+            ],
             code=ErrorCode.VALIDATION_ERROR,
         )
-    return wanted
+    return list(dict.fromkeys(wanted))
 
 
 def _accepted(result: CommandResult, message: str, status: int) -> Response:
@@ -416,7 +435,9 @@ class CampaignController(Controller):
         "/{campaign_id:str}/statistics",
         summary="Campaign statistics",
         description="Overview, performance rates, timeline (hourly for 1h and 24h, daily "
-        "otherwise) and per-segment figures. `metrics` names the sections to include.",
+        "otherwise) and per-segment figures, all of the `period`: from the start of the hour "
+        "that contains now minus the period until now (`all`: the whole campaign). `metrics` "
+        "names the sections, or single figures of the overview and performance, to include.",
         response_description="The sections asked for",
         responses=errors(*_ONE),
         operation_class=documented(answer=doc.STATISTICS_ANSWER),
@@ -425,17 +446,27 @@ class CampaignController(Controller):
         self,
         bus: Bus,
         campaign_id: CampaignId,
-        period: Annotated[Period, Parameter(description="Time period")] = "all",
+        period: Annotated[
+            Period,
+            Parameter(
+                description="What every figure counts: the last hour, 24 hours, 7 or 30 days "
+                "(from the start of the hour that contains now minus the period), or all"
+            ),
+        ] = "all",
         metrics: Annotated[
             str | None,
             Parameter(
-                max_length=200,
-                description="Comma-separated sections: overview, performance, timeline, "
-                "segments (default: all)",
+                max_length=400,
+                schema_extra={"pattern": _METRICS_PATTERN},
+                description="Comma-separated names to include: sections ("
+                + ", ".join(STATISTICS_SECTIONS)
+                + ") or figures of the overview and performance ("
+                + ", ".join((*OVERVIEW_METRICS, *PERFORMANCE_METRICS))
+                + "), or all (the default)",
             ),
         ] = None,
     ) -> Envelope[CampaignStatisticsReport]:
-        query = GetStatistics(campaign_id=campaign_id, period=period, metrics=_sections(metrics))
+        query = GetStatistics(campaign_id=campaign_id, period=period, metrics=_metrics(metrics))
         return ok(await bus.query(query, CampaignStatisticsReport))
 
     @get(
