@@ -185,6 +185,16 @@ class GetProgress(Request, tag="campaign.progress"):
     campaign_id: str
 
 
+class EstimateExecution(Request, tag="campaign.estimate"):
+    """When the campaign's execution (just started or scheduled) completes: ``recipients``
+    as the campaign service counted them, sent at ``rate`` messages per second (the
+    dispatcher's capacity) after the work queued ahead of it."""
+
+    campaign_id: str
+    recipients: int
+    rate: float
+
+
 class AwaitPosition(Request, tag="readmodel.await"):
     """Answer once the read model has applied ``position`` (or when ``timeout_ms`` passes)."""
 
@@ -192,7 +202,9 @@ class AwaitPosition(Request, tag="readmodel.await"):
     timeout_ms: int = 2000
 
 
-CampaignQuery = ListCampaigns | GetCampaign | GetStatistics | GetProgress | AwaitPosition
+CampaignQuery = (
+    ListCampaigns | GetCampaign | GetStatistics | GetProgress | EstimateExecution | AwaitPosition
+)
 
 # Everything the campaign service's command endpoint accepts (audience and content commands
 # join this union), and everything the projection answers.

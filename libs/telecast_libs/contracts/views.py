@@ -252,6 +252,16 @@ class CampaignProgress(Wire, kw_only=True):
     errors: list[ErrorCount]
 
 
+class ExecutionEstimate(Wire, kw_only=True):
+    """The answer to ``EstimateExecution``: the execution's ``messages`` (recipients times
+    the campaign's messages), the messages of running executions of the same or a higher
+    priority still ``queued`` ahead of it, and when it completes (None when unknown)."""
+
+    messages: int
+    queued: int
+    estimated_completion: datetime | None = None
+
+
 class PositionReached(Wire):
     reached: bool
 

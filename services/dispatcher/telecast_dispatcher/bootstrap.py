@@ -7,6 +7,7 @@ import asyncio
 import signal
 
 from telecast_dispatcher.schema import prepare_database
+from telecast_dispatcher.sending.capacity import CapacityEndpoint
 from telecast_dispatcher.sending.guards import GuardSettings
 from telecast_dispatcher.sending.interactions import Interactions
 from telecast_dispatcher.sending.limits import LimitSettings
@@ -158,8 +159,10 @@ async def serve(settings: DispatcherSettings) -> None:
             else None
         ),
     )
+    capacity = CapacityEndpoint(nc, subjects, sender.accounts, sending.retired_accounts)
     if settings.sending_enabled:
         await sending.start()
+        await capacity.start()
     else:
         log.warning("dispatcher.sending_disabled", hint="SENDING_ENABLED=false: webhooks only")
     log.info(
@@ -177,6 +180,7 @@ async def serve(settings: DispatcherSettings) -> None:
 
     log.info("dispatcher.stopping")
     if settings.sending_enabled:
+        await capacity.stop()
         await sending.stop()
     await tracking.stop()
     await receipts.stop()

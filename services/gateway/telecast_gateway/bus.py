@@ -1,4 +1,5 @@
-"""The gateway's side of NATS: commands to the campaign service, queries to the projection."""
+"""The gateway's side of NATS: commands to the campaign service, queries to the projection
+(and the few the campaign service or the dispatcher answer)."""
 
 from __future__ import annotations
 
@@ -52,9 +53,16 @@ class Bus:
         await self._await_position(reply.result.position)
         return reply.result
 
-    async def query(self, query: Request, answer: type[T], timeout: float | None = None) -> T:
+    async def query(
+        self,
+        query: Request,
+        answer: type[T],
+        timeout: float | None = None,
+        service: str = "projection",
+    ) -> T:
+        """A query to the projection (or to the ``service`` that answers its subject)."""
         subject = self.subjects.query(query.__struct_config__.tag)
-        raw = await self._request(subject, encode(query), "projection", timeout or self.timeout)
+        raw = await self._request(subject, encode(query), service, timeout or self.timeout)
         try:
             reply = decode(raw, QueryReply[answer])  # type: ignore[valid-type]
         except msgspec.ValidationError as error:

@@ -111,8 +111,16 @@ class ExecutionAccepted(Wire, kw_only=True):
     status: str
     message: str
     scheduled_at: datetime | None = None
-    # Known once the dispatcher can estimate it from the audience and the send rate.
-    estimated_completion: datetime | None = None
+    estimated_completion: (
+        Annotated[
+            datetime,
+            msgspec.Meta(
+                description="When the last message should be sent: from the audience, the "
+                "sending accounts' rates and the work queued ahead (absent when unknown)"
+            ),
+        ]
+        | None
+    ) = None
 
 
 class Paused(Wire):

@@ -41,6 +41,7 @@ from telecast_libs.contracts.views import (
     TimelinePoint,
     statistics_selection,
 )
+from telecast_libs.estimates import estimated_completion
 
 PERIODS = ("1h", "24h", "7d", "30d", "all")
 T = TypeVar("T", bound=msgspec.Struct)
@@ -281,9 +282,7 @@ async def progress(
         )
         (recent,) = await cursor.fetchone()
         rate = round(float(recent) / RATE_WINDOW_SECONDS, 1)
-    estimated = None
-    if status == "running" and rate > 0 and total > processed:
-        estimated = (now + timedelta(seconds=(total - processed) / rate)).replace(microsecond=0)
+    estimated = estimated_completion(now, total - processed, rate) if status == "running" else None
     cursor = await conn.execute(
         "SELECT code, count, message FROM projection.delivery_errors WHERE campaign_id = %s "
         "ORDER BY count DESC, code",

@@ -9,6 +9,7 @@ import psycopg
 
 from telecast_libs.contracts.errors import ErrorCode, Problem
 from telecast_libs.contracts.messages import (
+    EstimateExecution,
     EventEnvelope,
     GetCampaign,
     GetProgress,
@@ -17,7 +18,13 @@ from telecast_libs.contracts.messages import (
 )
 from telecast_libs.contracts.segments import GetSegment, ListSegments
 from telecast_libs.contracts.templates import GetTemplate, ListTemplates
-from telecast_projection import campaign_view, segment_view, statistics_view, template_view
+from telecast_projection import (
+    campaign_view,
+    execution_estimate,
+    segment_view,
+    statistics_view,
+    template_view,
+)
 
 Apply = Callable[[psycopg.AsyncConnection, EventEnvelope], Awaitable[None]]
 Answer = Callable[[psycopg.AsyncConnection, Any], Awaitable[Any]]
@@ -52,6 +59,9 @@ ANSWERS: dict[type, Answer] = {
     ),
     GetProgress: _campaign_must_exist(
         lambda conn, q: statistics_view.progress(conn, q.campaign_id)
+    ),
+    EstimateExecution: _campaign_must_exist(
+        lambda conn, q: execution_estimate.estimate(conn, q.campaign_id, q.recipients, q.rate)
     ),
     ListTemplates: template_view.list_page,
     GetTemplate: lambda conn, q: template_view.get(conn, q.template_id),

@@ -103,7 +103,7 @@ class Sending:
             settings.lease_ttl,
             acquire=self._acquire,
             release=self._release,
-            retired=self._retired_accounts,
+            retired=self.retired_accounts,
         )
         self.runs: dict[tuple[str, int], ItemRun] = {}
         self._run_tasks: set[asyncio.Task[None]] = set()
@@ -427,7 +427,7 @@ class Sending:
                 (account_name, state, outcome.code, detail or outcome.message),
             )
 
-    async def _retired_accounts(self) -> set[str]:
+    async def retired_accounts(self) -> set[str]:
         async with self.pool.connection() as conn:
             cursor = await conn.execute("SELECT account FROM dispatcher.account_states")
             return {row[0] for row in await cursor.fetchall()}

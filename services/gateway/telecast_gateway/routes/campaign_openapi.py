@@ -258,6 +258,7 @@ EXECUTED_ANSWER = {
             {
                 "executionId": EXECUTION_ID,
                 "status": "started",
+                "estimatedCompletion": "2024-11-24T12:00:00Z",
                 "message": "Campaign execution started",
             }
         ),
@@ -270,6 +271,7 @@ EXECUTED_ANSWER = {
                 "status": "scheduled",
                 "message": "Campaign execution scheduled",
                 "scheduledAt": "2024-11-24T10:00:00Z",
+                "estimatedCompletion": "2024-11-24T12:00:00Z",
             }
         ),
     ),

@@ -20,6 +20,7 @@ from telecast_gateway.idempotency import creation_id
 from telecast_gateway.routes import campaign_openapi as doc
 from telecast_gateway.routes.audience import audience_total
 from telecast_gateway.routes.campaign_openapi import ETAG, documented, errors
+from telecast_gateway.routes.estimate import estimated_completion
 from telecast_gateway.routes.writes import (
     IdempotencyKey,
     IfMatch,
@@ -332,6 +333,7 @@ class CampaignController(Controller):
             status="scheduled" if scheduled else "started",
             message="Campaign execution scheduled" if scheduled else "Campaign execution started",
             scheduled_at=result.scheduled_at,
+            estimated_completion=await estimated_completion(bus, campaign_id),
         )
         return Response(ok(body), headers=etag(result.version))
 
