@@ -133,7 +133,10 @@ async def statistics(
     wanted = statistics_selection(metrics)
     report = CampaignStatisticsReport()
     if "overview" in wanted or "performance" in wanted:
-        totals = await _totals(conn, campaign_id, since, now)
+        # The whole campaign is its running totals: one row, the same sums as its hours.
+        totals = await (
+            _stats(conn, campaign_id) if period == "all" else _totals(conn, campaign_id, since, now)
+        )
         recipients = totals["delivered_recipients"]
         if "overview" in wanted:
             overview = {
