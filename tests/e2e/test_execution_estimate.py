@@ -62,21 +62,21 @@ def test_an_execution_completes_when_its_audience_is_sent_at_the_accounts_rate(
 
 
 def test_the_work_queued_ahead_delays_the_estimate(api: httpx.Client) -> None:
-    ahead = make_audience(api, "estimate-ahead", list(range(62_000_000, 62_000_150)))
+    ahead = make_audience(api, "estimate-ahead", list(range(62_000_000, 62_000_300)))
+    behind = make_audience(api, "estimate-behind", list(range(63_000_000, 63_000_020)))
     first = create_campaign(api, ahead, ["Ahead"])
+    second = create_campaign(api, behind, ["Behind"])
     _execute(api, first, priority="high")
     wait_until(
-        lambda: _progress(api, first)["progress"]["total"] == 150,
+        lambda: _progress(api, first)["progress"]["total"] == 300,
         timeout=30,
         what="the first execution planned",
     )
-    audience = make_audience(api, "estimate-behind", list(range(63_000_000, 63_000_020)))
-    second = create_campaign(api, audience, ["Behind"])
-    left_before = 150 - _progress(api, first)["progress"]["processed"]
+    left_before = 300 - _progress(api, first)["progress"]["processed"]
     before = datetime.now(UTC)
     body = _execute(api, second, priority="low")
     after = datetime.now(UTC)
-    left_after = 150 - _progress(api, first)["progress"]["processed"]
+    left_after = 300 - _progress(api, first)["progress"]["processed"]
     assert left_after > 20, "the first execution ended too soon to tell"
     # What the first one has left, then the second's 20 messages, at 10 per second.
     earliest = before + timedelta(seconds=(left_after + 20) / RATE - 1)

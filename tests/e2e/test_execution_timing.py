@@ -29,7 +29,7 @@ def _detail(api: httpx.Client, campaign_id: str) -> dict:
 def test_executing_before_the_start_date_schedules_it_at_the_start_date(
     api: httpx.Client,
 ) -> None:
-    start = _at(timedelta(seconds=4))
+    start = _at(timedelta(seconds=8))
     campaign = _create(api, startDate=start)
     answer = api.post(f"/api/v1/campaigns/{campaign}/execute")
     assert answer.status_code == 200, answer.text
@@ -40,7 +40,7 @@ def test_executing_before_the_start_date_schedules_it_at_the_start_date(
     assert detail["status"] == "scheduled"
     assert detail["execution"]["scheduledAt"] == start
     # It starts at its startDate, not before.
-    wait_until(lambda: _detail(api, campaign)["status"] == "active", timeout=20, what="start")
+    wait_until(lambda: _detail(api, campaign)["status"] == "active", timeout=40, what="start")
     started = _detail(api, campaign)["execution"]["startedAt"]
     assert datetime.fromisoformat(started) >= datetime.fromisoformat(start)
 
