@@ -71,7 +71,7 @@ class PostgresContainer:
     """A throwaway PostgreSQL container for one test session."""
 
     def __init__(self) -> None:
-        from testcontainers.postgres import PostgresContainer as Container
+        from testcontainers.community.postgres import PostgresContainer as Container
 
         self._container = Container(POSTGRES_IMAGE, driver=None)
 

@@ -7,6 +7,7 @@ Both keep their data in a state directory, ``.local/`` of the repository by defa
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import json
@@ -101,9 +102,16 @@ class EmbeddedPostgres:
         # get_server creates the cluster on first use (as the unprivileged 'pgserver' user when
         # we are root, which PostgreSQL requires) and starts it, but on a Unix socket only.
         # Restart it on 127.0.0.1 so that every client takes a plain host:port URL.
-        pgserver.get_server(self.pgdata, cleanup_mode=None)
+        server = pgserver.get_server(self.pgdata, cleanup_mode=None)
         port = free_port()
         self._pg_ctl_on_tcp("restart", port)
+        # get_server also registered an exit hook that gives this process's handle back and
+        # logs as it does so: at interpreter exit, after pytest has closed the streams that
+        # logging writes to, each of those lines became a "--- Logging error ---" traceback.
+        # The server is ours to stop (stop() above), so give the handle back now, while
+        # logging works; with cleanup_mode=None that is all cleanup() does.
+        atexit.unregister(server._cleanup)
+        server.cleanup()
         return port
 
     def _pg_ctl_on_tcp(self, action: str, port: int) -> None:
