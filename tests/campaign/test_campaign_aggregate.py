@@ -121,6 +121,73 @@ def test_update_records_only_what_changed_and_keeps_the_rest() -> None:
     assert campaign.version == 2
 
 
+def test_update_merges_nested_objects_as_a_json_merge_patch() -> None:
+    # The spec's update sends goals without revenue: the revenue stays.
+    campaign = Campaign.create(
+        content(goals={"targetAudience": 20000, "conversionRate": 10, "revenue": 100000}),
+        created_by="op",
+        meta=META,
+    )
+    campaign.collect_events()
+    campaign.update(changes(goals={"targetAudience": 25000, "conversionRate": 12}), meta=META)
+    (updated,) = campaign.collect_events()
+    expected = {"targetAudience": 25000, "conversionRate": 12, "revenue": 100000}
+    assert updated.changes == {"goals": expected}
+    assert campaign.content["goals"] == expected
+
+
+def test_update_null_removes_a_field_nested_or_not() -> None:
+    campaign = Campaign.create(
+        content(
+            description="d",
+            goals={"conversionRate": 10, "revenue": 5},
+            targetAudience={
+                "segments": ["s1"],
+                "filters": {"location": ["US"], "ageRange": [1, 9]},
+            },
+        ),
+        created_by="op",
+        meta=META,
+    )
+    campaign.update(
+        changes(
+            description=None,
+            goals={"revenue": None},
+            targetAudience={"filters": {"ageRange": None}},
+        ),
+        meta=META,
+    )
+    created, updated = campaign.collect_events()
+    assert updated.changes["description"] is None
+    assert "description" not in campaign.content
+    assert campaign.content["goals"] == {"conversionRate": 10}
+    assert campaign.content["targetAudience"] == {
+        "segments": ["s1"],
+        "filters": {"location": ["US"]},
+    }
+    # The stored events, replayed, give the same content.
+    assert updated.mutate(created.mutate(None)).content == campaign.content
+
+
+def test_update_replaces_lists_whole() -> None:
+    campaign = Campaign.create(
+        content(targetAudience={"segments": ["s1", "s2"]}, strategy={"channels": ["a", "b"]}),
+        created_by="op",
+        meta=META,
+    )
+    campaign.update(
+        changes(targetAudience={"segments": ["s3"]}, strategy={"channels": None}), meta=META
+    )
+    assert campaign.content["targetAudience"] == {"segments": ["s3"]}
+    assert campaign.content["strategy"] == {}
+
+
+def test_name_type_and_status_cannot_be_null() -> None:
+    for field in ("name", "type", "status"):
+        with pytest.raises(msgspec.ValidationError, match=f"at `\\$.{field}`"):
+            changes(**{field: None})
+
+
 def test_update_checks_the_merged_content() -> None:
     campaign = Campaign.create(
         content(startDate="2024-11-01T00:00:00Z"), created_by="op", meta=META

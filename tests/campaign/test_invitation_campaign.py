@@ -73,16 +73,27 @@ def test_an_invitation_on_another_type_is_kept_but_not_required() -> None:
     assert kept.content["invitation"] == CHANNEL
 
 
-def test_an_update_gives_the_chat_and_replaces_the_whole_invitation() -> None:
+def test_an_update_merges_into_the_invitation() -> None:
     campaign = draft(invitation=CHANNEL)
     campaign.update(
         msgspec.convert({"invitation": {"chatId": -1009876543210}}, CampaignChanges), META
     )
     [updated] = campaign.collect_events()
-    assert updated.changes == {"invitation": {"chatId": -1009876543210}}
-    assert campaign.content["invitation"] == {"chatId": -1009876543210}
+    moved = {**CHANNEL, "chatId": -1009876543210}
+    assert updated.changes == {"invitation": moved}
+    assert campaign.content["invitation"] == moved
+    campaign.update(msgspec.convert({"invitation": {"expireHours": None}}, CampaignChanges), META)
+    assert campaign.content["invitation"] == {"chatId": -1009876543210, "memberLimit": 1}
     execute(campaign)
     assert campaign.status == "active"
+
+
+def test_an_invitation_patch_without_a_chat_needs_one_stored() -> None:
+    campaign = draft()
+    with pytest.raises(ValidationFailed) as refused:
+        campaign.update(msgspec.convert({"invitation": {"expireHours": 5}}, CampaignChanges), META)
+    assert refused.value.details[0]["field"] == "invitation.chatId"
+    assert "invitation" not in campaign.content
 
 
 def test_the_invitation_is_frozen_once_the_campaign_leaves_draft() -> None:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from telecast_libs.contracts.base import Wire
 
@@ -69,8 +70,11 @@ class CampaignStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+AudienceGoal = Annotated[int, msgspec.Meta(ge=0), _openapi(minimum=0)]
+
+
 class Goals(Wire):
-    target_audience: Annotated[int, msgspec.Meta(ge=0), _openapi(minimum=0)] | None = None
+    target_audience: AudienceGoal | None = None
     conversion_rate: Percentage | None = None
     revenue: NonNegative | None = None
 
@@ -88,8 +92,12 @@ class TargetAudience(Wire):
 
 
 class Personalization(Wire):
+    """What of the recipient a message may use. ``enabled: false``: nothing (each placeholder
+    renders its fallback). ``fields``: only these contact fields (a text naming another is
+    refused when saved); absent, any."""
+
     enabled: bool = False
-    fields: Identifiers = []
+    fields: Identifiers | None = None
 
 
 class Variation(Wire):
@@ -118,44 +126,42 @@ class Workflow(Wire):
     triggers: Identifiers = []
 
 
+# Groups and channels have negative ids in the Bot API (and Pyrogram): a positive one is a
+# user, or a channel id written without its -100 prefix. Within what JSON numbers hold.
+ChatId = Annotated[
+    int,
+    msgspec.Meta(
+        ge=-(2**53 - 1),
+        le=-1,
+        description="The group or channel, as the Bot API writes its id (-100… for a "
+        "channel or supergroup)",
+    ),
+]
+ExpireHours = Annotated[
+    int, msgspec.Meta(ge=1, le=8760, description="Each link expires this long after it is made")
+]
+MemberLimit = Annotated[
+    int,
+    msgspec.Meta(
+        ge=1,
+        le=99999,
+        description="Users who may join by one link; 1 when not given (not with joinRequest)",
+    ),
+]
+JoinRequest = Annotated[
+    bool, msgspec.Meta(description="Joining asks the chat's administrators to approve")
+]
+
+
 class Invitation(Wire, kw_only=True):
     """The chat an invitation campaign invites to: each recipient gets a fresh invite link
     (the ``{{inviteLink}}`` placeholder), created by the sending account, an administrator
     of the chat."""
 
-    # Groups and channels have negative ids in the Bot API (and Pyrogram): a positive one is
-    # a user, or a channel id written without its -100 prefix. Within what JSON numbers hold.
-    chat_id: Annotated[
-        int,
-        msgspec.Meta(
-            ge=-(2**53 - 1),
-            le=-1,
-            description="The group or channel, as the Bot API writes its id (-100… for a "
-            "channel or supergroup)",
-        ),
-    ]
-    expire_hours: (
-        Annotated[
-            int,
-            msgspec.Meta(ge=1, le=8760, description="Each link expires this long after it is made"),
-        ]
-        | None
-    ) = None
-    member_limit: (
-        Annotated[
-            int,
-            msgspec.Meta(
-                ge=1,
-                le=99999,
-                description="Users who may join by one link; 1 when not given (not with "
-                "joinRequest)",
-            ),
-        ]
-        | None
-    ) = None
-    join_request: Annotated[
-        bool, msgspec.Meta(description="Joining asks the chat's administrators to approve")
-    ] = False
+    chat_id: ChatId
+    expire_hours: ExpireHours | None = None
+    member_limit: MemberLimit | None = None
+    join_request: JoinRequest = False
 
 
 class CampaignContent(Wire, kw_only=True):
@@ -175,23 +181,69 @@ class CampaignContent(Wire, kw_only=True):
     invitation: Invitation | None = None
 
 
-class CampaignChanges(Wire, kw_only=True):
-    """A partial update (the body of PUT): only the fields present change. A ``status``
-    follows the same rules as the lifecycle actions (execute, pause, resume, cancel)."""
+# The body of PUT is a JSON Merge Patch (RFC 7396) of the campaign's content: a field that is
+# absent keeps its value, ``null`` removes it, an object merges field by field into the one
+# stored, and anything else (a list, a number, a text) replaces what was there. Each patch
+# struct below is its content struct with every field optional and nullable (UNSET is
+# "absent", None is "null"), except what a campaign cannot be without (``name``, ``type``,
+# an invitation's ``chatId``), which cannot be null.
 
-    name: Name | None = None
-    description: Description | None = None
-    type: CampaignType | None = None
-    goals: Goals | None = None
-    target_audience: TargetAudience | None = None
-    messages: list[CampaignMessage] | None = None
-    strategy: Strategy | None = None
-    budget: NonNegative | None = None
-    start_date: Timestamp | None = None
-    end_date: Timestamp | None = None
-    workflow: Workflow | None = None
-    invitation: Invitation | None = None
-    status: CampaignStatus | None = None
+
+class GoalsPatch(Wire, kw_only=True):
+    target_audience: AudienceGoal | UnsetType | None = UNSET
+    conversion_rate: Percentage | UnsetType | None = UNSET
+    revenue: NonNegative | UnsetType | None = UNSET
+
+
+class AudienceFiltersPatch(Wire, kw_only=True):
+    location: CountryCodes | UnsetType | None = UNSET
+    age_range: AgeRange | UnsetType | None = UNSET
+    interests: Identifiers | UnsetType | None = UNSET
+    purchase_history: bool | UnsetType | None = UNSET
+
+
+class TargetAudiencePatch(Wire, kw_only=True):
+    segments: Identifiers | UnsetType | None = UNSET
+    filters: AudienceFiltersPatch | UnsetType | None = UNSET
+
+
+class StrategyPatch(Wire, kw_only=True):
+    messaging: ShortText | UnsetType | None = UNSET
+    timing: ShortText | UnsetType | None = UNSET
+    channels: Identifiers | UnsetType | None = UNSET
+
+
+class WorkflowPatch(Wire, kw_only=True):
+    id: Identifier | UnsetType | None = UNSET
+    name: Name | UnsetType | None = UNSET
+    triggers: Identifiers | UnsetType | None = UNSET
+
+
+class InvitationPatch(Wire, kw_only=True):
+    chat_id: ChatId | UnsetType = UNSET
+    expire_hours: ExpireHours | UnsetType | None = UNSET
+    member_limit: MemberLimit | UnsetType | None = UNSET
+    join_request: JoinRequest | UnsetType | None = UNSET
+
+
+class CampaignChanges(Wire, kw_only=True):
+    """A partial update (the body of PUT), as a JSON Merge Patch: absent keeps, ``null``
+    removes, objects merge, lists replace. A ``status`` follows the same rules as the
+    lifecycle actions (execute, pause, resume, cancel)."""
+
+    name: Name | UnsetType = UNSET
+    description: Description | UnsetType | None = UNSET
+    type: CampaignType | UnsetType = UNSET
+    goals: GoalsPatch | UnsetType | None = UNSET
+    target_audience: TargetAudiencePatch | UnsetType | None = UNSET
+    messages: list[CampaignMessage] | UnsetType | None = UNSET
+    strategy: StrategyPatch | UnsetType | None = UNSET
+    budget: NonNegative | UnsetType | None = UNSET
+    start_date: Timestamp | UnsetType | None = UNSET
+    end_date: Timestamp | UnsetType | None = UNSET
+    workflow: WorkflowPatch | UnsetType | None = UNSET
+    invitation: InvitationPatch | UnsetType | None = UNSET
+    status: CampaignStatus | UnsetType = UNSET
 
 
 class Priority(enum.StrEnum):

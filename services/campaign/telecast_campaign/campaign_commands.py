@@ -6,12 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from telecast_campaign.application import Decision, Workspace, decides
 from telecast_campaign.domain.audience import Audience
 from telecast_campaign.domain.campaign import SCHEDULED, Campaign
 from telecast_campaign.domain.errors import CampaignNotFound, ValidationFailed
 from telecast_campaign.segment_commands import audience_of, workspace_lookup
-from telecast_campaign.template_commands import resolve_messages
+from telecast_campaign.template_commands import find_template, resolve_messages
 from telecast_libs.contracts.base import to_builtins
 from telecast_libs.contracts.messages import (
     CloneCampaign,
@@ -53,6 +55,7 @@ def create(workspace: Workspace, command: CreateCampaign, meta: dict[str, Any]) 
         created_by=command.meta.actor.id,
         meta=meta,
         campaign_id=_uuid(command.campaign_id),
+        templates=lambda template_id: find_template(workspace, template_id),
     )
     return _decision(campaign)
 
@@ -99,8 +102,12 @@ def change(workspace: Workspace, command: Any, meta: dict[str, Any]) -> Decision
     if isinstance(command, UpdateCampaign):
         if not to_builtins(command.changes):
             raise ValidationFailed("nothing to change: the body names no field")
-        campaign.update(command.changes, meta=meta)
-        if command.changes.status is not None:
+        campaign.update(
+            command.changes,
+            meta=meta,
+            templates=lambda template_id: find_template(workspace, template_id),
+        )
+        if command.changes.status is not msgspec.UNSET:
             campaign.change_status(
                 command.changes.status.value, now, meta=meta, audience=audience, messages=messages
             )

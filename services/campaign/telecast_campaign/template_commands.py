@@ -60,7 +60,7 @@ def resolve_messages(workspace: Workspace, content: dict[str, Any]) -> list[dict
         template = None
         template_id = message.get("templateId")
         if template_id is not None:
-            template = _template(workspace, template_id)
+            template = find_template(workspace, template_id)
             if template is None or template.deleted:
                 gone = "does not exist" if template is None else "was deleted"
                 raise TemplateNotFound(
@@ -75,7 +75,7 @@ def resolve_messages(workspace: Workspace, content: dict[str, Any]) -> list[dict
     return resolved
 
 
-def _template(workspace: Workspace, template_id: str) -> Template | None:
+def find_template(workspace: Workspace, template_id: str) -> Template | None:
     """The template as the batch sees it (deleted ones included); None if there is none."""
     try:
         key = uuid.UUID(template_id)

@@ -126,12 +126,13 @@ async def _advance(
     deleted: bool = False,
 ) -> None:
     """Apply one event on top of the version before it; anything else is a duplicate (no
-    change) or proof that an event is missing (an error)."""
+    change) or proof that an event is missing (an error). A field an update names as None
+    (JSON null) was removed: stored content holds no null, so stripping them removes it."""
     cursor = await conn.execute(
         """
         UPDATE projection.campaigns SET
             version = %(version)s,
-            content = content || %(changes)s,
+            content = jsonb_strip_nulls(content || %(changes)s),
             name = (content || %(changes)s)->>'name',
             description = (content || %(changes)s)->>'description',
             type = (content || %(changes)s)->>'type',

@@ -15,6 +15,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from eventsourcing.domain import Aggregate, event
 
 from telecast_campaign.domain.audience import AudienceOf
@@ -23,9 +24,15 @@ from telecast_campaign.domain.errors import (
     InvalidStateTransition,
     ScheduleOutsideDates,
     StaleVersion,
+    ValidationFailed,
 )
 from telecast_campaign.domain.invitation import require_invitation
-from telecast_campaign.domain.message_content import MessagesOf
+from telecast_campaign.domain.merge_patch import merge_patch
+from telecast_campaign.domain.message_content import (
+    MessagesOf,
+    TemplateOf,
+    check_template_fields,
+)
 from telecast_campaign.domain.rules import check_content, stored_form
 from telecast_libs.contracts.base import decode, encode, to_builtins
 from telecast_libs.contracts.campaigns import (
@@ -54,6 +61,20 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def _no_templates(template_id: str) -> None:
+    """For callers that have no templates to look up (they are checked at execute)."""
+    return None
+
+
+def _field_of(error: msgspec.ValidationError) -> str:
+    """``invitation.chatId`` from msgspec's "… - at `$.invitation`" (and the missing field's
+    name when it says "missing required field `chatId`")."""
+    text = str(error)
+    path = text.rpartition(" - at `$")[2].rstrip("`").lstrip(".") if " - at `$" in text else ""
+    missing = text.partition("missing required field `")[2].partition("`")[0]
+    return ".".join(part for part in (path, missing) if part) or "body"
+
+
 class Campaign(Aggregate):
     """A marketing campaign. Its public methods are the commands: each checks its rule and
     records one event (a private method decorated with ``@event``).
@@ -71,12 +92,15 @@ class Campaign(Aggregate):
         created_by: str,
         meta: dict[str, Any],
         campaign_id: uuid.UUID | None = None,
+        templates: TemplateOf = _no_templates,
     ) -> Campaign:
         check_content(content)
+        stored = stored_form(content)
+        check_template_fields(stored, templates)
         return cls._create(
             cls.Created,
             id=campaign_id or uuid.uuid4(),
-            content=stored_form(content),
+            content=stored,
             created_by=created_by,
             cloned_from=None,
             meta=meta,
@@ -129,29 +153,45 @@ class Campaign(Aggregate):
                 details={"currentVersion": self.version},
             )
 
-    def update(self, changes: CampaignChanges, meta: dict[str, Any]) -> None:
-        changed = to_builtins(changes)
-        changed.pop("status", None)  # a status change is a lifecycle command, not an edit
-        if not changed:
+    def update(
+        self, changes: CampaignChanges, meta: dict[str, Any], templates: TemplateOf = _no_templates
+    ) -> None:
+        """Apply ``changes`` as a JSON Merge Patch (RFC 7396): absent keeps, null removes,
+        objects merge, lists replace. The event records the new value of each top-level
+        field the patch names (None for one it removed)."""
+        patch = to_builtins(changes)
+        patch.pop("status", None)  # a status change is a lifecycle command, not an edit
+        if not patch:
             return
         if self.status in _FINAL:
             raise EditNotAllowed(
                 f"a {self.status} campaign cannot be edited", details={"status": self.status}
             )
-        if self.status != DRAFT and _AUDIENCE_AND_MESSAGES & changed.keys():
-            fields = sorted(_AUDIENCE_AND_MESSAGES & changed.keys())
+        if self.status != DRAFT and _AUDIENCE_AND_MESSAGES & patch.keys():
+            fields = sorted(_AUDIENCE_AND_MESSAGES & patch.keys())
             raise EditNotAllowed(
                 f"{', '.join(fields)} can only change while the campaign is a draft",
                 details={"status": self.status, "fields": fields},
             )
-        merged = decode(encode({**self.content, **changed}), CampaignContent)
+        try:
+            merged = decode(encode(merge_patch(self.content, patch)), CampaignContent)
+        except msgspec.ValidationError as error:
+            # The patch is valid on its own but not on top of what is stored: an invitation
+            # given an expireHours while the campaign has none, so no chatId.
+            raise ValidationFailed(
+                f"the campaign after this change is not valid: {error}",
+                details=[{"field": _field_of(error), "message": str(error)}],
+            ) from None
         check_content(merged)
         new_content = stored_form(merged)
-        self._updated(changes={k: new_content.get(k) for k in changed}, meta=meta)
+        check_template_fields(new_content, templates)
+        self._updated(changes={k: new_content.get(k) for k in patch}, meta=meta)
 
     @event("Updated")
     def _updated(self, changes: dict[str, Any], meta: dict[str, Any]) -> None:
-        self.content = {**self.content, **changes}
+        # None: the field was removed.
+        merged = {**self.content, **changes}
+        self.content = {k: v for k, v in merged.items() if v is not None}
 
     def delete(self, meta: dict[str, Any]) -> None:
         if self.status not in _DELETABLE:

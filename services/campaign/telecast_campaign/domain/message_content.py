@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from telecast_campaign.domain.template import Template, invalid
-from telecast_libs.content.messages import InvalidText, resolve
+from telecast_libs.content.messages import InvalidText, check_fields, resolve
 from telecast_libs.content.rendering import TemplateError, check, check_field, parse
+from telecast_libs.contracts.base import to_builtins
 from telecast_libs.contracts.campaigns import CampaignMessage
 
 # The campaign's messages resolved against their templates as they are now (the caller looks
@@ -31,6 +32,7 @@ def check_message(message: CampaignMessage, field: str) -> None:
         (f"{field}.variations[{j}].content", variation.content)
         for j, variation in enumerate(message.variations)
     ]
+    stored = to_builtins(message)
     for name, text in texts:
         try:
             if message.template_id is None:
@@ -39,11 +41,37 @@ def check_message(message: CampaignMessage, field: str) -> None:
                 parse(text)
         except TemplateError as error:
             raise invalid(name, error) from None
-    for k, personal in enumerate(message.personalization.fields if message.personalization else []):
+        try:
+            check_fields(stored, name, text)
+        except InvalidText as failure:
+            raise invalid(failure.field, failure.error) from None
+    personal_fields = (message.personalization.fields if message.personalization else None) or []
+    for k, personal in enumerate(personal_fields):
         try:
             check_field(personal)
         except TemplateError as error:
             raise invalid(f"{field}.personalization.fields[{k}]", error) from None
+
+
+# A template by id as it is now: None when there is none (the caller looks it up).
+TemplateOf = Callable[[str], Template | None]
+
+
+def check_template_fields(content: dict[str, Any], templates: TemplateOf) -> None:
+    """Refuse, now rather than only at execute, a placeholder of an existing template that
+    a (stored) message takes its text from and whose ``personalization.fields`` leaves
+    out (``ValidationFailed`` naming ``messages[i].templateId`` and the placeholder)."""
+    for index, message in enumerate(content.get("messages", [])):
+        template_id = message.get("templateId")
+        if template_id is None or message.get("content"):
+            continue
+        template = templates(template_id)
+        if template is None or template.deleted:
+            continue  # refused with TEMPLATE_NOT_FOUND when executed
+        try:
+            check_fields(message, f"messages[{index}].templateId", template.content["content"])
+        except InvalidText as failure:
+            raise invalid(failure.field, failure.error) from None
 
 
 def resolve_message(

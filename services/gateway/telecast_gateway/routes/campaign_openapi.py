@@ -106,6 +106,10 @@ UPDATE_EXAMPLES = {
         summary="Move the dates",
         value={"startDate": "2024-11-25T00:00:00Z", "endDate": "2024-12-01T23:59:59Z"},
     ),
+    "removeFields": Example(
+        summary="Remove the budget and the goals' revenue (null removes; the other goals stay)",
+        value={"budget": None, "goals": {"revenue": None}},
+    ),
 }
 
 EXECUTE_EXAMPLES = {

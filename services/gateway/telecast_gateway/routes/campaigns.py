@@ -223,9 +223,12 @@ class CampaignController(Controller):
     @put(
         "/{campaign_id:str}",
         summary="Update a campaign",
-        description="Changes the fields present in the body. Audience, messages and type "
-        "change only while the campaign is a draft; nothing changes once it is final. A "
-        "`status` follows the rules of the lifecycle actions. Admin or manager.",
+        description="The body is a JSON Merge Patch (RFC 7396) of the campaign: a field "
+        "absent keeps its value, `null` removes it, an object (`goals`, `targetAudience`, "
+        "`strategy`, `workflow`, `invitation`) merges field by field, a list replaces the "
+        "stored one. `name`, `type` and `status` cannot be null. Audience, messages, type and "
+        "invitation change only while the campaign is a draft; nothing changes once it is "
+        "final. A `status` follows the rules of the lifecycle actions. Admin or manager.",
         guards=[can_write_campaigns],
         response_description="The campaign's name, status and new version",
         response_headers=[ETAG],
