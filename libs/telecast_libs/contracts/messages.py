@@ -15,6 +15,7 @@ from telecast_libs.contracts.campaigns import (
     ExecutionOptions,
 )
 from telecast_libs.contracts.errors import ErrorBody
+from telecast_libs.contracts.views import StatisticsBaseline
 
 
 class Actor(Wire):
@@ -91,6 +92,9 @@ class CloneCampaign(Request, tag="campaign.clone"):
     options: CloneOptions
     # As for CreateCampaign: the id of the copy, for an idempotent retry.
     new_campaign_id: str | None = None
+    # With resetStatistics false: the source's statistics as the read model shows them now
+    # (the gateway reads them), for the copy to carry.
+    baseline: StatisticsBaseline | None = None
 
 
 class CompleteCampaign(Request, tag="campaign.complete"):

@@ -28,7 +28,11 @@ def _about(description: str) -> msgspec.Meta:
     return msgspec.Meta(description=description)
 
 
-class CampaignStatistics(Wire):
+class CarriedStatistics(Wire, kw_only=True):
+    """A clone's baseline in the list and the detail (see ``StatisticsBaseline``)."""
+
+    campaign_id: Annotated[str, _about("The campaign these figures are from")]
+    counted_at: Annotated[datetime, _about("When they were read: the moment of the clone")]
     total_tasks: int
     completed_tasks: int
     failed_tasks: int
@@ -37,11 +41,42 @@ class CampaignStatistics(Wire):
     total_cost: float
 
 
+class CampaignStatistics(Wire, kw_only=True):
+    total_tasks: int
+    completed_tasks: int
+    failed_tasks: int
+    messages_sent: int
+    conversions_achieved: int
+    total_cost: float
+    baseline: (
+        Annotated[
+            CarriedStatistics,
+            _about(
+                "Cloned with resetStatistics false: the source's figures when it was cloned, "
+                "carried apart (the figures above are this campaign's own)"
+            ),
+        ]
+        | None
+    ) = None
+
+
 class AudienceSummary(Wire):
     segments: list[str]
     filters: AudienceFilters | None = None
-    # Computed from the contacts of the segments once audiences exist; absent until then.
-    total_count: Annotated[int, _about("Contacts in the audience, once computed")] | None = None
+    total_count: (
+        Annotated[int, _about("Reachable contacts in the audience, as counted at countedAt")] | None
+    ) = None
+    counted_at: (
+        Annotated[
+            datetime,
+            _about(
+                "When totalCount was counted: in the list, the last save of the draft or the "
+                "start of its execution; in the detail, now (or that, if it cannot be counted "
+                "now)"
+            ),
+        ]
+        | None
+    ) = None
 
 
 class CampaignSummary(Wire, kw_only=True):
@@ -216,6 +251,18 @@ class SegmentStatistics(Wire):
     name: str | None = None
 
 
+class StatisticsBaseline(Wire, kw_only=True):
+    """What a clone made with ``resetStatistics: false`` carries: its source's figures as
+    they were when it was cloned (all time). They are shown apart, never added into the
+    clone's own figures, which start from zero."""
+
+    campaign_id: Annotated[str, _about("The campaign these figures are from")]
+    counted_at: Annotated[datetime, _about("When they were read: the moment of the clone")]
+    overview: Overview
+    performance: Performance
+    statistics: Annotated[CampaignStatistics, _about("The list's figures of the source")]
+
+
 class CampaignStatisticsReport(Wire):
     """GET …/statistics; a section is absent when ``metrics`` did not ask for it."""
 
@@ -223,6 +270,16 @@ class CampaignStatisticsReport(Wire):
     performance: Performance | None = None
     timeline: list[TimelinePoint] | None = None
     segments: list[SegmentStatistics] | None = None
+    baseline: (
+        Annotated[
+            StatisticsBaseline,
+            _about(
+                "Cloned with resetStatistics false: the source's figures when it was cloned, "
+                "apart from this campaign's own (whatever the period)"
+            ),
+        ]
+        | None
+    ) = None
 
 
 class ProgressCounts(Wire):

@@ -54,6 +54,9 @@ class Workspace:
         self.app = app
         self.now = now
         self.touched: dict[uuid.UUID, Aggregate] = {}
+        # Audience counts made for this batch, by what was counted: a burst of campaigns
+        # with the same audience is counted once.
+        self.counted: dict[Any, int | None] = {}
 
     def get(self, kind: type[A], aggregate_id: str, not_found: type[Problem]) -> A:
         """The aggregate, or ``not_found`` raised when it does not exist or was deleted."""
@@ -106,6 +109,9 @@ def _utc_now() -> datetime:
 class Campaigns(Application[uuid.UUID]):
     name = "campaigns"
     clock: Callable[[], datetime] = staticmethod(_utc_now)
+    # Counts audiences for the events that carry their size (the service's bootstrap sets
+    # it: audience.selection.ContactCounter); None counts nothing.
+    contact_counter: Any = None
 
     def handle(self, commands: list[Command]) -> list[Outcome]:
         """Decide and save a batch of commands; one outcome per command, in order."""

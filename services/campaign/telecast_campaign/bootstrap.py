@@ -64,6 +64,8 @@ async def serve(settings: CampaignSettings) -> None:
     ) as conn:
         await create_contacts_table(conn)
     pool = await open_pool(settings.database_url, max_size=10, name="campaign")
+    # After the contacts table exists: the counts read it.
+    app.contact_counter = await asyncio.to_thread(selection.ContactCounter, settings.database_url)
     audience = AudienceEndpoint(pool, nc, subjects)
 
     async def postgres_ready() -> None:
@@ -102,6 +104,7 @@ async def serve(settings: CampaignSettings) -> None:
     ops.close()
     await nc.drain()
     await pool.close()
+    await asyncio.to_thread(app.contact_counter.close)
     app.close()
 
 

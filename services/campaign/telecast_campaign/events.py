@@ -66,9 +66,11 @@ def _data(domain_event: Any) -> dict[str, Any]:
         data = {"campaign": domain_event.content, "createdBy": domain_event.created_by}
         if domain_event.cloned_from:
             data["clonedFrom"] = domain_event.cloned_from
-        return data
+        return data | _present(domain_event, "audienceCount", attribute="audience_count")
     if isinstance(domain_event, Campaign.Updated):
-        return {"changes": domain_event.changes}
+        return {"changes": domain_event.changes} | _present(
+            domain_event, "audienceCount", attribute="audience_count"
+        )
     if isinstance(domain_event, Campaign.ExecutionScheduled):
         data = {"execution": domain_event.execution}
         if domain_event.messages is not None:
@@ -86,7 +88,7 @@ def _data(domain_event: Any) -> dict[str, Any]:
             data["audience"] = domain_event.audience
         if domain_event.messages is not None:
             data["messages"] = domain_event.messages
-        return data
+        return data | _present(domain_event, "audienceCount", attribute="audience_count")
     if isinstance(domain_event, Campaign.Paused):
         return _present(domain_event, "reason", "code")
     if isinstance(domain_event, Campaign.Failed):
@@ -113,8 +115,13 @@ def _data(domain_event: Any) -> dict[str, Any]:
     return {}
 
 
-def _present(domain_event: Any, *names: str) -> dict[str, Any]:
+def _present(domain_event: Any, *names: str, attribute: str | None = None) -> dict[str, Any]:
     """The optional attributes the event has. A stored event is restored with the attributes
-    it was recorded with: one recorded before an attribute existed lacks it."""
+    it was recorded with: one recorded before an attribute existed lacks it. ``attribute``:
+    the Python name of a single attribute published under another name."""
+    if attribute is not None:
+        (name,) = names
+        value = getattr(domain_event, attribute, None)
+        return {name: value} if value is not None else {}
     values = {name: getattr(domain_event, name, None) for name in names}
     return {name: value for name, value in values.items() if value is not None}

@@ -66,12 +66,23 @@ async def apply(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
         case "campaign.created" | "campaign.cloned":
             await _created(conn, event)
         case "campaign.updated":
-            await _advance(conn, event, changes=data.get("changes", {}))
+            await _advance(
+                conn,
+                event,
+                changes=data.get("changes", {}),
+                audience_count=data.get("audienceCount"),
+            )
         case "campaign.deleted":
             await _advance(conn, event, deleted=True)
         case "campaign.scheduled" | "campaign.started":
             status = "scheduled" if event.type == "campaign.scheduled" else "active"
-            await _advance(conn, event, status=status, execution=data["execution"])
+            await _advance(
+                conn,
+                event,
+                status=status,
+                execution=data["execution"],
+                audience_count=data.get("audienceCount"),
+            )
         case "campaign.paused" | "campaign.failed":
             # A failed execution is paused until an operator resumes it (the spec's statuses
             # have no "failed"); the reason says why, a pause by an operator has none.
@@ -90,12 +101,14 @@ async def apply(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
 
 async def _created(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
     content = event.data["campaign"]
-    cloned_from = (event.data.get("clonedFrom") or {}).get("campaignId")
+    cloned = event.data.get("clonedFrom") or {}
+    audience_count, baseline = event.data.get("audienceCount"), cloned.get("baseline")
     await conn.execute(
         """
         INSERT INTO projection.campaigns (id, version, name, description, type, status, budget,
-            start_date, end_date, created_by, created_at, updated_at, content, cloned_from)
-        VALUES (%s, %s, %s, %s, %s, 'draft', %s, %s, %s, %s, %s, %s, %s, %s)
+            start_date, end_date, created_by, created_at, updated_at, content, cloned_from,
+            audience_count, baseline)
+        VALUES (%s, %s, %s, %s, %s, 'draft', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         ON CONFLICT (id) DO NOTHING
         """,
         (
@@ -111,7 +124,9 @@ async def _created(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
             event.occurred_at,
             event.occurred_at,
             Jsonb(content),
-            cloned_from,
+            cloned.get("campaignId"),
+            Jsonb(audience_count) if audience_count is not None else None,
+            Jsonb(baseline) if baseline is not None else None,
         ),
     )
 
@@ -124,6 +139,7 @@ async def _advance(
     status: str | None = None,
     execution: dict[str, Any] | None = None,
     deleted: bool = False,
+    audience_count: dict[str, Any] | None = None,
 ) -> None:
     """Apply one event on top of the version before it; anything else is a duplicate (no
     change) or proof that an event is missing (an error). A field an update names as None
@@ -143,7 +159,8 @@ async def _advance(
             execution = CASE WHEN %(execution)s::jsonb IS NULL THEN execution
                 ELSE coalesce(execution, '{}'::jsonb) || %(execution)s::jsonb END,
             updated_at = %(at)s,
-            deleted_at = CASE WHEN %(deleted)s THEN %(at)s ELSE deleted_at END
+            deleted_at = CASE WHEN %(deleted)s THEN %(at)s ELSE deleted_at END,
+            audience_count = coalesce(%(audience_count)s::jsonb, audience_count)
         WHERE id = %(id)s AND version = %(version)s - 1
         """,
         {
@@ -154,6 +171,7 @@ async def _advance(
             "execution": Jsonb(execution) if execution is not None else None,
             "at": event.occurred_at,
             "deleted": deleted,
+            "audience_count": Jsonb(audience_count) if audience_count is not None else None,
         },
     )
     if cursor.rowcount == 1:
@@ -174,7 +192,8 @@ async def _advance(
 # Reading ---------------------------------------------------------------------------------
 
 _COLUMNS = """id::text, version, name, description, type, status, budget, start_date, end_date,
-    created_by, created_at, updated_at, content, execution, cloned_from"""
+    created_by, created_at, updated_at, content, execution, cloned_from, audience_count,
+    baseline"""
 
 # A campaign not executed yet: every figure is a real zero.
 _NO_STATISTICS = {
@@ -223,6 +242,14 @@ async def _ab_counts(conn: psycopg.AsyncConnection, campaign_id: str) -> dict:
 
 def _common(row: dict[str, Any], statistics: dict | None = None) -> dict[str, Any]:
     content = row["content"]
+    statistics = dict(statistics or _NO_STATISTICS)
+    if row["baseline"]:
+        carried = row["baseline"]
+        statistics["baseline"] = {
+            "campaignId": carried["campaignId"],
+            "countedAt": carried["countedAt"],
+            **{k: v for k, v in carried["statistics"].items() if k != "baseline"},
+        }
     fields = {
         "id": row["id"],
         "name": row["name"],
@@ -235,7 +262,7 @@ def _common(row: dict[str, Any], statistics: dict | None = None) -> dict[str, An
         "budget": row["budget"],
         "startDate": row["start_date"],
         "endDate": row["end_date"],
-        "statistics": statistics or _NO_STATISTICS,
+        "statistics": statistics,
         "createdBy": row["created_by"],
         "createdAt": row["created_at"],
         "updatedAt": row["updated_at"],
@@ -243,10 +270,16 @@ def _common(row: dict[str, Any], statistics: dict | None = None) -> dict[str, An
     return {key: value for key, value in fields.items() if value is not None}
 
 
+def _counted(row: dict[str, Any]) -> dict[str, Any]:
+    """The audience's size as the last event that counted it carried (none: never counted,
+    or it could not be counted in time)."""
+    return row["audience_count"] or {}
+
+
 def _summary(row: dict[str, Any], statistics: dict | None) -> CampaignSummary:
     audience = row["content"].get("targetAudience") or {}
     fields = _common(row, statistics) | {
-        "targetAudience": {"segments": audience.get("segments", [])}
+        "targetAudience": {"segments": audience.get("segments", []), **_counted(row)}
     }
     return msgspec.convert(fields, CampaignSummary)
 
@@ -254,7 +287,10 @@ def _summary(row: dict[str, Any], statistics: dict | None) -> CampaignSummary:
 def _detail(row: dict[str, Any], statistics: dict | None, ab_counts: dict) -> CampaignDetail:
     content = row["content"]
     fields = _common(row, statistics) | {
-        "targetAudience": content.get("targetAudience") or {"segments": []},
+        "targetAudience": {
+            **(content.get("targetAudience") or {"segments": []}),
+            **_counted(row),
+        },
         "messages": content.get("messages", []),
     }
     if content.get("workflow"):

@@ -31,6 +31,10 @@ CREATE TABLE IF NOT EXISTS projection.campaigns (
     content jsonb NOT NULL,
     execution jsonb,
     cloned_from text,
+    -- {"totalCount", "countedAt"} as the last event that counted the audience carried it.
+    audience_count jsonb,
+    -- A clone made with resetStatistics false: its source's statistics at that moment.
+    baseline jsonb,
     search_vector tsvector GENERATED ALWAYS AS (
         to_tsvector('simple', name || ' ' || coalesce(description, ''))
     ) STORED
@@ -96,7 +100,7 @@ CREATE INDEX IF NOT EXISTS segments_search ON projection.segments
 # every search would scan, so search stays indexed right after a burst of creates.
 # Raise when the read model's tables change shape: the projection then drops them and
 # rebuilds them from the event stream (read models are derived data; events are the truth).
-READ_MODEL_VERSION = 7
+READ_MODEL_VERSION = 8
 
 
 async def create_schema(conn: psycopg.AsyncConnection) -> bool:

@@ -38,6 +38,7 @@ from telecast_libs.contracts.views import (
     ProgressCounts,
     SegmentPerformance,
     SegmentStatistics,
+    StatisticsBaseline,
     TimelinePoint,
     statistics_selection,
 )
@@ -160,6 +161,7 @@ async def statistics(
         report.timeline = await _timeline(conn, campaign_id, period, since, now)
     if "segments" in wanted:
         report.segments = await _segments(conn, campaign_id, found[1] or [], since, now)
+    report.baseline = await _baseline(conn, campaign_id)
     return report
 
 
@@ -183,6 +185,18 @@ async def _totals(
     return {name: int(value) for name, value in zip(_TOTALS, row, strict=False)} | {
         "revenue": row[-1]
     }
+
+
+async def _baseline(conn: psycopg.AsyncConnection, campaign_id: str) -> StatisticsBaseline | None:
+    """What a clone made with resetStatistics false carries: its source's figures at the
+    clone, shown apart from its own (so not limited by the period: they are all-time)."""
+    cursor = await conn.execute(
+        "SELECT baseline FROM projection.campaigns WHERE id = %s", (campaign_id,)
+    )
+    row = await cursor.fetchone()
+    if row is None or row[0] is None:
+        return None
+    return msgspec.convert(row[0], StatisticsBaseline)
 
 
 async def _timeline(

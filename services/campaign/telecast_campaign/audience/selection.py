@@ -18,10 +18,11 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 import psycopg
+import psycopg_pool
 from eventsourcing.application import AggregateNotFoundError
 from prometheus_client import Counter
 from psycopg import sql
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from telecast_campaign.application import Campaigns
 from telecast_campaign.audience.endpoint import handles
@@ -248,6 +249,44 @@ def _membership(segments: tuple[tuple[str, Expr], ...]) -> tuple[sql.Composable,
     return sql.SQL("array_remove(ARRAY[{}]::text[], NULL)").format(
         sql.SQL(", ").join(cases)
     ), params
+
+
+# Counts for the command side ----------------------------------------------------------
+
+# A count carried by an event is made while its command is decided, so it must be quick: one
+# that takes longer is left out (the list then shows no totalCount for that campaign).
+CARRIED_COUNT_TIMEOUT_MS = 1000
+
+
+class ContactCounter:
+    """Counts an audience's reachable contacts for the events that carry the count (the
+    commands are decided in a worker thread: this is synchronous, on a small pool of its
+    own). The domain's ``AudienceCounts`` are made of it in ``campaign_commands``."""
+
+    def __init__(self, database_url: str, timeout_ms: int = CARRIED_COUNT_TIMEOUT_MS) -> None:
+        self.timeout_ms = timeout_ms
+        self._pool = ConnectionPool(
+            database_url, min_size=1, max_size=2, name="campaign-counts", open=True
+        )
+
+    def count(self, scope: Scope) -> int | None:
+        """The reachable contacts of ``scope``; None when counting takes too long or fails
+        (a count is a convenience of the list: it never holds a command back)."""
+        condition, params = scope.condition()
+        query = sql.SQL("SELECT count(*) FROM campaign.contacts WHERE {} AND {}").format(
+            condition, _REACHABLE
+        )
+        try:
+            with self._pool.connection(timeout=2) as conn, conn.transaction():
+                conn.execute(f"SET LOCAL statement_timeout = {self.timeout_ms}")
+                row = conn.execute(query, params).fetchone()
+        except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
+            log.warning("audience.count_skipped", error=repr(error))
+            return None
+        return int(row[0]) if row is not None else None
+
+    def close(self) -> None:
+        self._pool.close()
 
 
 @handles(CountSegment)

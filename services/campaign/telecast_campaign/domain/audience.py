@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from telecast_campaign.domain.errors import ValidationFailed
 from telecast_campaign.domain.filters import Expr, Or, all_of, parse, to_json
@@ -98,3 +98,30 @@ class Audience:
 # ("strict"), a segment that is missing or deleted is refused (SEGMENT_NOT_FOUND); with
 # False it is skipped and the audience says so.
 AudienceOf = Callable[[bool], Audience]
+
+
+class AudienceCounts(Protocol):
+    """How many reachable contacts an audience has now, for the event that carries it as
+    ``{"totalCount", "countedAt"}`` (the campaign list shows it without counting); None
+    when it cannot be counted in time. The caller counts; the domain says what and when."""
+
+    def of_content(self, content: dict[str, Any]) -> dict[str, Any] | None:
+        """The audience a campaign's (stored) content describes."""
+
+    def of_execution(
+        self, audience: dict[str, Any], execution: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The audience an execution recorded (``Audience.record``), within the bounds of
+        the execution (its start, its ``targetPercentage``)."""
+
+
+class NoCounts:
+    """For callers that count nothing (tests of the rules): no event carries a count."""
+
+    def of_content(self, content: dict[str, Any]) -> dict[str, Any] | None:
+        return None
+
+    def of_execution(
+        self, audience: dict[str, Any], execution: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        return None

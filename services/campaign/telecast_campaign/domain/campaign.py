@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 from eventsourcing.domain import Aggregate, event
 
-from telecast_campaign.domain.audience import AudienceOf
+from telecast_campaign.domain.audience import AudienceCounts, AudienceOf, NoCounts
 from telecast_campaign.domain.errors import (
     EditNotAllowed,
     InvalidStateTransition,
@@ -61,6 +61,9 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+_NO_COUNTS = NoCounts()
+
+
 def _no_templates(template_id: str) -> None:
     """For callers that have no templates to look up (they are checked at execute)."""
     return None
@@ -93,6 +96,7 @@ class Campaign(Aggregate):
         meta: dict[str, Any],
         campaign_id: uuid.UUID | None = None,
         templates: TemplateOf = _no_templates,
+        counts: AudienceCounts = _NO_COUNTS,
     ) -> Campaign:
         check_content(content)
         stored = stored_form(content)
@@ -104,6 +108,7 @@ class Campaign(Aggregate):
             created_by=created_by,
             cloned_from=None,
             meta=meta,
+            audience_count=counts.of_content(stored),
         )
 
     def clone(
@@ -113,17 +118,29 @@ class Campaign(Aggregate):
         created_by: str,
         meta: dict[str, Any],
         campaign_id: uuid.UUID | None = None,
+        counts: AudienceCounts = _NO_COUNTS,
+        baseline: dict[str, Any] | None = None,
     ) -> Campaign:
-        """A new draft with this campaign's content and audience."""
+        """A new draft with this campaign's content and audience. With ``reset_statistics``
+        false, the copy carries ``baseline``: this campaign's statistics as they were when
+        it was copied (the caller reads them from the read model), shown apart from the
+        copy's own figures, which start from zero like any campaign's."""
         content = {**self.content, "name": name or f"{self.content['name']} (Copy)"}
-        checked = decode(encode(content), CampaignContent)
+        stored = stored_form(decode(encode(content), CampaignContent))
+        cloned_from: dict[str, Any] = {
+            "campaignId": str(self.id),
+            "resetStatistics": reset_statistics,
+        }
+        if not reset_statistics and baseline is not None:
+            cloned_from["baseline"] = baseline
         return Campaign._create(
             Campaign.Created,
             id=campaign_id or uuid.uuid4(),
-            content=stored_form(checked),
+            content=stored,
             created_by=created_by,
-            cloned_from={"campaignId": str(self.id), "resetStatistics": reset_statistics},
+            cloned_from=cloned_from,
             meta=meta,
+            audience_count=counts.of_content(stored),
         )
 
     @event("Created")
@@ -133,6 +150,9 @@ class Campaign(Aggregate):
         created_by: str,
         cloned_from: dict[str, Any] | None,
         meta: dict[str, Any],
+        # {"totalCount", "countedAt"}: the audience's size when the event was recorded (None
+        # in events recorded before counts were carried, or when it could not be counted).
+        audience_count: dict[str, Any] | None = None,
     ) -> None:
         self.content = content
         self.created_by = created_by
@@ -154,7 +174,11 @@ class Campaign(Aggregate):
             )
 
     def update(
-        self, changes: CampaignChanges, meta: dict[str, Any], templates: TemplateOf = _no_templates
+        self,
+        changes: CampaignChanges,
+        meta: dict[str, Any],
+        templates: TemplateOf = _no_templates,
+        counts: AudienceCounts = _NO_COUNTS,
     ) -> None:
         """Apply ``changes`` as a JSON Merge Patch (RFC 7396): absent keeps, null removes,
         objects merge, lists replace. The event records the new value of each top-level
@@ -185,10 +209,20 @@ class Campaign(Aggregate):
         check_content(merged)
         new_content = stored_form(merged)
         check_template_fields(new_content, templates)
-        self._updated(changes={k: new_content.get(k) for k in patch}, meta=meta)
+        self._updated(
+            changes={k: new_content.get(k) for k in patch},
+            meta=meta,
+            # Only a draft's edits can change who it is for (the audience is frozen after).
+            audience_count=counts.of_content(new_content) if self.status == DRAFT else None,
+        )
 
     @event("Updated")
-    def _updated(self, changes: dict[str, Any], meta: dict[str, Any]) -> None:
+    def _updated(
+        self,
+        changes: dict[str, Any],
+        meta: dict[str, Any],
+        audience_count: dict[str, Any] | None = None,
+    ) -> None:
         # None: the field was removed.
         merged = {**self.content, **changes}
         self.content = {k: v for k, v in merged.items() if v is not None}
@@ -221,6 +255,7 @@ class Campaign(Aggregate):
         meta: dict[str, Any],
         audience: AudienceOf,
         messages: MessagesOf | None = None,
+        counts: AudienceCounts = _NO_COUNTS,
     ) -> str:
         """Start now, or schedule for when the execution is due (``start_time``).
 
@@ -252,13 +287,15 @@ class Campaign(Aggregate):
             execution["scheduledAt"] = _iso(due)
             self._scheduled(execution=execution, meta=meta, messages=recorded)
         else:
+            started = resolved.record(options.test_mode)
             self._started(
                 execution=execution,
                 started_at=_iso(now),
                 late=False,
                 meta=meta,
-                audience=resolved.record(options.test_mode),
+                audience=started,
                 messages=recorded,
+                audience_count=counts.of_execution(started, {**execution, "startedAt": _iso(now)}),
             )
         return execution["executionId"]
 
@@ -296,7 +333,13 @@ class Campaign(Aggregate):
         self.execution = execution
         self.messages = messages
 
-    def start_scheduled(self, now: datetime, meta: dict[str, Any], audience: AudienceOf) -> None:
+    def start_scheduled(
+        self,
+        now: datetime,
+        meta: dict[str, Any],
+        audience: AudienceOf,
+        counts: AudienceCounts = _NO_COUNTS,
+    ) -> None:
         """The scheduled time has come (or passed, while the service was down). A segment
         deleted since the campaign was scheduled is left out rather than holding the start
         back; the recorded audience names it."""
@@ -304,13 +347,15 @@ class Campaign(Aggregate):
         assert self.execution is not None
         due = datetime.fromisoformat(self.execution["scheduledAt"])
         late = (now - due).total_seconds() > _LATE_AFTER_SECONDS
+        started = audience(False).record(self.execution["testMode"])
         self._started(
             execution=self.execution,
             started_at=_iso(now),
             late=late,
             meta=meta,
-            audience=audience(False).record(self.execution["testMode"]),
+            audience=started,
             messages=self.messages,
+            audience_count=counts.of_execution(started, {**self.execution, "startedAt": _iso(now)}),
         )
 
     @event("ExecutionStarted")
@@ -324,6 +369,8 @@ class Campaign(Aggregate):
         audience: dict[str, Any] | None = None,
         # None in events recorded before messages were resolved at execute.
         messages: list[dict[str, Any]] | None = None,
+        # The started audience's size (see Created); None in older events.
+        audience_count: dict[str, Any] | None = None,
     ) -> None:
         self.status = ACTIVE
         self.execution = {**execution, "startedAt": started_at, "late": late}
@@ -407,6 +454,7 @@ class Campaign(Aggregate):
         meta: dict[str, Any],
         audience: AudienceOf | None = None,
         messages: MessagesOf | None = None,
+        counts: AudienceCounts = _NO_COUNTS,
     ) -> None:
         """A ``status`` in an update: the same rules as the action commands. ``audience`` is
         needed when the change starts an execution (to ``active`` from draft or scheduled),
@@ -417,9 +465,9 @@ class Campaign(Aggregate):
             if audience is None:
                 raise ValueError("starting an execution needs the campaign's audience")
             if self.status == DRAFT:
-                self.execute(ExecutionOptions(), now, meta, audience, messages)
+                self.execute(ExecutionOptions(), now, meta, audience, messages, counts)
             else:
-                self.start_scheduled(now, meta, audience)
+                self.start_scheduled(now, meta, audience, counts)
         elif target == ACTIVE:
             self.resume(meta)
         elif target == PAUSED:

@@ -9,8 +9,10 @@ the OpenAPI description shows beyond the types (examples, error answers) is in
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.params import Parameter
 
@@ -68,6 +70,7 @@ from telecast_libs.contracts.views import (
     CampaignPage,
     CampaignProgress,
     CampaignStatisticsReport,
+    StatisticsBaseline,
 )
 
 # The error codes each kind of handler can answer (see campaign_openapi.ERRORS).
@@ -118,6 +121,24 @@ def _metrics(metrics: str | None) -> list[str] | None:
             code=ErrorCode.VALIDATION_ERROR,
         )
     return list(dict.fromkeys(wanted))
+
+
+async def _baseline(bus: Bus, campaign_id: str) -> StatisticsBaseline:
+    """The campaign's statistics as the read model shows them now, for a copy to carry
+    (``resetStatistics: false``): its own figures, not a baseline it carries itself."""
+    detail = await bus.query(GetCampaign(campaign_id=campaign_id), CampaignDetail)
+    report = await bus.query(
+        GetStatistics(campaign_id=campaign_id, metrics=["overview", "performance"]),
+        CampaignStatisticsReport,
+    )
+    assert report.overview is not None and report.performance is not None
+    return StatisticsBaseline(
+        campaign_id=campaign_id,
+        counted_at=datetime.now(UTC).replace(microsecond=0),
+        overview=report.overview,
+        performance=report.performance,
+        statistics=msgspec.structs.replace(detail.statistics, baseline=None),
+    )
 
 
 def _accepted(result: CommandResult, message: str, status: int) -> Response:
@@ -189,7 +210,13 @@ class CampaignController(Controller):
         self, bus: Bus, campaign_id: CampaignId
     ) -> Response[Envelope[CampaignDetail]]:
         detail = await bus.query(GetCampaign(campaign_id=campaign_id), CampaignDetail)
-        detail.target_audience.total_count = await audience_total(bus, campaign_id)
+        # Counted now; if it cannot be, the count the read model carries (from the last
+        # save of the draft or the start of its execution) stays, with its countedAt.
+        counted_at = datetime.now(UTC).replace(microsecond=0)
+        live = await audience_total(bus, campaign_id)
+        if live is not None:
+            detail.target_audience.total_count = live
+            detail.target_audience.counted_at = counted_at
         return Response(ok(detail), headers=etag(detail.version))
 
     @post(
@@ -408,8 +435,10 @@ class CampaignController(Controller):
         "/{campaign_id:str}/clone",
         summary="Clone a campaign",
         description="A new draft with the campaign's content and audience, named "
-        "`<name> (Copy)` unless `name` is given. Statistics start from zero unless "
-        "`resetStatistics` is false. The body is optional. Admin or manager.",
+        "`<name> (Copy)` unless `name` is given. The copy's own statistics start from zero; "
+        "with `resetStatistics: false` it also carries the source's figures as they are now, "
+        "as `baseline` in its statistics (and `statistics.baseline` in the list and the "
+        "detail), apart from its own. The body is optional. Admin or manager.",
         guards=[can_write_campaigns],
         status_code=201,
         response_description="The copy's id, name, status and version",
@@ -427,11 +456,13 @@ class CampaignController(Controller):
         data: CloneOptions | None = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Envelope[CampaignAccepted]]:
+        options = data or CloneOptions()
         command = CloneCampaign(
             meta=command_meta(request),
             campaign_id=campaign_id,
-            options=data or CloneOptions(),
+            options=options,
             new_campaign_id=creation_id(request.user.id, idempotency_key, request.url.path),
+            baseline=None if options.reset_statistics else await _baseline(bus, campaign_id),
         )
         result = await bus.command(command)
         return _accepted(result, "Campaign cloned successfully", 201)
