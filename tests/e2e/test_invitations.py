@@ -39,12 +39,14 @@ def _refused(answer: httpx.Response, status: int, code: str) -> dict:
 def test_create_get_update_and_clone_carry_the_invitation(api: httpx.Client) -> None:
     cid = _create(api, invitation=CHANNEL)
     assert _detail(api, cid)["invitation"] == CHANNEL
-    updated = api.put(f"{CAMPAIGNS}/{cid}", json={"invitation": {"chatId": -1009876543210}})
+    patch = {"invitation": {"chatId": -1009876543210, "expireHours": None}}
+    updated = api.put(f"{CAMPAIGNS}/{cid}", json=patch)
     assert updated.status_code == 200, updated.text
-    # The object is replaced as a whole; defaults are not written out.
-    assert _detail(api, cid)["invitation"] == {"chatId": -1009876543210}
+    # A merge patch: the chat changes, null removes expireHours, memberLimit stays.
+    moved = {"chatId": -1009876543210, "memberLimit": 1}
+    assert _detail(api, cid)["invitation"] == moved
     copy = api.post(f"{CAMPAIGNS}/{cid}/clone").json()["data"]["id"]
-    assert _detail(api, copy)["invitation"] == {"chatId": -1009876543210}
+    assert _detail(api, copy)["invitation"] == moved
     assert "invitation" not in _detail(api, _create(api))
 
 

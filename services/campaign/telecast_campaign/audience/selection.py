@@ -265,8 +265,10 @@ class ContactCounter:
 
     def __init__(self, database_url: str, timeout_ms: int = CARRIED_COUNT_TIMEOUT_MS) -> None:
         self.timeout_ms = timeout_ms
+        # One connection is enough (one worker thread decides the batches); none is held
+        # while no campaign is being saved.
         self._pool = ConnectionPool(
-            database_url, min_size=1, max_size=2, name="campaign-counts", open=True
+            database_url, min_size=0, max_size=1, max_idle=60, name="campaign-counts", open=True
         )
 
     def count(self, scope: Scope) -> int | None:
