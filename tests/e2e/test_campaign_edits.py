@@ -215,6 +215,7 @@ def test_a_list_row_carries_the_count_of_the_last_save_or_execute(api: httpx.Cli
     assert _list_item(api, cid, "sending")["targetAudience"]["totalCount"] == 5
     detail = api.get(f"/api/v1/campaigns/{cid}").json()["data"]
     assert detail["targetAudience"]["totalCount"] == 8  # the detail counts now
+    assert "countedAt" not in detail["targetAudience"]
     assert api.put(f"/api/v1/campaigns/{cid}", json={"name": "sending recount"}).is_success
     recounted = _list_item(api, cid, "sending")["targetAudience"]
     assert recounted["totalCount"] == 8

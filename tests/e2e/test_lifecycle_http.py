@@ -278,7 +278,7 @@ def test_clone_copies_content_into_a_new_draft(platform: Platform, api: httpx.Cl
     copy = api.get(f"/api/v1/campaigns/{body['id']}").json()["data"]
     original = api.get(f"/api/v1/campaigns/{source}").json()["data"]
     assert copy["id"] != source
-    assert copy["targetAudience"]["segments"] == original["targetAudience"]["segments"]
+    assert copy["targetAudience"] == original["targetAudience"]
     assert copy["messages"] == original["messages"]
     assert copy["clonedFrom"] == source
     assert "execution" not in copy

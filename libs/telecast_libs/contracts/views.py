@@ -70,9 +70,9 @@ class AudienceSummary(Wire):
         Annotated[
             datetime,
             _about(
-                "When totalCount was counted: in the list, the last save of the draft or the "
-                "start of its execution; in the detail, now (or that, if it cannot be counted "
-                "now)"
+                "When totalCount was counted: the last save of the draft or the start of its "
+                "execution. Absent in a detail that counted it now (it falls back to the "
+                "carried count, with this, when it cannot)"
             ),
         ]
         | None

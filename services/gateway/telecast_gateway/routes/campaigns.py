@@ -210,13 +210,13 @@ class CampaignController(Controller):
         self, bus: Bus, campaign_id: CampaignId
     ) -> Response[Envelope[CampaignDetail]]:
         detail = await bus.query(GetCampaign(campaign_id=campaign_id), CampaignDetail)
-        # Counted now; if it cannot be, the count the read model carries (from the last
-        # save of the draft or the start of its execution) stays, with its countedAt.
-        counted_at = datetime.now(UTC).replace(microsecond=0)
+        # Counted now (no countedAt: it is this answer's); if it cannot be, the count the
+        # read model carries (from the last save of the draft or the start of its
+        # execution) stays, with the countedAt that says how old it is.
         live = await audience_total(bus, campaign_id)
         if live is not None:
             detail.target_audience.total_count = live
-            detail.target_audience.counted_at = counted_at
+            detail.target_audience.counted_at = None
         return Response(ok(detail), headers=etag(detail.version))
 
     @post(
