@@ -134,6 +134,10 @@ CLONE_EXAMPLES = {
         value={"name": "Cloned Campaign Name", "resetStatistics": True},
     ),
     "default": Example(summary="Named `<name> (Copy)`", value={}),
+    "keepStatistics": Example(
+        summary="The copy carries the source's statistics as a baseline, apart from its own",
+        value={"resetStatistics": False},
+    ),
 }
 
 # What the API answers ------------------------------------------------------------------------
@@ -155,7 +159,12 @@ SUMMER_SALE = {
     "status": "active",
     "version": 7,
     "goals": {"targetAudience": 10000, "conversionRate": 5, "revenue": 50000},
-    "targetAudience": {"segments": ["seg123", "seg456"], "totalCount": 8500},
+    # As counted when its execution started (the list does not count).
+    "targetAudience": {
+        "segments": ["seg123", "seg456"],
+        "totalCount": 8500,
+        "countedAt": "2024-06-01T00:00:02Z",
+    },
     "strategy": {
         "messaging": "Focus on discount offers",
         "timing": "Send during peak hours",
