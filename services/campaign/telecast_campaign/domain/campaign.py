@@ -15,7 +15,6 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import msgspec
 from eventsourcing.domain import Aggregate, event
 
 from telecast_campaign.domain.audience import AudienceCounts, AudienceOf, NoCounts
@@ -24,10 +23,9 @@ from telecast_campaign.domain.errors import (
     InvalidStateTransition,
     ScheduleOutsideDates,
     StaleVersion,
-    ValidationFailed,
 )
 from telecast_campaign.domain.invitation import require_invitation
-from telecast_campaign.domain.merge_patch import merge_patch
+from telecast_campaign.domain.merge_patch import patched
 from telecast_campaign.domain.message_content import (
     MessagesOf,
     TemplateOf,
@@ -67,15 +65,6 @@ _NO_COUNTS = NoCounts()
 def _no_templates(template_id: str) -> None:
     """For callers that have no templates to look up (they are checked at execute)."""
     return None
-
-
-def _field_of(error: msgspec.ValidationError) -> str:
-    """``invitation.chatId`` from msgspec's "… - at `$.invitation`" (and the missing field's
-    name when it says "missing required field `chatId`")."""
-    text = str(error)
-    path = text.rpartition(" - at `$")[2].rstrip("`").lstrip(".") if " - at `$" in text else ""
-    missing = text.partition("missing required field `")[2].partition("`")[0]
-    return ".".join(part for part in (path, missing) if part) or "body"
 
 
 class Campaign(Aggregate):
@@ -197,15 +186,7 @@ class Campaign(Aggregate):
                 f"{', '.join(fields)} can only change while the campaign is a draft",
                 details={"status": self.status, "fields": fields},
             )
-        try:
-            merged = decode(encode(merge_patch(self.content, patch)), CampaignContent)
-        except msgspec.ValidationError as error:
-            # The patch is valid on its own but not on top of what is stored: an invitation
-            # given an expireHours while the campaign has none, so no chatId.
-            raise ValidationFailed(
-                f"the campaign after this change is not valid: {error}",
-                details=[{"field": _field_of(error), "message": str(error)}],
-            ) from None
+        merged = patched(self.content, patch)
         check_content(merged)
         new_content = stored_form(merged)
         check_template_fields(new_content, templates)

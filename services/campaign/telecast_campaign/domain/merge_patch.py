@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
+from telecast_campaign.domain.errors import ValidationFailed
+from telecast_libs.contracts.base import decode, encode
+from telecast_libs.contracts.campaigns import CampaignContent
+
 
 def merge_patch(target: Any, patch: Any) -> Any:
     """``target`` with ``patch`` applied: a key absent from the patch keeps its value, a
@@ -18,3 +24,26 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             merged[key] = merge_patch(merged.get(key), value)
     return merged
+
+
+def patched(content: dict[str, Any], patch: dict[str, Any]) -> CampaignContent:
+    """The stored ``content`` with ``patch`` applied, read as a whole campaign. A patch can
+    be valid on its own and not on top of what is stored (an invitation given an
+    ``expireHours`` while the campaign has none, so no ``chatId``): ``ValidationFailed``
+    naming the field."""
+    try:
+        return decode(encode(merge_patch(content, patch)), CampaignContent)
+    except msgspec.ValidationError as error:
+        raise ValidationFailed(
+            f"the campaign after this change is not valid: {error}",
+            details=[{"field": _field_of(error), "message": str(error)}],
+        ) from None
+
+
+def _field_of(error: msgspec.ValidationError) -> str:
+    """``invitation.chatId`` from msgspec's "… - at `$.invitation`" (and the missing field's
+    name when it says "missing required field `chatId`")."""
+    text = str(error)
+    path = text.rpartition(" - at `$")[2].rstrip("`").lstrip(".") if " - at `$" in text else ""
+    missing = text.partition("missing required field `")[2].partition("`")[0]
+    return ".".join(part for part in (path, missing) if part) or "body"
