@@ -155,3 +155,36 @@ async def test_a_failed_execution_shows_as_paused_with_its_reason(
     detail = await campaign_view.get(conn, cid)
     assert detail is not None and detail.execution is not None
     assert (detail.status, detail.execution.reason) == ("paused", "budget exhausted")
+
+
+async def test_a_removed_field_goes_and_the_carried_count_follows_the_last_count(
+    conn: psycopg.AsyncConnection,
+) -> None:
+    cid, tag = str(uuid.uuid4()), uuid.uuid4().hex[:8]
+    first = {"totalCount": 5, "countedAt": "2026-01-01T00:00:00Z"}
+    creation = created(
+        cid, name=f"Carried {tag}", description="d", goals={"revenue": 5, "conversionRate": 1}
+    )
+    creation.data["audienceCount"] = first
+    await campaign_view.apply(conn, creation)
+    # An update that removed fields (null) and counted nothing keeps the count it had.
+    removed = {"description": None, "goals": {"conversionRate": 1}}
+    await campaign_view.apply(conn, event(cid, 2, "campaign.updated", {"changes": removed}))
+    page = await campaign_view.list_page(conn, ListCampaigns(search=f"carried {tag}"))
+    [row] = page.campaigns
+    assert row.description is None and row.goals is not None and row.goals.revenue is None
+    assert (row.target_audience.total_count, row.target_audience.counted_at) == (5, AT)
+    recount = {"totalCount": 9, "countedAt": "2026-01-02T00:00:00Z"}
+    await campaign_view.apply(
+        conn,
+        event(
+            cid,
+            3,
+            "campaign.updated",
+            {"changes": {"name": f"Carried {tag}"}, "audienceCount": recount},
+        ),
+    )
+    [row] = (await campaign_view.list_page(conn, ListCampaigns(search=f"carried {tag}"))).campaigns
+    assert row.target_audience.total_count == 9
+    detail = await campaign_view.get(conn, cid)
+    assert detail is not None and detail.target_audience.total_count == 9
