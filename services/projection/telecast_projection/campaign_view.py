@@ -18,9 +18,23 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from telecast_libs.contracts.campaigns import (
+    CampaignContent,
+    CampaignStatus,
+    CampaignType,
+    TargetAudience,
+)
 from telecast_libs.contracts.errors import ErrorCode, Problem
 from telecast_libs.contracts.messages import EventEnvelope, ListCampaigns
-from telecast_libs.contracts.views import CampaignDetail, CampaignPage, CampaignSummary, Pagination
+from telecast_libs.contracts.views import (
+    AudienceSummary,
+    CampaignDetail,
+    CampaignPage,
+    CampaignStatistics,
+    CampaignSummary,
+    Execution,
+    Pagination,
+)
 from telecast_projection.ab_results import ab_tests
 from telecast_projection.errors import MissingEvent
 
@@ -240,34 +254,48 @@ async def _ab_counts(conn: psycopg.AsyncConnection, campaign_id: str) -> dict:
     return {(row[0], row[1]): row[2:] for row in await cursor.fetchall()}
 
 
-def _common(row: dict[str, Any], statistics: dict | None = None) -> dict[str, Any]:
-    content = row["content"]
-    statistics = dict(statistics or _NO_STATISTICS)
+def _content(row: dict[str, Any]) -> CampaignContent:
+    """The stored content, decoded with the struct the campaign service stored it from.
+
+    The stored form leaves defaults out (an empty ``segments`` or ``messages`` is absent), and
+    an update that empties a field records it as null: decoding with the writer's own struct
+    restores every default, so whatever the command side accepts, this side can render.
+    """
+    stored = {key: value for key, value in row["content"].items() if value is not None}
+    return msgspec.convert(stored, CampaignContent)
+
+
+def _statistics_of(row: dict[str, Any], statistics: dict | None) -> CampaignStatistics:
+    shown = dict(statistics or _NO_STATISTICS)
     if row["baseline"]:
         carried = row["baseline"]
-        statistics["baseline"] = {
+        shown["baseline"] = {
             "campaignId": carried["campaignId"],
             "countedAt": carried["countedAt"],
             **{k: v for k, v in carried["statistics"].items() if k != "baseline"},
         }
-    fields = {
+    return msgspec.convert(shown, CampaignStatistics)
+
+
+def _common(row: dict[str, Any], content: CampaignContent, statistics: dict | None) -> dict:
+    """The fields of a list item and a detail, as keyword arguments of their structs."""
+    return {
         "id": row["id"],
         "name": row["name"],
-        "type": row["type"],
-        "status": row["status"],
+        "type": CampaignType(row["type"]),
+        "status": CampaignStatus(row["status"]),
         "version": row["version"],
         "description": row["description"],
-        "goals": content.get("goals"),
-        "strategy": content.get("strategy"),
+        "goals": content.goals,
+        "strategy": content.strategy,
         "budget": row["budget"],
-        "startDate": row["start_date"],
-        "endDate": row["end_date"],
-        "statistics": statistics,
-        "createdBy": row["created_by"],
-        "createdAt": row["created_at"],
-        "updatedAt": row["updated_at"],
+        "start_date": row["start_date"],
+        "end_date": row["end_date"],
+        "statistics": _statistics_of(row, statistics),
+        "created_by": row["created_by"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
     }
-    return {key: value for key, value in fields.items() if value is not None}
 
 
 def _counted(row: dict[str, Any]) -> dict[str, Any]:
@@ -276,35 +304,40 @@ def _counted(row: dict[str, Any]) -> dict[str, Any]:
     return row["audience_count"] or {}
 
 
+def _audience(row: dict[str, Any], audience: TargetAudience, *, filters: bool) -> AudienceSummary:
+    shown: dict[str, Any] = {"segments": audience.segments, **_counted(row)}
+    if filters and audience.filters is not None:
+        shown["filters"] = audience.filters
+    return msgspec.convert(msgspec.to_builtins(shown), AudienceSummary)
+
+
 def _summary(row: dict[str, Any], statistics: dict | None) -> CampaignSummary:
-    audience = row["content"].get("targetAudience") or {}
-    fields = _common(row, statistics) | {
-        "targetAudience": {"segments": audience.get("segments", []), **_counted(row)}
-    }
-    return msgspec.convert(fields, CampaignSummary)
+    content = _content(row)
+    audience = content.target_audience or TargetAudience()
+    return CampaignSummary(
+        **_common(row, content, statistics),
+        target_audience=_audience(row, audience, filters=False),
+    )
 
 
 def _detail(row: dict[str, Any], statistics: dict | None, ab_counts: dict) -> CampaignDetail:
-    content = row["content"]
-    fields = _common(row, statistics) | {
-        "targetAudience": {
-            **(content.get("targetAudience") or {"segments": []}),
-            **_counted(row),
-        },
-        "messages": content.get("messages", []),
-    }
-    if content.get("workflow"):
-        fields["workflow"] = content["workflow"]
-    if content.get("invitation"):
-        fields["invitation"] = content["invitation"]
+    content = _content(row)
+    audience = content.target_audience or TargetAudience()
     # A draft cancelled before it ran has no execution to show.
+    execution = None
     if row["execution"] and "executionId" in row["execution"]:
-        fields["execution"] = {k: v for k, v in row["execution"].items() if v is not None}
-    if row["cloned_from"]:
-        fields["clonedFrom"] = row["cloned_from"]
-    detail = msgspec.convert(fields, CampaignDetail)
-    detail.ab_tests = ab_tests(row["status"], content.get("messages") or [], ab_counts)
-    return detail
+        shown = {key: value for key, value in row["execution"].items() if value is not None}
+        execution = msgspec.convert(shown, Execution)
+    return CampaignDetail(
+        **_common(row, content, statistics),
+        target_audience=_audience(row, audience, filters=True),
+        messages=content.messages,
+        workflow=content.workflow,
+        invitation=content.invitation,
+        execution=execution,
+        ab_tests=ab_tests(row["status"], row["content"].get("messages") or [], ab_counts),
+        cloned_from=row["cloned_from"],
+    )
 
 
 async def get(conn: psycopg.AsyncConnection, campaign_id: str) -> CampaignDetail | None:
