@@ -197,6 +197,15 @@ def test_update_checks_the_merged_content() -> None:
     assert campaign.version == 1
 
 
+def test_a_campaign_whose_messages_were_emptied_can_still_be_edited_and_cloned() -> None:
+    campaign = Campaign.create(content(messages=[{"content": "Hello"}]), created_by="op", meta=META)
+    campaign.update(changes(messages=[]), meta=META)
+    campaign.update(changes(name="Renamed"), meta=META)
+    copy = campaign.clone(None, reset_statistics=True, created_by="op", meta=META)
+    assert "messages" not in campaign.content
+    assert copy.content == {"name": "Renamed (Copy)", "type": "message"}
+
+
 def test_an_update_without_content_changes_records_nothing() -> None:
     campaign = Campaign.create(content(), created_by="op", meta=META)
     campaign.collect_events()
