@@ -27,7 +27,16 @@ T = TypeVar("T")
 
 
 class Unavailable(Problem):
+    """The service is not there or too slow: a client may retry (503)."""
+
     code = ErrorCode.SERVICE_UNAVAILABLE
+
+
+class Broken(Problem):
+    """The service answered, but not as the contract says: a bug, which a retry does not
+    fix (500)."""
+
+    code = ErrorCode.INTERNAL_ERROR
 
 
 class Bus:
@@ -67,7 +76,7 @@ class Bus:
             reply = decode(raw, QueryReply[answer])  # type: ignore[valid-type]
         except msgspec.ValidationError as error:
             log.error("bus.bad_reply", subject=subject, error=str(error))
-            raise Unavailable("the read model answered in an unexpected shape") from None
+            raise Broken("the read model answered in an unexpected shape") from None
         if not reply.ok or reply.data is None:
             raise _problem(reply.error)
         return reply.data
@@ -84,7 +93,7 @@ class Bus:
             reply = decode(raw, QueryReply[answer])  # type: ignore[valid-type]
         except msgspec.ValidationError as error:
             log.error("bus.bad_reply", subject=subject, error=str(error))
-            raise Unavailable("the campaign service answered in an unexpected shape") from None
+            raise Broken("the campaign service answered in an unexpected shape") from None
         if not reply.ok or reply.data is None:
             raise _problem(reply.error)
         return reply.data
@@ -122,5 +131,5 @@ class Bus:
 
 def _problem(error: object) -> Problem:
     if error is None:
-        return Unavailable("the service answered without a result")
+        return Broken("the service answered without a result")
     return Problem(error.message, details=error.details, code=error.code)  # type: ignore[attr-defined]

@@ -39,6 +39,9 @@ STATUS_OF_CODE = {
     ErrorCode.VERSION_CONFLICT: 409,
     ErrorCode.PRECONDITION_FAILED: 412,
     ErrorCode.SCHEDULE_OUTSIDE_DATES: 409,
+    # A bug behind the gateway (a retry fails the same way), logged where it happened.
+    ErrorCode.INTERNAL_ERROR: 500,
+    # The service is not answering: worth a retry.
     ErrorCode.SERVICE_UNAVAILABLE: 503,
     # Operators
     OperatorCode.USER_NOT_FOUND: 404,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 
 import msgspec
+import psycopg
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from prometheus_client import Histogram
 from psycopg_pool import AsyncConnectionPool
 
-from telecast_libs.contracts.base import decode, encode
+from telecast_libs.contracts.base import decode, encode, to_builtins
 from telecast_libs.contracts.errors import ErrorBody, ErrorCode, Problem
 from telecast_libs.contracts.messages import (
     AwaitPosition,
@@ -81,9 +82,23 @@ class QueryEndpoint:
                 return QueryReply(ok=True, data=await ANSWERS[type(query)](conn, query))
         except Problem as problem:
             return QueryReply(ok=False, error=problem.body())
-        except Exception as error:
-            log.error("query.failed", query=type(query).__name__, error=repr(error))
+        except psycopg.OperationalError as error:
+            # PostgreSQL is down, restarting or out of connections: worth a retry.
+            log.error("query.unavailable", query=to_builtins(query), error=repr(error))
             return QueryReply(
                 ok=False,
                 error=ErrorBody(ErrorCode.SERVICE_UNAVAILABLE, "the read model is unavailable"),
+            )
+        except Exception:
+            # A bug (a read model the query cannot render, say): a retry fails the same way,
+            # so it is an internal error, logged with the query (campaign id…) and the
+            # correlation id bound for this request.
+            log.exception("query.failed", query=to_builtins(query))
+            return QueryReply(
+                ok=False,
+                error=ErrorBody(
+                    ErrorCode.INTERNAL_ERROR,
+                    "the read model failed to answer; the error is logged with this "
+                    "request's correlation id",
+                ),
             )
