@@ -17,9 +17,12 @@ from psycopg_pool import AsyncConnectionPool
 
 from telecast_libs import following
 from telecast_libs.leader import lead_forever
+from telecast_libs.log import get_logger
 from telecast_libs.streams import delivery_events_stream
 from telecast_libs.subjects import Subjects
 from telecast_projection import delivery_view
+
+log = get_logger(__name__)
 
 APPLIED = Counter(
     "telecast_projection_delivery_events_applied_total", "Delivery events applied to statistics"
@@ -31,6 +34,11 @@ BATCH = Histogram(
     "telecast_projection_delivery_batch_seconds", "Time to apply and commit a batch of them"
 )
 LEADER = Gauge("telecast_projection_delivery_leader", "1 when this replica applies delivery events")
+
+FAILED = Counter(
+    "telecast_projection_delivery_apply_failures_total",
+    "Batches of delivery events that could not be applied (retried from the checkpoint)",
+)
 
 CONSUMER = "delivery_read_model"
 _LOCK = "telecast.projection.delivery_follower"
@@ -76,6 +84,17 @@ class DeliveryFollower:
 
     async def _apply(self, conn: psycopg.AsyncConnection, batch: list[tuple[int, Msg]]) -> None:
         started = time.perf_counter()
-        await delivery_view.apply(conn, batch)
+        try:
+            await delivery_view.apply(conn, batch)
+        except Exception:
+            # The batch rolls back and is retried from the checkpoint (see follower.py).
+            FAILED.inc()
+            log.exception(
+                "delivery_follower.apply_failed",
+                first_stream_seq=batch[0][0],
+                last_stream_seq=batch[-1][0],
+                events=len(batch),
+            )
+            raise
         APPLIED.inc(len(batch))
         BATCH.observe(time.perf_counter() - started)

@@ -7,6 +7,11 @@ own delivery state never decides what is applied: PostgreSQL does.
 
 One follower applies events at a time (a PostgreSQL advisory lock elects it); other replicas
 answer queries only.
+
+An event that cannot be applied (a bug, or a missing predecessor) rolls its batch back: the
+follower logs it at error level with its ids, counts it in
+``telecast_projection_apply_failures_total`` and retries from the checkpoint every second.
+Nothing after it is applied until the cause is fixed: skipping it would lose it for good.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import msgspec
 import psycopg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -39,6 +45,10 @@ BATCH = Histogram(
     "telecast_projection_batch_seconds", "Time to apply and commit one batch of events"
 )
 LEADER = Gauge("telecast_projection_leader", "1 when this replica applies events")
+FAILED = Counter(
+    "telecast_projection_apply_failures_total",
+    "Events that could not be applied (the follower retries them from its checkpoint)",
+)
 
 CONSUMER = "campaign_read_model"
 _LOCK = "telecast.projection.follower"
@@ -163,9 +173,25 @@ class Follower:
                 if seq <= stream_seq:
                     SKIPPED.inc()
                     continue
-                event = decode(message.data, EventEnvelope)
+                event = self._decode(message.data, seq)
                 with correlation(event.correlation_id):
-                    await apply(conn, event)
+                    try:
+                        await apply(conn, event)
+                    except Exception:
+                        # The batch rolls back and is retried from the checkpoint: until the
+                        # cause is fixed, the read models stand still at this event. Said
+                        # loudly, with what a reader needs to find it in the event store.
+                        FAILED.inc()
+                        log.exception(
+                            "follower.apply_failed",
+                            stream_seq=seq,
+                            event_id=event.id,
+                            event_type=event.type,
+                            aggregate_id=event.aggregate_id,
+                            aggregate_version=event.aggregate_version,
+                            position=event.position,
+                        )
+                        raise
                 stream_seq, position = seq, max(position, event.position)
                 applied += 1
             await conn.execute(
@@ -186,6 +212,18 @@ class Follower:
         POSITION.set(position)
         await self._notify(position)
         return Checkpoint(stream_seq, position)
+
+    def _decode(self, data: bytes, seq: int) -> EventEnvelope:
+        try:
+            return decode(data, EventEnvelope)
+        except msgspec.ValidationError:
+            FAILED.inc()
+            log.exception(
+                "follower.undecodable_event",
+                stream_seq=seq,
+                data=data[:500].decode(errors="replace"),
+            )
+            raise
 
     async def _notify(self, position: int) -> None:
         async with self.applied:
