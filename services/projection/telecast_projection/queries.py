@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import msgspec
-import psycopg
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -20,6 +19,7 @@ from telecast_libs.contracts.messages import (
     kinds,
 )
 from telecast_libs.contracts.views import PositionReached, QueryReply
+from telecast_libs.failures import failure_body
 from telecast_libs.log import correlation, correlation_from_headers, get_logger
 from telecast_libs.subjects import Subjects
 from telecast_projection.follower import Follower
@@ -82,23 +82,8 @@ class QueryEndpoint:
                 return QueryReply(ok=True, data=await ANSWERS[type(query)](conn, query))
         except Problem as problem:
             return QueryReply(ok=False, error=problem.body())
-        except psycopg.OperationalError as error:
-            # PostgreSQL is down, restarting or out of connections: worth a retry.
-            log.error("query.unavailable", query=to_builtins(query), error=repr(error))
-            return QueryReply(
-                ok=False,
-                error=ErrorBody(ErrorCode.SERVICE_UNAVAILABLE, "the read model is unavailable"),
+        except Exception as error:
+            body = failure_body(
+                error, "query", "the read model is unavailable", query=to_builtins(query)
             )
-        except Exception:
-            # A bug (a read model the query cannot render, say): a retry fails the same way,
-            # so it is an internal error, logged with the query (campaign id…) and the
-            # correlation id bound for this request.
-            log.exception("query.failed", query=to_builtins(query))
-            return QueryReply(
-                ok=False,
-                error=ErrorBody(
-                    ErrorCode.INTERNAL_ERROR,
-                    "the read model failed to answer; the error is logged with this "
-                    "request's correlation id",
-                ),
-            )
+            return QueryReply(ok=False, error=body)
