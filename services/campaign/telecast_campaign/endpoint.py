@@ -17,10 +17,11 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from prometheus_client import Counter, Histogram
 
-from telecast_campaign.application import Campaigns
+from telecast_campaign.application import Campaigns, Outcome
 from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.errors import ErrorBody, ErrorCode, Problem
 from telecast_libs.contracts.messages import Command, CommandReply, CommandResult, kinds
+from telecast_libs.failures import failure_body, is_outage
 from telecast_libs.log import correlation, correlation_from_headers, get_logger
 from telecast_libs.subjects import Subjects
 
@@ -85,12 +86,7 @@ class CommandEndpoint:
             try:
                 outcomes = await asyncio.to_thread(self.app.handle, [c for c, _, _ in batch])
             except Exception as error:
-                log.error("command.batch_failed", error=repr(error), size=len(batch))
-                problem = Problem(
-                    "the command could not be stored; retry",
-                    code=ErrorCode.SERVICE_UNAVAILABLE,
-                )
-                outcomes = [problem] * len(batch)
+                outcomes = await self._failed(batch, error)
             if any(isinstance(o, CommandResult) for o in outcomes):
                 self.on_saved()
             for (command, msg, received), outcome in zip(batch, outcomes, strict=True):
@@ -113,6 +109,40 @@ class CommandEndpoint:
                     await self._reply(msg, reply)
                 LATENCY.observe(time.perf_counter() - received)
 
+    async def _failed(
+        self, batch: list[tuple[Command, Msg, float]], error: Exception
+    ) -> list[Outcome]:
+        """The outcomes of a batch that failed, having saved nothing. An outage fails every
+        command in it (SERVICE_UNAVAILABLE: retry). A bug is found by deciding each command
+        alone, so that only the one that meets it fails (INTERNAL_ERROR, logged)."""
+        if is_outage(error) or len(batch) == 1:
+            command, msg, _ = batch[0]
+            with correlation(correlation_from_headers(msg.headers) or command.meta.correlation_id):
+                body = failure_body(
+                    error,
+                    "command",
+                    "the command could not be stored; retry",
+                    kind=type(command).__name__,
+                    aggregate_id=_aggregate_id(command),
+                    batch=len(batch),
+                )
+            return [Problem(body.message, code=body.code)] * len(batch)
+        outcomes: list[Outcome] = []
+        for entry in batch:
+            try:
+                outcomes += await asyncio.to_thread(self.app.handle, [entry[0]])
+            except Exception as alone:
+                outcomes += await self._failed([entry], alone)
+        return outcomes
+
     async def _reply(self, msg: Msg, reply: CommandReply) -> None:
         if msg.reply:
             await self.nc.publish(msg.reply, encode(reply))
+
+
+def _aggregate_id(command: Command) -> str | None:
+    """The campaign, template or segment a command is about, for the logs."""
+    for field in ("campaign_id", "template_id", "segment_id"):
+        if (value := getattr(command, field, None)) is not None:
+            return str(value)
+    return None

@@ -2,9 +2,9 @@
 
 Every replica answers (queue group ``dispatcher``); each request is answered in its own
 task, and every failure is answered explicitly: a ``Problem`` with its code, anything
-unexpected as ``SERVICE_UNAVAILABLE`` without internals (``nats.micro`` would answer
-``repr(error)``). A subclass names its subjects, the union of requests it decodes, its reply
-type and ``handle``.
+unexpected as ``telecast_libs.failures`` says (an outage or a bug), without internals
+(``nats.micro`` would answer ``repr(error)``). A subclass names its subjects, the union of
+requests it decodes, its reply type and ``handle``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from prometheus_client import Histogram
 
 from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.errors import ErrorBody, ErrorCode, Problem
+from telecast_libs.failures import failure_body
 from telecast_libs.log import correlation, correlation_from_headers, get_logger
 
 log = get_logger(__name__)
@@ -79,8 +80,11 @@ class RequestEndpoint:
         except Problem as problem:
             return self.reply(ok=False, error=problem.body())
         except Exception as error:
-            log.error(f"{self.name}.failed", kind=request.__struct_config__.tag, error=repr(error))
-            return self.reply(
-                ok=False,
-                error=ErrorBody(ErrorCode.SERVICE_UNAVAILABLE, "the dispatcher failed to answer"),
+            body = failure_body(
+                error,
+                self.name,
+                "the dispatcher's database is unavailable",
+                # The kind only: a request may carry a webhook's secret or a recipient.
+                kind=request.__struct_config__.tag,
             )
+            return self.reply(ok=False, error=body)

@@ -21,6 +21,7 @@ from psycopg_pool import AsyncConnectionPool
 from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.errors import ErrorBody, ErrorCode, Problem
 from telecast_libs.contracts.views import QueryReply
+from telecast_libs.failures import failure_body
 from telecast_libs.log import correlation, correlation_from_headers, get_logger
 from telecast_libs.subjects import Subjects
 
@@ -89,12 +90,14 @@ class AudienceEndpoint:
                     except Problem as problem:
                         reply = QueryReply(ok=False, error=problem.body())
                     except Exception as error:
-                        log.error("audience.failed", kind=kind, error=repr(error))
-                        reply = QueryReply(
-                            ok=False,
-                            error=ErrorBody(
-                                ErrorCode.SERVICE_UNAVAILABLE, "the audience store is unavailable"
-                            ),
+                        body = failure_body(
+                            error,
+                            "audience",
+                            "the audience store is unavailable",
+                            # Not the request: an import carries contacts' data.
+                            kind=kind,
+                            campaign_id=getattr(request, "campaign_id", None),
                         )
+                        reply = QueryReply(ok=False, error=body)
             if msg.reply:
                 await self.nc.publish(msg.reply, encode(reply))
