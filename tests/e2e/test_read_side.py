@@ -117,9 +117,13 @@ def _moment(value: str) -> datetime:
 
 
 def _valid_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each message has content, a template or variations; variation weights sum to at most
-    100 beside the message's own content, to exactly 100 without it; ids are unique."""
+    """Each message has content, a template or variations; no text is only white space
+    (Telegram refuses an empty message); variation weights sum to at most 100 beside the
+    message's own content, to exactly 100 without it; ids are unique."""
     for message in messages:
+        for part in [message, *(message.get("variations") or [])]:
+            if part.get("content") is not None and not part["content"].strip():
+                part["content"] += "x"
         variations = message.get("variations") or []
         has_own = message.get("content") is not None or message.get("templateId") is not None
         if not has_own and not variations:
