@@ -43,7 +43,8 @@ pytestmark = pytest.mark.e2e
 _LONGEST_TEXT = 40
 _LONGEST_LIST = 3
 # Any character a JSON text can carry, but for the braces of placeholders ({{firstName}}),
-# whose rules the content tests cover, and U+0000 and the noncharacters the types refuse.
+# whose rules the content tests cover, U+0000 (the types refuse it) and U+FDD0 and U+FDD1
+# (the renderer does).
 _TEXT = st.characters(codec="utf-8", exclude_characters="{}\x00\ufdd0\ufdd1")
 _OFFSETS = st.sampled_from(
     [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=8))]
@@ -187,7 +188,8 @@ def _update_bodies(draw: st.DrawFn, current: dict[str, Any]) -> dict[str, Any]:
 
 
 def _updated(content: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """The content after a PUT: each field present and not null replaces the one stored."""
+    """The content after a PUT: each field present and not null replaces the one stored
+    (docs/api.md; the one place this test states what an update means)."""
     return {**content, **{key: value for key, value in changes.items() if value is not None}}
 
 
