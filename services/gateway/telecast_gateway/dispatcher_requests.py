@@ -9,6 +9,7 @@ import msgspec
 import nats.errors
 from nats.aio.client import Client
 
+from telecast_gateway.bus import Broken
 from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.errors import ErrorCode, Problem
 from telecast_libs.log import CORRELATION_HEADER, current_correlation_id, get_logger
@@ -39,10 +40,10 @@ async def ask_dispatcher(
         answered = decode(msg.data, reply[answer])
     except msgspec.ValidationError as error:
         log.error("dispatcher_requests.bad_reply", subject=subject, error=str(error))
-        raise DispatcherUnavailable("the dispatcher answered in an unexpected shape") from None
+        raise Broken("the dispatcher answered in an unexpected shape") from None
     if not answered.ok or answered.data is None:
         if answered.error is None:
-            raise DispatcherUnavailable("the dispatcher answered without a result")
+            raise Broken("the dispatcher answered without a result")
         error = answered.error
         raise Problem(error.message, details=error.details, code=error.code)
     return answered.data
