@@ -414,3 +414,10 @@ def test_a_campaign_completes_exactly_once_through_the_fault(
     )
     RESULTS.append(line)
     assert len(never_sent) <= NEVER_SENT_BOUND, len(never_sent)
+    # Every failure on the way is a structured log line: no task's exception goes unseen
+    # (a work message nak'ed after its ack did that when the campaign service was away).
+    for service in chaos.platform.services.values():
+        if service.log_path.exists():
+            text = service.log_path.read_text(errors="replace")
+            assert "was never retrieved" not in text, f"{service.name}: {fault.name}"
+            assert "MsgAlreadyAckdError" not in text, f"{service.name}: {fault.name}"
