@@ -123,6 +123,9 @@ class Platform:
             **os.environ,
             "DATABASE_URL": database_url,
             "NATS_URL": nats_url,
+            # Tests, benchmarks and the demo run on the development defaults (secrets, the
+            # bootstrap administrator's password); a test of production sets its own.
+            "TELECAST_ENV": "development",
             "TELECAST_NAMESPACE": namespace,
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "info",

@@ -35,6 +35,9 @@ def main() -> int:
             # The docker and embedded URLs name an administrative database.
             database_url = ensure_database(database_url, DATABASE)
         environment = {
+            # make run is development: the services run on the published default secrets
+            # (set TELECAST_ENV=production with your own secrets to try production here).
+            "TELECAST_ENV": "development",
             **os.environ,
             "DATABASE_URL": database_url,
             "NATS_URL": infra.nats_url,

@@ -61,10 +61,17 @@ def check_nats_url(url: str) -> str:
     return url
 
 
+DEVELOPMENT = "development"
+PRODUCTION = "production"
+
+
 class CommonSettings(msgspec.Struct, kw_only=True):
-    """What every service needs: where PostgreSQL and NATS are, its namespace and logging."""
+    """What every service needs: where PostgreSQL and NATS are, its namespace and logging,
+    and whether it runs for development (``make run``, the tests) or for real."""
 
     database_url: str
+    # Anything but "development" is production: secrets must be set and not defaults.
+    telecast_env: str = PRODUCTION
     nats_url: str = "nats://127.0.0.1:4222"
     telecast_namespace: str = "telecast"
     log_format: str = "auto"
@@ -83,9 +90,29 @@ class CommonSettings(msgspec.Struct, kw_only=True):
                 check(value)
             except ValueError as error:
                 raise SettingsError(f"environment variable {variable}: {error}") from None
+        if self.telecast_env not in (DEVELOPMENT, PRODUCTION):
+            raise SettingsError(
+                f"environment variable TELECAST_ENV: expected {PRODUCTION} or {DEVELOPMENT}"
+            )
         if self.log_format not in ("auto", "json", "console"):
             raise SettingsError("environment variable LOG_FORMAT: expected auto, json or console")
         if self.log_level.lower() not in ("debug", "info", "warning", "error"):
             raise SettingsError(
                 "environment variable LOG_LEVEL: expected debug, info, warning or error"
+            )
+
+    @property
+    def development(self) -> bool:
+        return self.telecast_env == DEVELOPMENT
+
+    def require_secret(self, variable: str, value: str, development_default: str) -> None:
+        """Outside development a secret must be set, and not to the default that the source
+        code publishes. The message names the variable, never the value."""
+        if self.development:
+            return
+        if not value or value == development_default:
+            raise SettingsError(
+                f"environment variable {variable} must be set to a secret of your own "
+                f"(it is unset, empty or the development default; only TELECAST_ENV="
+                f"{DEVELOPMENT} runs on the defaults)"
             )

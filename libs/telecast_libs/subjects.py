@@ -134,6 +134,12 @@ class Subjects(msgspec.Struct, frozen=True):
     def tracking_commands(self) -> str:
         return f"{self.namespace}.cmd.tracking.*"
 
+    # Core NATS (no stream): a gateway announces that an operator's credentials changed
+    # (password, role, disabled, deleted), and every gateway drops its cached copy.
+    @property
+    def operator_changed(self) -> str:
+        return f"{self.namespace}.gateway.operator_changed"
+
 
 def _webhook_kind(kind: str) -> str:
     if not kind.startswith("webhook.") or "." in kind.removeprefix("webhook."):

@@ -10,7 +10,10 @@ from telecast_dispatcher.sending.simulator_sender import SimulatorSender
 from telecast_dispatcher.settings import DispatcherSettings
 from telecast_libs.settings import SettingsError, load_settings
 
-BASE = {"DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test"}
+BASE = {
+    "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
+    "TELECAST_ENV": "development",
+}
 API_HASH = "0123456789abcdef0123456789abcdef"
 
 

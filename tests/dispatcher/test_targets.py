@@ -105,7 +105,11 @@ def test_the_allowlist_admits_hosts_addresses_and_ranges() -> None:
 def test_a_bad_allowlist_is_refused_at_start(value: str) -> None:
     with pytest.raises(ValueError):
         parse_allowlist(value)
-    env = {"DATABASE_URL": "postgresql://u@h/d", "WEBHOOK_ALLOWED_HOSTS": value}
+    env = {
+        "DATABASE_URL": "postgresql://u@h/d",
+        "TELECAST_ENV": "development",
+        "WEBHOOK_ALLOWED_HOSTS": value,
+    }
     with pytest.raises(SettingsError, match="WEBHOOK_ALLOWED_HOSTS"):
         load_settings(DispatcherSettings, env)
 
@@ -115,6 +119,7 @@ def test_settings_shrink_through_the_environment() -> None:
         DispatcherSettings,
         {
             "DATABASE_URL": "postgresql://u@h/d",
+            "TELECAST_ENV": "development",
             "WEBHOOK_TIMEOUT_SECONDS": "0.5",
             "WEBHOOK_MAX_ATTEMPTS": "3",
         },
@@ -124,7 +129,11 @@ def test_settings_shrink_through_the_environment() -> None:
     with pytest.raises(SettingsError, match="WEBHOOK_RETRY_JITTER"):
         load_settings(
             DispatcherSettings,
-            {"DATABASE_URL": "postgresql://u@h/d", "WEBHOOK_RETRY_JITTER": "1.5"},
+            {
+                "DATABASE_URL": "postgresql://u@h/d",
+                "TELECAST_ENV": "development",
+                "WEBHOOK_RETRY_JITTER": "1.5",
+            },
         )
 
 

@@ -53,7 +53,10 @@ def _document() -> dict[str, Any]:
     ``@schema.parametrize`` must exist when the module is collected, before the platform
     runs. ``test_the_served_document_is_the_one_tested`` proves both are the same.
     """
-    settings = load_settings(GatewaySettings, {"DATABASE_URL": "postgresql://openapi@localhost/x"})
+    settings = load_settings(
+        GatewaySettings,
+        {"DATABASE_URL": "postgresql://openapi@localhost/x", "TELECAST_ENV": "development"},
+    )
     return json.loads(encode_json(create_app(settings).openapi_schema.to_schema()))
 
 

@@ -31,7 +31,6 @@ from telecast_libs.ops import serve_ops
 from telecast_libs.pg import open_pool
 from telecast_libs.settings import load_settings
 from telecast_libs.subjects import subjects_for
-from telecast_libs.tracking import DEV_TRACKING_SECRET
 
 log = get_logger(__name__)
 
@@ -134,8 +133,6 @@ async def serve(settings: DispatcherSettings) -> None:
     )
     tasks = [asyncio.create_task(intake.run()), asyncio.create_task(worker.run())]
     await endpoint.start()
-    if settings.tracking_secret == DEV_TRACKING_SECRET:
-        log.warning("dispatcher.development_tracking_secret", hint="set TRACKING_SECRET")
     interactions = Interactions(pool, nc.jetstream(), subjects)
     receipts = Receipts(
         interactions,

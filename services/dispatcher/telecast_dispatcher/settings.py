@@ -94,6 +94,7 @@ class DispatcherSettings(CommonSettings, kw_only=True):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        self.require_secret("TRACKING_SECRET", self.tracking_secret, DEV_TRACKING_SECRET)
         try:
             parse_allowlist(self.webhook_allowed_hosts)
         except ValueError as error:

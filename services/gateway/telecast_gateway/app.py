@@ -12,6 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from telecast_gateway.bus import Bus
+from telecast_gateway.credentials import Credentials
 from telecast_gateway.envelope import exception_handlers
 from telecast_gateway.idempotency import (
     MAX_BODY_BYTES,
@@ -19,6 +20,7 @@ from telecast_gateway.idempotency import (
     abandoned_after,
     idempotent_posts,
 )
+from telecast_gateway.login_throttle import LoginThrottle
 from telecast_gateway.observability import observe
 from telecast_gateway.operators import OperatorStore
 from telecast_gateway.routes.audience import CampaignAudienceController
@@ -33,13 +35,12 @@ from telecast_gateway.routes.templates import TemplateController
 from telecast_gateway.routes.tracking import ConversionController, TrackedLinkController
 from telecast_gateway.routes.users import UsersController
 from telecast_gateway.routes.webhooks import WebhookController
-from telecast_gateway.security import build_auth, document_public_paths
-from telecast_gateway.settings import DEV_JWT_SECRET, GatewaySettings
+from telecast_gateway.security import build_auth, document_public_paths, password_changed
+from telecast_gateway.settings import GatewaySettings
 from telecast_libs import nats as tnats
 from telecast_libs.log import get_logger
 from telecast_libs.pg import open_pool
 from telecast_libs.subjects import subjects_for
-from telecast_libs.tracking import DEV_TRACKING_SECRET
 
 log = get_logger(__name__)
 
@@ -58,17 +59,19 @@ def create_app(settings: GatewaySettings) -> Litestar:
 
     @asynccontextmanager
     async def connections(app: Litestar) -> AsyncIterator[None]:
-        if settings.jwt_secret == DEV_JWT_SECRET:
-            log.warning("gateway.development_jwt_secret", hint="set JWT_SECRET in production")
-        if settings.tracking_secret == DEV_TRACKING_SECRET:
-            log.warning("gateway.development_tracking_secret", hint="set TRACKING_SECRET")
         pool = await open_pool(settings.database_url, max_size=10, name="gateway")
-        operators = OperatorStore(pool, settings.refresh_token_ttl_seconds)
+        operators = OperatorStore(
+            pool, settings.refresh_token_ttl_seconds, on_change=lambda id_: credentials.changed(id_)
+        )
+        credentials = Credentials(operators)
         await operators.create_schema()
         await operators.ensure_admin(
-            settings.bootstrap_admin_email, settings.bootstrap_admin_password
+            settings.bootstrap_admin_email,
+            settings.admin_password(),
+            must_change_password=not settings.development,
         )
         nc = await tnats.connect(settings.nats_url, name="telecast-gateway")
+        await credentials.listen(nc, subjects.operator_changed)
 
         async def postgres_ready() -> None:
             async with pool.connection() as conn:
@@ -80,6 +83,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             await nc.flush(timeout=1)
 
         app.state.operators = operators
+        app.state.credentials = credentials
         app.state.idempotency = IdempotencyStore(
             pool,
             settings.idempotency_key_ttl_hours,
@@ -120,6 +124,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         ],
         lifespan=[connections],
         on_app_init=[auth.on_app_init],
+        guards=[password_changed],
         # Authentication (added by on_app_init) runs first, so both see the operator.
         middleware=[observe, idempotent_posts],
         exception_handlers=exception_handlers,
@@ -127,7 +132,16 @@ def create_app(settings: GatewaySettings) -> Litestar:
             "bus": Provide(_provide_bus, sync_to_thread=False),
             "operators": Provide(_provide_operators, sync_to_thread=False),
         },
-        state=State({"settings": settings, "auth": auth}),
+        state=State(
+            {
+                "settings": settings,
+                "auth": auth,
+                "login_throttle": LoginThrottle(
+                    free_per_address=settings.login_free_failures_per_address,
+                    free_per_account=settings.login_free_failures_per_account,
+                ),
+            }
+        ),
         openapi_config=OpenAPIConfig(
             title="telecast",
             version="0.1.0",

@@ -30,6 +30,7 @@ STATUS_OF_CODE = {
     ErrorCode.VALIDATION_ERROR: 400,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.FORBIDDEN: 403,
+    ErrorCode.PASSWORD_CHANGE_REQUIRED: 403,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CAMPAIGN_NOT_FOUND: 404,
     SEGMENT_NOT_FOUND: 404,
@@ -48,6 +49,7 @@ STATUS_OF_CODE = {
     OperatorCode.EMAIL_TAKEN: 409,
     OperatorCode.LAST_ADMIN: 409,
     OperatorCode.WRONG_PASSWORD: 400,
+    OperatorCode.ACCOUNT_DISABLED: 403,
     # Contacts
     ContactErrorCode.CONTACT_NOT_FOUND: 404,
     ContactErrorCode.CONTACT_EXISTS: 409,
@@ -71,7 +73,7 @@ _CODE_OF_STATUS = {
     405: "METHOD_NOT_ALLOWED",
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
-    429: "TOO_MANY_REQUESTS",
+    429: ErrorCode.TOO_MANY_REQUESTS,
     503: ErrorCode.SERVICE_UNAVAILABLE,
 }
 

@@ -2,7 +2,9 @@
 
 Passwords are hashed with argon2; refresh tokens are stored only as SHA-256 digests. A new
 password, another role or a deletion revokes the operator's refresh tokens in the same
-transaction and bumps ``credentials_version``, which access tokens carry as ``pwv``.
+transaction and bumps ``credentials_version``, which access tokens carry as ``pwv``; so
+does disabling the operator. Every change of an operator's credentials is announced through
+``on_change`` (the gateways' credential caches drop the operator at once).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import enum
 import hashlib
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import msgspec
@@ -46,6 +49,8 @@ class Operator(msgspec.Struct, frozen=True):
     role: Role
     # 0 for a token issued before tokens carried it: it never matches a stored account.
     credentials_version: int = 0
+    # The first login with a password set by someone else: only changing it is allowed.
+    must_change_password: bool = False
 
 
 class Account(msgspec.Struct, frozen=True):
@@ -58,6 +63,8 @@ class Account(msgspec.Struct, frozen=True):
     credentials_version: int
     created_at: datetime
     updated_at: datetime
+    disabled: bool = False
+    must_change_password: bool = False
 
     def as_operator(self) -> Operator:
         return Operator(
@@ -66,6 +73,7 @@ class Account(msgspec.Struct, frozen=True):
             name=self.name,
             role=self.role,
             credentials_version=self.credentials_version,
+            must_change_password=self.must_change_password,
         )
 
 
@@ -74,6 +82,7 @@ class OperatorCode:
     EMAIL_TAKEN = "EMAIL_TAKEN"
     LAST_ADMIN = "LAST_ADMIN"
     WRONG_PASSWORD = "WRONG_PASSWORD"
+    ACCOUNT_DISABLED = "ACCOUNT_DISABLED"
 
 
 class OperatorNotFound(Problem):
@@ -102,6 +111,10 @@ class NotAllowed(Problem):
     code = ErrorCode.FORBIDDEN
 
 
+class AccountDisabled(Problem):
+    code = OperatorCode.ACCOUNT_DISABLED
+
+
 class InvalidRefreshToken(Problem):
     code = ErrorCode.UNAUTHORIZED
 
@@ -120,7 +133,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS operators_email ON gateway.operators (lower(em
 -- Added with operator management; a no-op where the columns exist.
 ALTER TABLE gateway.operators
     ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now(),
-    ADD COLUMN IF NOT EXISTS credentials_version integer NOT NULL DEFAULT 1;
+    ADD COLUMN IF NOT EXISTS credentials_version integer NOT NULL DEFAULT 1,
+    ADD COLUMN IF NOT EXISTS disabled boolean NOT NULL DEFAULT false,
+    ADD COLUMN IF NOT EXISTS must_change_password boolean NOT NULL DEFAULT false;
 CREATE TABLE IF NOT EXISTS gateway.refresh_tokens (
     token_hash bytea PRIMARY KEY,
     family_id uuid NOT NULL,
@@ -134,7 +149,11 @@ CREATE INDEX IF NOT EXISTS refresh_tokens_family ON gateway.refresh_tokens (fami
 CREATE INDEX IF NOT EXISTS refresh_tokens_operator ON gateway.refresh_tokens (operator_id);
 """
 
-_ACCOUNT_COLUMNS = "id::text, email, name, role, credentials_version, created_at, updated_at"
+_ACCOUNT_COLUMNS = (
+    "id::text, email, name, role, credentials_version, created_at, updated_at, disabled, "
+    "must_change_password"
+)
+_PASSWORD_HASH = 9  # the column after _ACCOUNT_COLUMNS where a query adds it
 
 
 def _account(row: tuple) -> Account:
@@ -146,6 +165,8 @@ def _account(row: tuple) -> Account:
         credentials_version=row[4],
         created_at=row[5],
         updated_at=row[6],
+        disabled=row[7],
+        must_change_password=row[8],
     )
 
 
@@ -176,34 +197,61 @@ async def _password_matches(stored_hash: str, password: str) -> bool:
 class OperatorStore:
     """The operators, their passwords and refresh tokens (schema ``gateway``)."""
 
-    def __init__(self, pool: AsyncConnectionPool, refresh_token_ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        refresh_token_ttl_seconds: int,
+        on_change: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
         self.pool = pool
         self.refresh_token_ttl_seconds = refresh_token_ttl_seconds
+        self._on_change = on_change
+
+    async def _changed(self, operator_id: str) -> None:
+        if self._on_change is not None:
+            await self._on_change(operator_id)
 
     async def create_schema(self) -> None:
         async with self.pool.connection() as conn:
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('telecast.gateway.schema'))")
             await conn.execute(_SCHEMA)
 
-    async def ensure_admin(self, email: str, password: str) -> None:
+    async def ensure_admin(
+        self, email: str, password: str | None, *, must_change_password: bool
+    ) -> None:
         """Create the bootstrap admin when there is no administrator at all.
 
         Not merely when its email is free: an administrator deleted on purpose must not come
-        back, with the well-known default password, at the next start.
+        back at the next start. Without a password one is generated and logged, this once;
+        ``must_change_password`` makes the first login change it.
         """
+        generated = password is None
+        if password is None:
+            password = secrets.token_urlsafe(18)
         password_hash = await _hash_password(password)
         async with self.pool.connection() as conn:
             cursor = await conn.execute(
                 """
-                INSERT INTO gateway.operators (id, email, name, role, password_hash)
-                SELECT %s, %s, 'Administrator', 'admin', %s
+                INSERT INTO gateway.operators
+                    (id, email, name, role, password_hash, must_change_password)
+                SELECT %s, %s, 'Administrator', 'admin', %s, %s
                 WHERE NOT EXISTS (SELECT 1 FROM gateway.operators WHERE role = 'admin')
                 ON CONFLICT DO NOTHING
                 """,
-                (uuid.uuid4(), email, password_hash),
+                (uuid.uuid4(), email, password_hash, must_change_password),
             )
             if cursor.rowcount:
-                log.info("operators.bootstrap_admin_created", email=email)
+                if generated:
+                    # The only time this password exists outside its hash: the operator
+                    # who reads the log logs in with it and must choose another.
+                    log.warning(
+                        "operators.bootstrap_admin_created",
+                        email=email,
+                        generated_password=password,
+                        must_change_password=must_change_password,
+                    )
+                else:
+                    log.info("operators.bootstrap_admin_created", email=email)
                 return
             row = await (
                 await conn.execute("SELECT count(*) FROM gateway.operators WHERE role = 'admin'")
@@ -224,7 +272,7 @@ class OperatorStore:
                     (email,),
                 )
             ).fetchone()
-        matches = await _password_matches(row[7] if row else _DUMMY_HASH, password)
+        matches = await _password_matches(row[_PASSWORD_HASH] if row else _DUMMY_HASH, password)
         if row is None or not matches:
             return None
         return _account(row)
@@ -248,6 +296,8 @@ class OperatorStore:
             raise NotAuthenticated("this token's operator no longer exists")
         if account.credentials_version != operator.credentials_version:
             raise NotAuthenticated("this token predates a change of password or role: log in again")
+        if account.disabled:
+            raise NotAuthenticated("this operator is disabled")
         return account
 
     async def page(self, page: int, limit: int) -> tuple[list[Account], int]:
@@ -295,16 +345,23 @@ class OperatorStore:
         name: str | None = None,
         role: Role | None = None,
         password: str | None = None,
+        disabled: bool | None = None,
     ) -> Account:
-        """Change the fields given. A new password or role revokes the refresh tokens."""
+        """Change the fields given. A new password or role, or disabling the operator,
+        revokes their tokens."""
         password_hash = await _hash_password(password) if password is not None else None
         async with self.pool.connection() as conn, conn.transaction():
             await self._lock_admins(conn)
             await self._check_admin(conn, actor)
             target = await self._locked(conn, operator_id)
-            if role is not None and target.role == Role.ADMIN and role != Role.ADMIN:
+            demoted = role is not None and role != Role.ADMIN
+            if target.role == Role.ADMIN and (demoted or disabled):
                 await self._keep_an_admin(conn)
-            weakened = password_hash is not None or (role is not None and role != target.role)
+            weakened = (
+                password_hash is not None
+                or (role is not None and role != target.role)
+                or (disabled is True and not target.disabled)
+            )
             try:
                 row = await (
                     await conn.execute(
@@ -314,6 +371,7 @@ class OperatorStore:
                             name = coalesce(%s, name),
                             role = coalesce(%s, role),
                             password_hash = coalesce(%s, password_hash),
+                            disabled = coalesce(%s, disabled),
                             credentials_version = credentials_version + %s,
                             updated_at = now()
                         WHERE id = %s
@@ -324,6 +382,7 @@ class OperatorStore:
                             name,
                             role.value if role else None,
                             password_hash,
+                            disabled,
                             1 if weakened else 0,
                             target.id,
                         ),
@@ -345,10 +404,12 @@ class OperatorStore:
                     ("name", name),
                     ("role", role),
                     ("password", password),
+                    ("disabled", disabled),
                 )
                 if value is not None
             ],
         )
+        await self._changed(target.id)
         return _account(row)
 
     async def delete(self, actor: Operator, operator_id: str) -> None:
@@ -361,6 +422,7 @@ class OperatorStore:
                 await self._keep_an_admin(conn)
             await conn.execute("DELETE FROM gateway.operators WHERE id = %s", (target.id,))
         log.info("operators.deleted", operator_id=target.id, actor_id=actor.id)
+        await self._changed(target.id)
 
     async def change_password(self, operator: Operator, current: str, new: str) -> Account:
         """The caller's own password, proven by the current one. Revokes refresh tokens."""
@@ -384,6 +446,7 @@ class OperatorStore:
                     f"""
                     UPDATE gateway.operators SET
                         password_hash = %s,
+                        must_change_password = false,
                         credentials_version = credentials_version + 1,
                         updated_at = now()
                     WHERE id = %s AND password_hash = %s
@@ -396,7 +459,21 @@ class OperatorStore:
                 raise WrongPassword("the password changed meanwhile: currentPassword is stale")
             await self._revoke_refresh_tokens(conn, account.id)
         log.info("operators.password_changed", operator_id=account.id)
+        await self._changed(account.id)
         return _account(updated)
+
+    async def log_out(self, refresh_token: str) -> None:
+        """Revoke the login a refresh token belongs to (its whole family); an unknown token
+        changes nothing. Access tokens of that login lapse within their short life."""
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                """
+                UPDATE gateway.refresh_tokens SET revoked_at = now()
+                WHERE revoked_at IS NULL AND family_id = (
+                    SELECT family_id FROM gateway.refresh_tokens WHERE token_hash = %s)
+                """,
+                (_digest(refresh_token),),
+            )
 
     async def issue_refresh_token(self, account: Account) -> str:
         """A refresh token starting a new family (one per login)."""
@@ -531,7 +608,9 @@ class OperatorStore:
     @staticmethod
     async def _keep_an_admin(conn: psycopg.AsyncConnection) -> None:
         row = await (
-            await conn.execute("SELECT count(*) FROM gateway.operators WHERE role = 'admin'")
+            await conn.execute(
+                "SELECT count(*) FROM gateway.operators WHERE role = 'admin' AND NOT disabled"
+            )
         ).fetchone()
         if row is None or row[0] <= 1:
             raise LastAdmin("this is the last administrator: make another operator an admin first")

@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 
 from telecast_gateway.operators import Account, Role
+from telecast_gateway.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
 from telecast_libs.contracts.base import Wire
 from telecast_libs.contracts.views import Pagination
 
@@ -19,7 +20,8 @@ class LoginRequest(Wire):
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 
 
-Password = Annotated[str, msgspec.Meta(min_length=8, max_length=1024)]
+# The policy's other half (not a common password) is checked by ``_check_password``.
+Password = Annotated[str, msgspec.Meta(min_length=MIN_LENGTH, max_length=MAX_LENGTH)]
 OperatorName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
@@ -37,9 +39,27 @@ class RefreshRequest(Wire):
     refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
+class LogoutRequest(Wire):
+    # The login to end: the refresh token it was given (or any of its successors).
+    refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class LoggedOut(Wire):
+    message: str
+
+
+def _check_password(password: str | None) -> None:
+    problem = password_problem(password) if password is not None else None
+    if problem:
+        raise ValueError(problem)
+
+
 class PasswordChange(Wire):
     current_password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
     new_password: Password
+
+    def __post_init__(self) -> None:
+        _check_password(self.new_password)
 
 
 class NewOperator(Wire):
@@ -47,6 +67,9 @@ class NewOperator(Wire):
     password: Password
     name: OperatorName
     role: Role
+
+    def __post_init__(self) -> None:
+        _check_password(self.password)
 
 
 class OperatorChanges(Wire, kw_only=True):
@@ -56,10 +79,14 @@ class OperatorChanges(Wire, kw_only=True):
     name: OperatorName | None = None
     role: Role | None = None
     password: Password | None = None
+    # true: the operator can no longer log in, and their tokens stop working at once.
+    disabled: bool | None = None
 
     def __post_init__(self) -> None:
-        if (self.email, self.name, self.role, self.password) == (None, None, None, None):
-            raise ValueError("the body must contain email, name, role or password")
+        fields = (self.email, self.name, self.role, self.password, self.disabled)
+        if fields == (None,) * len(fields):
+            raise ValueError("the body must contain email, name, role, password or disabled")
+        _check_password(self.password)
 
 
 class OperatorView(Wire):
@@ -71,6 +98,9 @@ class OperatorView(Wire):
     role: Role
     created_at: datetime
     updated_at: datetime
+    disabled: bool = False
+    # The password was set for them: their next login must change it.
+    must_change_password: bool = False
 
     @classmethod
     def of(cls, account: Account) -> OperatorView:
@@ -81,6 +111,8 @@ class OperatorView(Wire):
             role=account.role,
             created_at=account.created_at.astimezone(UTC),
             updated_at=account.updated_at.astimezone(UTC),
+            disabled=account.disabled,
+            must_change_password=account.must_change_password,
         )
 
 

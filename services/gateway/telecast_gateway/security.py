@@ -1,9 +1,10 @@
 """Bearer tokens (JWT, HS256) and role guards.
 
 An access token carries the operator's id, email, role and credentials version (``pwv``),
-so that a request needs no database lookup; it expires after ``TOKEN_TTL_SECONDS``. Only
-the operator-management endpoints, which read the database anyway, also check that the
-token still matches the stored operator (see ``is_current_admin``).
+its issuer and audience (both required); it expires after ``TOKEN_TTL_SECONDS``. Every
+request checks it against the operator as stored now (``credentials.Credentials``: cached
+briefly, dropped on change), so a deleted, disabled or demoted operator, or one whose
+password changed, loses access at once.
 """
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ from datetime import timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.authentication import AuthenticationResult
 from litestar.openapi.spec import OpenAPI
 from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 
 from telecast_gateway.operators import Account, NotAllowed, Operator, OperatorStore, Role
+from telecast_libs.contracts.errors import ErrorCode, Problem
+
+TOKEN_ISSUER = "telecast"
+TOKEN_AUDIENCE = "telecast-api"
 
 # Paths anyone may call: logging in, refreshing, probes, metrics, the API description and
 # tracked links (their signature is their authority).
@@ -41,15 +46,47 @@ QUERY_TOKEN_PARAMETER = "access_token"
 _HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
-async def _operator_from_token(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> Operator:
+async def _operator_from_token(
+    token: Token, connection: ASGIConnection[Any, Any, Any, Any]
+) -> Operator | None:
+    """The operator, if the token is still faithful to it; None answers 401."""
     extras = token.extras
-    return Operator(
-        id=token.sub,
-        email=extras.get("email", ""),
-        name=extras.get("name", ""),
-        role=Role(extras["role"]),
-        credentials_version=extras.get("pwv", 0),
-    )
+    if extras.get("role") not in tuple(Role) or not isinstance(extras.get("pwv"), int):
+        return None  # not a token this gateway issued (a forged one would need the secret)
+    account = await connection.app.state.credentials.account(token.sub)
+    if account is None:
+        raise NotAuthorizedException("this token's operator no longer exists")
+    if account.disabled:
+        raise NotAuthorizedException("this operator is disabled")
+    if account.credentials_version != extras["pwv"] or account.role != extras["role"]:
+        raise NotAuthorizedException(
+            "this token predates a change of password or role: log in again"
+        )
+    return account.as_operator()
+
+
+class PasswordChangeRequired(Problem):
+    code = ErrorCode.PASSWORD_CHANGE_REQUIRED
+
+
+# What an operator who must change their password may still do.
+_BEFORE_PASSWORD_CHANGE = frozenset(
+    {"/api/v1/auth/password", "/api/v1/auth/me", "/api/v1/auth/logout"}
+)
+
+
+def password_changed(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """An app-wide guard: an operator whose password was set by someone else (the
+    bootstrap administrator in production) changes it before anything else."""
+    operator = connection.scope.get("user")
+    if (
+        isinstance(operator, Operator)
+        and operator.must_change_password
+        and connection.scope["path"] not in _BEFORE_PASSWORD_CHANGE
+    ):
+        raise PasswordChangeRequired(
+            "change your password first (POST /api/v1/auth/password): it was set for you"
+        )
 
 
 class BearerOrQueryTokenMiddleware(JWTAuthenticationMiddleware):
@@ -75,6 +112,9 @@ def build_auth(secret: str, ttl_seconds: int) -> JWTAuth[Operator]:
         authentication_middleware_class=BearerOrQueryTokenMiddleware,
         exclude=PUBLIC_PATHS,
         default_token_expiration=timedelta(seconds=ttl_seconds),
+        accepted_issuers=[TOKEN_ISSUER],
+        accepted_audiences=[TOKEN_AUDIENCE],
+        require_claims=["iss", "aud", "exp", "sub"],
         description="An access token from POST /api/v1/auth/login or /api/v1/auth/refresh",
     )
 
@@ -82,6 +122,8 @@ def build_auth(secret: str, ttl_seconds: int) -> JWTAuth[Operator]:
 def issue_token(auth: JWTAuth[Operator], account: Account) -> str:
     return auth.create_token(
         identifier=account.id,
+        token_issuer=TOKEN_ISSUER,
+        token_audience=TOKEN_AUDIENCE,
         token_extras={
             "email": account.email,
             "name": account.name,

@@ -2,33 +2,51 @@
 
 from __future__ import annotations
 
+from telecast_gateway.passwords import password_problem
 from telecast_libs.settings import CommonSettings, SettingsError
 from telecast_libs.tracking import DEV_TRACKING_SECRET, MIN_SECRET_LENGTH
 
-# Only for `make run` and tests; the gateway warns at start when it is in use.
+# Only for development (TELECAST_ENV=development): elsewhere the gateway refuses to start on
+# them, since they are published with the source.
 DEV_JWT_SECRET = "telecast-development-secret-change-me-0123456789"
+DEV_ADMIN_PASSWORD = "telecast"
 
 
 class GatewaySettings(CommonSettings, kw_only=True):
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
     jwt_secret: str = DEV_JWT_SECRET
-    token_ttl_seconds: int = 3600
+    # Short: a stolen access token is of use for this long at most (refresh does the rest).
+    token_ttl_seconds: int = 900
     # Lifetime of a refresh token; each refresh issues a new one with the full lifetime.
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
     bootstrap_admin_email: str = "admin@telecast.local"
-    bootstrap_admin_password: str = "telecast"
+    # The first administrator's password. In development it defaults to DEV_ADMIN_PASSWORD;
+    # elsewhere, unset, one is generated and logged once, and the first login must change it.
+    bootstrap_admin_password: str = ""
     # How long a write waits for the read model to show it before answering (0: no wait).
     read_your_writes_timeout_ms: int = 2000
     # How long an Idempotency-Key and its answer are kept.
     idempotency_key_ttl_hours: int = 24
     # How long the gateway waits for the campaign or projection service to answer.
     nats_request_timeout_ms: int = 5000
+    # Failed logins allowed before each further one must wait (doubling): per client
+    # address, and per account (gateway/login_throttle.py).
+    login_free_failures_per_address: int = 20
+    login_free_failures_per_account: int = 5
     # Verifies the tokens of tracked links (GET /r/<token>); the dispatcher's must be the same.
     tracking_secret: str = DEV_TRACKING_SECRET
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        self.require_secret("JWT_SECRET", self.jwt_secret, DEV_JWT_SECRET)
+        self.require_secret("TRACKING_SECRET", self.tracking_secret, DEV_TRACKING_SECRET)
+        if not self.development and self.bootstrap_admin_password == DEV_ADMIN_PASSWORD:
+            raise SettingsError(
+                "environment variable BOOTSTRAP_ADMIN_PASSWORD: the development default is "
+                "refused outside development; set your own, or leave it unset to have one "
+                "generated"
+            )
         if len(self.jwt_secret) < 32:
             raise SettingsError("environment variable JWT_SECRET: use at least 32 characters")
         if len(self.tracking_secret) < MIN_SECRET_LENGTH:
@@ -41,8 +59,17 @@ class GatewaySettings(CommonSettings, kw_only=True):
             raise SettingsError("environment variable TOKEN_TTL_SECONDS: must be positive")
         if self.refresh_token_ttl_seconds <= 0:
             raise SettingsError("environment variable REFRESH_TOKEN_TTL_SECONDS: must be positive")
-        if "@" not in self.bootstrap_admin_email or len(self.bootstrap_admin_password) < 8:
+        if "@" not in self.bootstrap_admin_email:
             raise SettingsError(
-                "environment variables BOOTSTRAP_ADMIN_EMAIL / BOOTSTRAP_ADMIN_PASSWORD: "
-                "an email address and a password of at least 8 characters"
+                "environment variable BOOTSTRAP_ADMIN_EMAIL: expected an email address"
             )
+        if self.bootstrap_admin_password and self.bootstrap_admin_password != DEV_ADMIN_PASSWORD:
+            problem = password_problem(self.bootstrap_admin_password)
+            if problem:
+                raise SettingsError(f"environment variable BOOTSTRAP_ADMIN_PASSWORD: {problem}")
+
+    def admin_password(self) -> str | None:
+        """The bootstrap administrator's password; None: generate one."""
+        if self.bootstrap_admin_password:
+            return self.bootstrap_admin_password
+        return DEV_ADMIN_PASSWORD if self.development else None

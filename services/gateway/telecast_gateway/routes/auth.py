@@ -1,7 +1,8 @@
-"""``/api/v1/auth``: log in, refresh tokens, who am I, change my password.
+"""``/api/v1/auth``: log in, refresh tokens, log out, who am I, change my password.
 
-An access token is a stateless JWT valid for ``TOKEN_TTL_SECONDS``; a refresh token is an
-opaque string, stored as a digest, that can be spent once for a new pair.
+An access token is a JWT valid for ``TOKEN_TTL_SECONDS`` (15 minutes by default) and checked
+against the stored operator on every request; a refresh token is an opaque string, stored as
+a digest, that can be spent once for a new pair, and logging out revokes its login.
 """
 
 from __future__ import annotations
@@ -10,14 +11,18 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
+from litestar.exceptions import TooManyRequestsException
 from litestar.openapi.datastructures import ResponseSpec
 
 from telecast_gateway.envelope import Envelope, ErrorEnvelope, ok
-from telecast_gateway.operators import Account, Operator, OperatorStore
+from telecast_gateway.login_throttle import LoginThrottle, TooManyLogins
+from telecast_gateway.operators import Account, AccountDisabled, Operator, OperatorStore
 from telecast_gateway.routes.users import errors
 from telecast_gateway.schemas import (
     AccessToken,
+    LoggedOut,
     LoginRequest,
+    LogoutRequest,
     OperatorView,
     PasswordChange,
     RefreshRequest,
@@ -58,16 +63,55 @@ class AuthController(Controller):
             401: ResponseSpec(
                 ErrorEnvelope, generate_examples=False, description="Wrong email or password"
             ),
+            403: ResponseSpec(
+                ErrorEnvelope,
+                generate_examples=False,
+                description="ACCOUNT_DISABLED: an administrator disabled this operator",
+            ),
+            429: ResponseSpec(
+                ErrorEnvelope,
+                generate_examples=False,
+                description="TOO_MANY_REQUESTS: too many failed logins from this address or "
+                "for this account, or too many logins being checked at once; `Retry-After` "
+                "says when to try again",
+            ),
         },
         security=[],
     )
     async def login(
-        self, data: LoginRequest, operators: OperatorStore, state: State
+        self, request: Request, data: LoginRequest, operators: OperatorStore, state: State
     ) -> Envelope[AccessToken]:
-        account = await operators.authenticate(data.email, data.password)
+        throttle: LoginThrottle = state.login_throttle
+        address = request.client.host if request.client else "unknown"
+        try:
+            throttle.check(address, data.email)
+            async with throttle.hashing():
+                account = await operators.authenticate(data.email, data.password)
+        except TooManyLogins as refused:
+            raise TooManyRequestsException(
+                refused.reason, headers={"Retry-After": str(refused.retry_after)}
+            ) from None
         if account is None:
+            throttle.failed(address, data.email)
             raise InvalidCredentials("wrong email or password")
+        throttle.succeeded(data.email)
+        if account.disabled:
+            raise AccountDisabled("this operator is disabled: ask an administrator")
         return ok(await _tokens(state, operators, account))
+
+    @post(
+        "/logout",
+        status_code=200,
+        summary="Log out",
+        description="Ends the login that the refresh token belongs to: it and every token "
+        "refreshed from it stop working (other logins of the operator go on). Access tokens "
+        "of that login lapse within their life (`expiresIn`). An unknown or spent refresh "
+        "token answers the same, so that a retry is harmless. Any role.",
+        responses=errors(400, 401),
+    )
+    async def logout(self, data: LogoutRequest, operators: OperatorStore) -> Envelope[LoggedOut]:
+        await operators.log_out(data.refresh_token)
+        return ok(LoggedOut(message="logged out"))
 
     @post(
         "/refresh",

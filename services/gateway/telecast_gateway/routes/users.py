@@ -32,7 +32,7 @@ _ERROR_DESCRIPTIONS = {
     403: "The operator's role does not allow this",
     404: "No such operator (USER_NOT_FOUND)",
     409: "EMAIL_TAKEN: another operator has this email (ignoring case); "
-    "LAST_ADMIN: this would leave no administrator",
+    "LAST_ADMIN: this would leave no (enabled) administrator",
 }
 
 
@@ -94,8 +94,8 @@ class UsersController(Controller):
         "/",
         summary="Create an operator",
         description="An operator with a role: `admin` (manages operators and everything "
-        "else), `manager` (writes campaigns) or `viewer` (reads). The password needs 8 to "
-        "1024 characters. Administrators only.",
+        "else), `manager` (writes campaigns) or `viewer` (reads). The password needs 10 to "
+        "1024 characters and must not be a common password. Administrators only.",
         status_code=201,
         responses=errors(400, 401, 403, 409, s409="EMAIL_TAKEN: another operator has this email"),
     )
@@ -110,10 +110,11 @@ class UsersController(Controller):
     @put(
         "/{user_id:str}",
         summary="Update an operator",
-        description="Changes the fields present in the body (email, name, role, password). "
-        "A new password or role signs the operator out: their refresh tokens stop working "
-        "(access tokens already issued stay valid until they expire, except here and at "
-        "`/api/v1/auth/me`). Demoting the last administrator is refused. Administrators only.",
+        description="Changes the fields present in the body (email, name, role, password, "
+        "disabled). A new password or role, or `disabled: true`, signs the operator out at "
+        "once: their refresh tokens and access tokens stop working on every gateway. A "
+        "disabled operator cannot log in until `disabled: false`. Demoting or disabling the "
+        "last administrator is refused. Administrators only.",
         responses=errors(400, 401, 403, 404, 409),
     )
     async def update_user(
@@ -130,6 +131,7 @@ class UsersController(Controller):
             name=data.name,
             role=data.role,
             password=data.password,
+            disabled=data.disabled,
         )
         return ok(OperatorView.of(account))
 
