@@ -23,7 +23,7 @@ MODULES = {
 
 # The services listen on loopback, and so do the receivers tests and benchmarks start for
 # webhooks: let the dispatcher deliver there.
-WEBHOOK_ALLOWED_HOSTS = "127.0.0.1,localhost"
+WEBHOOK_ALLOWED_HOSTS = "127.0.0.1:*,localhost:*"
 
 
 def free_port() -> int:
@@ -119,6 +119,8 @@ class Platform:
         self.namespace = namespace
         ports = {name: free_port() for name in MODULES}
         self.telegram_sim_address = f"127.0.0.1:{free_port()}"
+        # The gateway's operations port (/metrics); its API is on the service's port.
+        self.gateway_metrics_port = free_port()
         base_env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -146,7 +148,11 @@ class Platform:
             ),
             "gateway": Service(
                 "gateway",
-                {**base_env, "GATEWAY_PORT": str(ports["gateway"])},
+                {
+                    **base_env,
+                    "GATEWAY_PORT": str(ports["gateway"]),
+                    "METRICS_PORT": str(self.gateway_metrics_port),
+                },
                 ports["gateway"],
                 log_dir,
             ),

@@ -15,11 +15,12 @@ import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import msgspec
 
-# Only for `make run` and tests; the dispatcher and the gateway warn at start when it is in
-# use. Both must have the same secret.
+# Only for development (TELECAST_ENV=development): elsewhere the dispatcher and the gateway
+# refuse to start on it. Both must have the same secret.
 DEV_TRACKING_SECRET = "telecast-development-tracking-secret-change-me"
 MIN_SECRET_LENGTH = 32
 
@@ -77,12 +78,18 @@ def verify(secret: str, token: str) -> TrackedLink:
         version, execution, contact, message_id, url = _decoder.decode(payload)
         if version != _VERSION:
             raise InvalidToken(f"unknown version {version}")
-        return TrackedLink(
+        link = TrackedLink(
             str(uuid.UUID(bytes=execution)), str(uuid.UUID(bytes=contact)), message_id, url
         )
     except (msgspec.DecodeError, ValueError) as error:
         # Signed by us, so only a bug makes this; still an invalid token, not a crash.
         raise InvalidToken(f"malformed: {error}") from None
+    # Whoever holds the secret could sign any target: a redirect only ever leads to an
+    # absolute web address (never javascript:, data:, a relative path or another scheme).
+    target = urlsplit(link.url)
+    if target.scheme not in ("http", "https") or not target.hostname:
+        raise InvalidToken("the link does not lead to an http(s) address")
+    return link
 
 
 def link_path(token: str) -> str:

@@ -149,6 +149,13 @@ def test_a_filter_holds_at_most_a_hundred_predicates() -> None:
     assert detail["field"] == "filter.or[100]"
 
 
+def test_every_node_counts_empty_combinators_too() -> None:
+    parse({"and": [{"or": []} for _ in range(199)]})  # 200 expressions
+    detail = refused({"and": [{"or": []} for _ in range(200)]})
+    assert detail["field"] == "filter.and[199]"
+    assert "at most 200 expressions" in detail["message"]
+
+
 # Evaluation ----------------------------------------------------------------------------
 
 

@@ -79,29 +79,40 @@ def test_a_url_is_taken_apart() -> None:
     ],
 )
 def test_non_public_addresses_are_refused(address: str, kind: str) -> None:
-    why = STRICT.refusal("host", address)
+    why = STRICT.refusal("host", address, 443)
     assert why is not None and f"a {kind} address" in why
     assert "WEBHOOK_ALLOWED_HOSTS" in why
 
 
 @pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"])
 def test_public_addresses_are_allowed(address: str) -> None:
-    assert STRICT.refusal("host", address) is None
+    assert STRICT.refusal("host", address, 8080) is None
 
 
-def test_the_allowlist_admits_hosts_addresses_and_ranges() -> None:
-    policy = TargetPolicy.from_setting(" 127.0.0.1, 10.0.0.0/8 ,Hooks.Internal., [::1] ")
-    assert policy.refusal("x", "127.0.0.1") is None
-    assert policy.refusal("x", "10.200.3.4") is None
-    assert policy.refusal("x", "::1") is None
-    assert policy.refusal("x", "127.0.0.2") is not None
-    assert policy.refusal("x", "192.168.0.1") is not None
-    assert policy.host_allowlisted("hooks.internal")
-    assert policy.host_allowlisted("HOOKS.internal.")
-    assert not policy.host_allowlisted("other.internal")
+def test_the_allowlist_admits_hosts_addresses_and_ranges_on_their_ports() -> None:
+    policy = TargetPolicy.from_setting(
+        " 127.0.0.1, 10.0.0.0/8:9000 ,Hooks.Internal.:8443, [::1]:*, fd00::/8, db.internal:* "
+    )
+    # No port named: the web ports only.
+    assert policy.refusal("x", "127.0.0.1", 443) is None
+    assert policy.refusal("x", "127.0.0.1", 80) is None
+    assert policy.refusal("x", "127.0.0.1", 5432) is not None
+    assert policy.refusal("x", "10.200.3.4", 9000) is None
+    assert policy.refusal("x", "10.200.3.4", 443) is not None
+    assert policy.refusal("x", "::1", 6379) is None  # every port, as asked
+    assert policy.refusal("x", "fd00::7", 443) is None
+    assert policy.refusal("x", "127.0.0.2", 443) is not None
+    assert policy.refusal("x", "192.168.0.1", 443) is not None
+    assert policy.host_allowlisted("hooks.internal", 8443)
+    assert policy.host_allowlisted("HOOKS.internal.", 8443)
+    assert not policy.host_allowlisted("hooks.internal", 443)
+    assert policy.host_allowlisted("db.internal", 5432)
+    assert not policy.host_allowlisted("other.internal", 443)
 
 
-@pytest.mark.parametrize("value", ["http://x", "a b", "10.0.0.0/33", "*.example.com"])
+@pytest.mark.parametrize(
+    "value", ["http://x", "a b", "10.0.0.0/33", "*.example.com", "host:0", "host:x", "[::1]x"]
+)
 def test_a_bad_allowlist_is_refused_at_start(value: str) -> None:
     with pytest.raises(ValueError):
         parse_allowlist(value)
@@ -146,6 +157,8 @@ async def test_check_judges_literals_and_resolved_names() -> None:
         await STRICT.check("http://localhost/hook")
     await TargetPolicy.from_setting("localhost").check("http://localhost/hook")
     await TargetPolicy.from_setting("127.0.0.1,::1").check("http://localhost/hook")
+    with pytest.raises(TargetRefused, match="port 5432"):
+        await TargetPolicy.from_setting("127.0.0.1,::1").check("http://localhost:5432/hook")
     with pytest.raises(TargetRefused, match="does not resolve"):
         await STRICT.check("http://no-such-host.invalid/")
 

@@ -25,6 +25,7 @@ from telecast_dispatcher.schema import prepare_database
 from telecast_dispatcher.webhooks.delivery import DeliveryWorker
 from telecast_dispatcher.webhooks.intake import WebhookIntake
 from telecast_dispatcher.webhooks.retries import DisablePolicy, RetryPolicy
+from telecast_dispatcher.webhooks.signing import verify
 from telecast_dispatcher.webhooks.subscriptions import Subscriptions
 from telecast_dispatcher.webhooks.targets import TargetPolicy
 from telecast_libs import nats as tnats
@@ -32,12 +33,16 @@ from telecast_libs.contracts.base import encode
 from telecast_libs.contracts.messages import Actor, CommandMeta, EventEnvelope
 from telecast_libs.contracts.webhooks import CreateWebhook, NewWebhook
 from telecast_libs.pg import open_pool
+from telecast_libs.sealing import Sealer, generate_key
 from telecast_libs.streams import campaign_events_stream
 from telecast_libs.subjects import subjects_for
 
 CAMPAIGNS = 20
 VERSIONS = 5
 PER_SUBSCRIPTION = 4
+
+
+SEALER = Sealer(generate_key())
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +104,7 @@ async def test_order_per_campaign_concurrency_and_an_idempotent_outbox(
     nc = await tnats.connect(nats_url, name="test")
     js = nc.jetstream()
     await tnats.ensure_stream(js, campaign_events_stream(subjects))
-    policy = TargetPolicy.from_setting("127.0.0.1")
+    policy = TargetPolicy.from_setting("127.0.0.1:*")
     worker = DeliveryWorker(
         pool,
         own_database,
@@ -111,8 +116,9 @@ async def test_order_per_campaign_concurrency_and_an_idempotent_outbox(
         per_subscription=PER_SUBSCRIPTION,
         poll_interval=0.1,
         retention_days=1,
+        sealer=SEALER,
     )
-    subscriptions = Subscriptions(pool, policy, 3600, on_reactivated=worker.wake)
+    subscriptions = Subscriptions(pool, policy, 3600, on_reactivated=worker.wake, sealer=SEALER)
     meta = CommandMeta(actor=Actor(id="test"), correlation_id="test")
     webhook = await subscriptions.create(
         CreateWebhook(
@@ -172,6 +178,17 @@ async def test_order_per_campaign_concurrency_and_an_idempotent_outbox(
                 )
             ).fetchall()
         assert dict(rows) == {"succeeded": len(events)}
+        # The secret is sealed at rest, and deliveries are signed with the secret itself.
+        async with await psycopg.AsyncConnection.connect(own_database) as conn:
+            (stored,) = await (
+                await conn.execute(
+                    "SELECT secret FROM dispatcher.webhook_subscriptions WHERE id = %s",
+                    (uuid.UUID(webhook.id),),
+                )
+            ).fetchone()
+        assert stored.startswith("sealed:v1:") and webhook.secret not in stored
+        record = acknowledged[0]
+        assert verify(webhook.secret, record.signature, record.raw)
     finally:
         await worker.stop(grace=2)
         for task in tasks:

@@ -194,7 +194,10 @@ def test_health_ready_metrics_and_openapi(platform: Platform) -> None:
     assert httpx.get(f"{base}/health").json() == {"status": "ok"}
     ready = httpx.get(f"{base}/ready").json()
     assert ready == {"ready": True, "checks": {"postgres": "ok", "nats": "ok"}}
-    assert "telecast_gateway_requests_total" in httpx.get(f"{base}/metrics").text
+    # Metrics on the operations port only: the API's port faces the public.
+    ops = f"http://127.0.0.1:{platform.gateway_metrics_port}"
+    assert "telecast_gateway_requests_total" in httpx.get(f"{ops}/metrics").text
+    assert httpx.get(f"{base}/metrics").status_code in (401, 404)
     schema = httpx.get(f"{base}/schema/openapi.json").json()
     assert schema["openapi"].startswith("3.1")
     for path in ("/api/v1/campaigns", "/api/v1/campaigns/{campaign_id}", "/api/v1/auth/login"):

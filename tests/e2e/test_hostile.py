@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import jwt
+import psycopg
 import pytest
 from support.inspect import wait_until
 
@@ -346,3 +347,62 @@ def test_production_generates_the_first_administrators_password_and_it_must_be_c
     finally:
         gateway.stop()
         drop_database(infra.database_url, database)
+
+
+# Replays ----------------------------------------------------------------------------------
+
+
+def test_a_replayed_request_never_gives_a_secret_back(
+    platform: Platform, api: httpx.Client
+) -> None:
+    key = f"hostile-{secrets.token_hex(8)}"
+    body = {"url": "http://127.0.0.1:9/hook", "events": ["campaign.created"]}
+    first = api.post("/api/v1/webhooks", json=body, headers={"Idempotency-Key": key})
+    assert first.status_code == 201, first.text
+    secret = first.json()["data"]["secret"]
+    webhook_id = first.json()["data"]["id"]
+    again = api.post("/api/v1/webhooks", json=body, headers={"Idempotency-Key": key})
+    _refused(again, 409, "SECRET_NOT_REPLAYED")
+    assert again.json()["error"]["details"]["id"] == webhook_id
+    assert secret not in again.text
+
+    rotate = f"/api/v1/webhooks/{webhook_id}/rotate-secret"
+    rotated = api.post(rotate, headers={"Idempotency-Key": key + "r"})
+    assert rotated.status_code == 200, rotated.text
+    _refused(api.post(rotate, headers={"Idempotency-Key": key + "r"}), 409, "SECRET_NOT_REPLAYED")
+    new_secret = rotated.json()["data"]["secret"]
+
+    with psycopg.connect(platform.database_url) as conn:
+        stored = b"".join(
+            bytes(row[0] or b"")
+            for row in conn.execute("SELECT body FROM gateway.idempotency_keys").fetchall()
+        )
+    assert secret.encode() not in stored and new_secret.encode() not in stored
+    api.delete(f"/api/v1/webhooks/{webhook_id}")
+
+
+def test_json_nested_thousands_deep_is_a_400_not_a_500(platform: Platform) -> None:
+    for depth in (1_000, 100_000):
+        nested = "[" * depth + "]" * depth
+        for path in ("/api/v1/auth/login", "/api/v1/auth/refresh"):
+            answer = httpx.post(
+                f"{platform.base_url}{path}",
+                content=nested,
+                headers={"Content-Type": "application/json"},
+            )
+            _refused(answer, 400, "VALIDATION_ERROR")
+    log = platform["gateway"].log_path.read_text()
+    assert "RecursionError" not in log and "Traceback" not in log
+
+
+def test_answers_carry_security_headers_and_no_server_banner(platform: Platform) -> None:
+    for path in ("/health", "/api/v1/campaigns", "/api/v1/auth/login"):
+        answer = httpx.get(f"{platform.base_url}{path}")
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        assert "server" not in answer.headers
+    # Behind a TLS-terminating proxy (X-Forwarded-Proto from a trusted address): HSTS.
+    proxied = httpx.get(f"{platform.base_url}/health", headers={"X-Forwarded-Proto": "https"})
+    assert "max-age=" in proxied.headers["strict-transport-security"]
+    assert httpx.get(f"{platform.base_url}/metrics").status_code in (401, 404)

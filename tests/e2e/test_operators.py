@@ -20,6 +20,7 @@ import httpx
 import jwt
 import psycopg
 import pytest
+from argon2 import PasswordHasher
 from support.inspect import wait_until
 
 from telecast_devenv.platform import Platform
@@ -522,8 +523,15 @@ def _restore_bootstrap_admin(platform: Platform, email: str, password: str) -> N
     with _client(platform, _login(platform, email, password)["accessToken"]) as other_admin:
         bootstrap = [o for o in _all_operators(other_admin) if o["email"] == BOOTSTRAP["email"]]
         if not bootstrap:
-            body = {**BOOTSTRAP, "name": "Administrator", "role": "admin"}
+            # The development password is too weak for the API's policy: set it directly,
+            # as the gateway does at its first start.
+            body = {**BOOTSTRAP, "password": _password(), "name": "Administrator", "role": "admin"}
             _data(other_admin.post("/api/v1/users", json=body), 201)
+            with psycopg.connect(platform.database_url, autocommit=True) as conn:
+                conn.execute(
+                    "UPDATE gateway.operators SET password_hash = %s WHERE email = %s",
+                    (PasswordHasher().hash(BOOTSTRAP["password"]), BOOTSTRAP["email"]),
+                )
         elif bootstrap[0]["role"] != "admin":
             _data(other_admin.put(f"/api/v1/users/{bootstrap[0]['id']}", json={"role": "admin"}))
 

@@ -7,6 +7,7 @@ delivery stream exactly once, even when the same click id is reported twice."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -31,7 +32,7 @@ from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.deliveries import InteractionEvent
 from telecast_libs.contracts.tracking import RecordClick
 from telecast_libs.subjects import subjects_for
-from telecast_libs.tracking import DEV_TRACKING_SECRET, token_of, verify
+from telecast_libs.tracking import DEV_TRACKING_SECRET, TrackedLink, sign, token_of, verify
 
 SHOP = "https://shop.example.com/black-friday?utm_source=telegram&b=2"
 TERMS = "https://shop.example.com/terms"
@@ -155,8 +156,9 @@ def test_following_a_tracked_link_redirects_and_records_a_click(
 ) -> None:
     message = sent["messages"][0]
     url = message["buttons"][0][0]["url"]
-    for _ in range(2):
-        answer = httpx.get(url, follow_redirects=False)
+    # Two clients; the first follows the link three times, which is one click.
+    for agent in ("Browser A", "Browser A", "Browser B", "Browser A"):
+        answer = httpx.get(url, follow_redirects=False, headers={"User-Agent": agent})
         assert answer.status_code == 302, answer.text
         assert answer.headers["location"] == SHOP
     # A link-preview robot is redirected but not counted.
@@ -173,20 +175,26 @@ def test_following_a_tracked_link_redirects_and_records_a_click(
         assert body["success"] is False and body["error"]["code"] == "LINK_NOT_FOUND"
 
     link = verify(DEV_TRACKING_SECRET, token_of(url, platform.base_url) or "")
-    wait_until(
-        lambda: (
-            sum(
-                1
-                for e in interactions(platform, sent["campaign_id"])
-                if e.type == "delivery.clicked"
-                and e.contact_id == link.contact_id
-                and e.correlation_id
-            )
-            >= 2
-        ),
-        timeout=20,
-        what="the two clicks followed through HTTP",
-    )
+
+    def http_clicks() -> int:
+        return sum(
+            1
+            for e in interactions(platform, sent["campaign_id"])
+            if e.type == "delivery.clicked" and e.contact_id == link.contact_id and e.correlation_id
+        )
+
+    wait_until(lambda: http_clicks() >= 2, timeout=20, what="the clicks followed through HTTP")
+    time.sleep(1)
+    assert http_clicks() == 2  # one per client: repeats do not inflate the statistics
+
+
+def test_a_signed_link_to_anything_but_a_web_address_is_refused(platform: Platform) -> None:
+    execution, contact = str(uuid.uuid4()), str(uuid.uuid4())
+    for target in ("javascript:alert(1)", "/api/v1/users", "data:text/html,x", "ftp://x.org/"):
+        token = sign(DEV_TRACKING_SECRET, TrackedLink(execution, contact, "m1", target))
+        answer = httpx.get(f"{platform.base_url}/r/{token}", follow_redirects=False)
+        assert answer.status_code == 404, (target, answer.text)
+        assert answer.json()["error"]["code"] == "LINK_NOT_FOUND"
 
 
 def test_the_same_click_id_twice_is_one_event(platform: Platform, sent: dict[str, Any]) -> None:

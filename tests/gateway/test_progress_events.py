@@ -93,3 +93,30 @@ async def test_a_campaign_that_goes_away_ends_the_stream_with_an_error_event() -
         "code": "CAMPAIGN_NOT_FOUND",
         "message": "campaign x does not exist",
     }
+
+
+async def test_a_token_that_lapses_or_is_revoked_ends_the_stream_with_an_error_event() -> None:
+    reasons = iter([None, None, "this operator no longer has access"])
+
+    async def revoked() -> str | None:
+        return next(reasons)
+
+    async def fetch() -> CampaignProgress:
+        return _progress("running", 10)
+
+    messages = [
+        message.encode()
+        async for message in progress_events(
+            fetch, _progress("running", 0), poll_seconds=0, revoked=revoked
+        )
+    ]
+    assert b"event: error\r\n" in messages[-1]
+    assert _data(messages[-1])["code"] == "UNAUTHORIZED"
+
+
+async def test_a_draft_streams_one_event_and_ends() -> None:
+    async def fetch() -> CampaignProgress:
+        raise AssertionError("a draft's stream polls nothing")
+
+    messages = [m async for m in progress_events(fetch, _progress("draft", 0), poll_seconds=0)]
+    assert len(messages) == 1

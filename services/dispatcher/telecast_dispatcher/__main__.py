@@ -2,7 +2,7 @@
 
 Operator commands (see ``sending/operations.py``):
 ``republish-deliveries [--execution ID]``, ``republish-work [--execution ID]``,
-``accounts``, ``restore-account NAME``.
+``accounts``, ``restore-account NAME``, ``generate-key`` (a new ``DATA_ENCRYPTION_KEY``).
 """
 
 from __future__ import annotations
@@ -29,8 +29,14 @@ def main() -> None:
     commands.add_parser("accounts", help="list the accounts Telegram took out of use")
     restore = commands.add_parser("restore-account", help="put an account back into use")
     restore.add_argument("name")
+    commands.add_parser("generate-key", help="print a new random DATA_ENCRYPTION_KEY")
     args = parser.parse_args()
     try:
+        if args.command == "generate-key":
+            from telecast_libs.sealing import generate_key
+
+            print(generate_key())
+            return
         if args.command is None:
             from telecast_dispatcher.bootstrap import main as serve
 

@@ -29,6 +29,7 @@ from telecast_libs import nats as tnats
 from telecast_libs.log import configure_logging, get_logger
 from telecast_libs.ops import serve_ops
 from telecast_libs.pg import open_pool
+from telecast_libs.sealing import Sealer
 from telecast_libs.settings import load_settings
 from telecast_libs.subjects import subjects_for
 
@@ -86,6 +87,7 @@ async def serve(settings: DispatcherSettings) -> None:
     pool = await open_pool(settings.database_url, max_size=12, name="dispatcher")
     nc = await tnats.connect(settings.nats_url, name="telecast-dispatcher")
     policy = TargetPolicy.from_setting(settings.webhook_allowed_hosts)
+    sealer = Sealer(settings.data_encryption_key)
 
     worker = DeliveryWorker(
         pool,
@@ -101,6 +103,8 @@ async def serve(settings: DispatcherSettings) -> None:
         per_subscription=settings.webhook_concurrency_per_subscription,
         poll_interval=settings.webhook_poll_interval_seconds,
         retention_days=settings.webhook_log_retention_days,
+        sealer=sealer,
+        keep_response_excerpt=settings.webhook_response_excerpt,
     )
     intake = WebhookIntake(
         pool,
@@ -111,7 +115,11 @@ async def serve(settings: DispatcherSettings) -> None:
         on_enqueued=worker.wake,
     )
     subscriptions = Subscriptions(
-        pool, policy, settings.webhook_secret_grace_seconds, on_reactivated=worker.wake
+        pool,
+        policy,
+        settings.webhook_secret_grace_seconds,
+        on_reactivated=worker.wake,
+        sealer=sealer,
     )
     endpoint = WebhookEndpoint(
         nc, subjects, subscriptions, DeliveryLog(pool, on_enqueued=worker.wake)

@@ -7,6 +7,7 @@ import re
 from telecast_dispatcher.sending.port import Account
 from telecast_dispatcher.sending.telegram_accounts import AccountConfig, accounts_from_settings
 from telecast_dispatcher.webhooks.targets import parse_allowlist
+from telecast_libs.sealing import DEV_DATA_ENCRYPTION_KEY, Sealer, SealingError
 from telecast_libs.settings import CommonSettings, SettingsError
 from telecast_libs.tracking import DEV_TRACKING_SECRET, MIN_SECRET_LENGTH
 
@@ -91,10 +92,23 @@ class DispatcherSettings(CommonSettings, kw_only=True):
     # (the gateway's must be the same). Empty: links are sent as written.
     tracking_base_url: str = ""
     tracking_secret: str = DEV_TRACKING_SECRET
+    # Seals webhook secrets at rest (AES-256-GCM): 32 random bytes, base64url (generate one
+    # with `python -m telecast_dispatcher generate-key`). Changing it makes the sealed
+    # secrets unreadable: rotate them afterwards.
+    data_encryption_key: str = DEV_DATA_ENCRYPTION_KEY
+    # Keep the first 512 bytes of each webhook answer in the delivery log.
+    webhook_response_excerpt: bool = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.require_secret("TRACKING_SECRET", self.tracking_secret, DEV_TRACKING_SECRET)
+        self.require_secret(
+            "DATA_ENCRYPTION_KEY", self.data_encryption_key, DEV_DATA_ENCRYPTION_KEY
+        )
+        try:
+            Sealer(self.data_encryption_key)
+        except SealingError as error:
+            raise SettingsError(f"environment variable DATA_ENCRYPTION_KEY: {error}") from None
         try:
             parse_allowlist(self.webhook_allowed_hosts)
         except ValueError as error:

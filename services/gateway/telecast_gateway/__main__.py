@@ -27,6 +27,8 @@ def main() -> None:
         log_config=None,
         log_level="warning",
         access_log=False,
+        # No banner naming the server and its version.
+        server_header=False,
         lifespan="on",
         # An open progress stream (Server-Sent Events) lasts until its campaign ends: a
         # shutdown waits this long for such answers, then cuts them off.

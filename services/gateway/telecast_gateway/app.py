@@ -9,11 +9,19 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import (
+    JsonRenderPlugin,
+    RedocRenderPlugin,
+    SwaggerRenderPlugin,
+    YamlRenderPlugin,
+)
 from litestar.openapi.spec import Components, SecurityScheme
 
 from telecast_gateway.bus import Bus
+from telecast_gateway.click_filter import ClickFilter
 from telecast_gateway.credentials import Credentials
 from telecast_gateway.envelope import exception_handlers
+from telecast_gateway.headers import security_headers
 from telecast_gateway.idempotency import (
     MAX_BODY_BYTES,
     IdempotencyStore,
@@ -27,9 +35,9 @@ from telecast_gateway.routes.audience import CampaignAudienceController
 from telecast_gateway.routes.auth import AuthController
 from telecast_gateway.routes.campaigns import CampaignController
 from telecast_gateway.routes.contacts import ContactController
-from telecast_gateway.routes.health import health, metrics, ready
+from telecast_gateway.routes.health import health, ready
 from telecast_gateway.routes.previews import PreviewController
-from telecast_gateway.routes.progress_stream import ProgressStreamController
+from telecast_gateway.routes.progress_stream import ProgressStreamController, StreamSlots
 from telecast_gateway.routes.segments import SegmentController
 from telecast_gateway.routes.templates import TemplateController
 from telecast_gateway.routes.tracking import ConversionController, TrackedLinkController
@@ -39,6 +47,7 @@ from telecast_gateway.security import build_auth, document_public_paths, passwor
 from telecast_gateway.settings import GatewaySettings
 from telecast_libs import nats as tnats
 from telecast_libs.log import get_logger
+from telecast_libs.ops import serve_ops
 from telecast_libs.pg import open_pool
 from telecast_libs.subjects import subjects_for
 
@@ -97,10 +106,14 @@ def create_app(settings: GatewaySettings) -> Litestar:
             settings.read_your_writes_timeout_ms,
         )
         app.state.readiness_checks = {"postgres": postgres_ready, "nats": nats_ready}
+        ops = await serve_ops(
+            settings.metrics_host, settings.metrics_port, app.state.readiness_checks
+        )
         log.info("gateway.started", port=settings.gateway_port)
         try:
             yield
         finally:
+            ops.close()
             await nc.drain()
             await pool.close()
 
@@ -120,13 +133,12 @@ def create_app(settings: GatewaySettings) -> Litestar:
             TrackedLinkController,
             health,
             ready,
-            metrics,
         ],
         lifespan=[connections],
         on_app_init=[auth.on_app_init],
         guards=[password_changed],
         # Authentication (added by on_app_init) runs first, so both see the operator.
-        middleware=[observe, idempotent_posts],
+        middleware=[security_headers, observe, idempotent_posts],
         exception_handlers=exception_handlers,
         dependencies={
             "bus": Provide(_provide_bus, sync_to_thread=False),
@@ -136,6 +148,8 @@ def create_app(settings: GatewaySettings) -> Litestar:
             {
                 "settings": settings,
                 "auth": auth,
+                "click_filter": ClickFilter(),
+                "stream_slots": StreamSlots(),
                 "login_throttle": LoginThrottle(
                     free_per_address=settings.login_free_failures_per_address,
                     free_per_account=settings.login_free_failures_per_account,
@@ -147,6 +161,11 @@ def create_app(settings: GatewaySettings) -> Litestar:
             version="0.1.0",
             description="Telegram marketing campaigns: create, manage and execute them.",
             path="/schema",
+            render_plugins=[
+                JsonRenderPlugin(),
+                YamlRenderPlugin(),
+                *([SwaggerRenderPlugin(), RedocRenderPlugin()] if settings.schema_ui else []),
+            ],
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")

@@ -139,6 +139,15 @@ def http_handler(_: Request, error: HTTPException) -> Response[ErrorEnvelope]:
     return _error_response(status, code, error.detail, headers=error.headers)
 
 
+def too_deep_handler(request: Request, _: RecursionError) -> Response[ErrorEnvelope]:
+    # JSON nested thousands of levels deep: a client's mistake or a probe, not our bug. One
+    # quiet line, no traceback (the decoder's recursion limit answered it).
+    log.info("http.json_too_deep", path=request.url.path)
+    return _error_response(
+        400, ErrorCode.VALIDATION_ERROR, "the request body is nested too deeply to be read"
+    )
+
+
 def unexpected_handler(request: Request, error: Exception) -> Response[ErrorEnvelope]:
     log.exception("http.unhandled", path=request.url.path, error=repr(error))
     return _error_response(500, ErrorCode.INTERNAL_ERROR, "internal error")
@@ -148,5 +157,6 @@ exception_handlers = {
     Problem: problem_handler,
     ValidationException: validation_handler,
     HTTPException: http_handler,
+    RecursionError: too_deep_handler,
     Exception: unexpected_handler,
 }

@@ -6,6 +6,10 @@ Keys belong to the operator who sent them and are kept for ``IDEMPOTENCY_KEY_TTL
 that answer again, marked ``Idempotent-Replayed: true``; the same key with another request is
 refused (422). A retry that arrives while the first is still running is told so (409).
 
+An answer that carries a secret (a webhook's signing secret, new tokens) is never stored:
+its retry answers 409 ``SECRET_NOT_REPLAYED`` with the resource's id, since the secret is
+shown once (rotate it if the first answer was lost).
+
 Creations are idempotent even if the gateway dies between the command and storing its
 answer: create and clone derive the new campaign's id from the key (``creation_id``), so a
 repeated command finds the campaign it already made.
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 import uuid
 from typing import Any
@@ -29,6 +34,9 @@ log = get_logger(__name__)
 HEADER = b"idempotency-key"
 REPLAYED = (b"idempotent-replayed", b"true")
 _STREAMED_PATHS = frozenset({"/api/v1/contacts/import"})
+# Answers that carry a secret shown only once: kept as a refusal naming the resource, never
+# as they were.
+_SECRET_ANSWERS = re.compile(r"^/api/v1/(webhooks/?|webhooks/[^/]+/rotate-secret|auth/password)$")
 # Headers of a stored answer worth replaying.
 _KEPT_HEADERS = {b"content-type", b"etag", b"location"}
 _NAMESPACE = uuid.UUID("0b7c4d64-5f7e-4a8e-9d7b-6c1f1a2b3c4d")
@@ -153,9 +161,26 @@ class IdempotencyStore:
             )
 
 
-def _error(status: int, code: str, message: str) -> tuple[int, list, bytes]:
-    body = json.dumps({"success": False, "error": {"code": code, "message": message}}).encode()
+def _error(status: int, code: str, message: str, details: Any = None) -> tuple[int, list, bytes]:
+    error = {"code": code, "message": message, **({"details": details} if details else {})}
+    body = json.dumps({"success": False, "error": error}).encode()
     return status, [(b"content-type", b"application/json")], body
+
+
+def _without_secret(status: int, body: bytes) -> tuple[int, list, bytes]:
+    """What a retry of a request whose answer held a secret gets instead of that answer."""
+    try:
+        data = json.loads(body).get("data") or {}
+        resource = data.get("id") if isinstance(data, dict) else None
+    except (ValueError, AttributeError):
+        resource = None
+    return _error(
+        409,
+        "SECRET_NOT_REPLAYED",
+        "this request already ran; its answer held a secret, which is shown only once "
+        "(rotate it if the first answer was lost)",
+        {"id": resource, "status": status} if resource else {"status": status},
+    )
 
 
 def request_hash(scope: dict, body: bytes) -> str:
@@ -243,10 +268,11 @@ def idempotent_posts(app: Any) -> Any:
         try:
             await app(scope, replay_body, capture)
         finally:
+            kept = (answer["status"], answer["headers"], bytes(answer["body"]))
+            if answer["status"] < 300 and _SECRET_ANSWERS.match(scope["path"]):
+                kept = _without_secret(answer["status"], kept[2])
             try:
-                await store.complete(
-                    user.id, key, answer["status"], answer["headers"], bytes(answer["body"])
-                )
+                await store.complete(user.id, key, *kept)
             except Exception as error:
                 log.warning("idempotency.not_stored", error=repr(error))
         await _answer(send, answer["status"], answer["headers"], bytes(answer["body"]))

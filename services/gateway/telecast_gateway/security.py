@@ -33,7 +33,6 @@ PUBLIC_PATHS = [
     "^/api/v1/auth/refresh$",
     "^/health$",
     "^/ready$",
-    "^/metrics$",
     "^/schema",
     "^/r/",
 ]

@@ -15,6 +15,13 @@ DEV_ADMIN_PASSWORD = "telecast"
 class GatewaySettings(CommonSettings, kw_only=True):
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
+    # /metrics (Prometheus) and a second /health and /ready, on a port of their own: never
+    # on the API's port, which faces the public.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9100
+    # The OpenAPI documentation pages (Swagger UI, Redoc) under /schema; the document
+    # itself (/schema/openapi.json) is always served. Unset: on in development only.
+    gateway_schema_ui: bool | None = None
     jwt_secret: str = DEV_JWT_SECRET
     # Short: a stolen access token is of use for this long at most (refresh does the rest).
     token_ttl_seconds: int = 900
@@ -67,6 +74,10 @@ class GatewaySettings(CommonSettings, kw_only=True):
             problem = password_problem(self.bootstrap_admin_password)
             if problem:
                 raise SettingsError(f"environment variable BOOTSTRAP_ADMIN_PASSWORD: {problem}")
+
+    @property
+    def schema_ui(self) -> bool:
+        return self.development if self.gateway_schema_ui is None else self.gateway_schema_ui
 
     def admin_password(self) -> str | None:
         """The bootstrap administrator's password; None: generate one."""

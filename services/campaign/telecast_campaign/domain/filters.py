@@ -22,6 +22,9 @@ from telecast_campaign.domain.errors import ValidationFailed
 
 MAX_DEPTH = 10
 MAX_PREDICATES = 100
+# Every node counts (and, or, not and predicates, empty combinators too): a filter of
+# thousands of empty `and`s is as costly to parse and to compile as any other.
+MAX_NODES = 200
 MAX_VALUES = 1000
 MAX_TEXT = 500
 # Contacts keep attribute text up to 1,000 characters.
@@ -145,8 +148,12 @@ def _refuse(path: str, message: str) -> ValidationFailed:
 class _Parser:
     def __init__(self) -> None:
         self.predicates = 0
+        self.nodes = 0
 
     def expr(self, raw: Any, path: str, depth: int) -> Expr:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _refuse(path, f"a filter holds at most {MAX_NODES} expressions")
         if not isinstance(raw, dict):
             raise _refuse(path, "must be an object: {and|or|not: …} or {field, op, value}")
         if depth > MAX_DEPTH:

@@ -31,6 +31,7 @@ from telecast_dispatcher.webhooks.sender import Attempt, WebhookSender, open_ses
 from telecast_dispatcher.webhooks.targets import TargetPolicy, describe
 from telecast_libs.log import correlation, get_logger
 from telecast_libs.pg import try_advisory_lock
+from telecast_libs.sealing import Sealer
 
 log = get_logger(__name__)
 
@@ -94,7 +95,11 @@ class DeliveryWorker:
         per_subscription: int,
         poll_interval: float,
         retention_days: int,
+        sealer: Sealer,
+        keep_response_excerpt: bool = True,
     ) -> None:
+        self.keep_response_excerpt = keep_response_excerpt
+        self.sealer = sealer
         self.pool = pool
         self.database_url = database_url
         self.policy = policy
@@ -165,7 +170,9 @@ class DeliveryWorker:
             self._lock_conn = lock_conn
             self._forget_claims()
             async with open_session(self.policy, self.concurrency) as session:
-                sender = WebhookSender(session, self.policy, self.timeout)
+                sender = WebhookSender(
+                    session, self.policy, self.timeout, self.keep_response_excerpt
+                )
                 recorder = asyncio.create_task(self._record_outcomes())
                 try:
                     await self._dispatch(sender)
@@ -234,7 +241,7 @@ class DeliveryWorker:
                 round_attempts=row[8],
                 round_started_at=row[9],
                 url=row[10],
-                keys=(row[11],) if row[12] is None else (row[11], row[12]),
+                keys=tuple(self.sealer.open(key) for key in (row[11], row[12]) if key),
                 lane=row[13],
             )
             self._unrecorded.add(job.delivery_id)

@@ -70,8 +70,15 @@ def open_session(policy: TargetPolicy, concurrency: int) -> aiohttp.ClientSessio
 
 class WebhookSender:
     def __init__(
-        self, session: aiohttp.ClientSession, policy: TargetPolicy, timeout: float
+        self,
+        session: aiohttp.ClientSession,
+        policy: TargetPolicy,
+        timeout: float,
+        keep_excerpt: bool = True,
     ) -> None:
+        # Whether the first bytes of each answer go to the delivery log (receivers may
+        # answer with internal details; WEBHOOK_RESPONSE_EXCERPT=false keeps none).
+        self.keep_excerpt = keep_excerpt
         self.session = session
         self.policy = policy
         self.timeout_seconds = timeout
@@ -109,8 +116,9 @@ class WebhookSender:
             ) as response:
                 status = response.status
                 label = str(status)
-                raw = await response.content.read(EXCERPT_BYTES)
-                excerpt = raw[:EXCERPT_BYTES].decode("utf-8", "replace") or None
+                if self.keep_excerpt:
+                    raw = await response.content.read(EXCERPT_BYTES)
+                    excerpt = raw[:EXCERPT_BYTES].decode("utf-8", "replace") or None
                 if status in RETRY_AFTER_STATUSES:
                     retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             if not 200 <= status < 300:

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
@@ -36,6 +37,7 @@ from telecast_libs.contracts.webhooks import (
     WebhookView,
     WebhookWithSecret,
 )
+from telecast_libs.sealing import Sealer
 
 _VIEW = (
     "id, url, events, campaign_ids, description, active, disabled_reason, disabled_at, "
@@ -45,10 +47,22 @@ _VIEW = (
 _WITH_SECRET = f"{_VIEW}, secret, previous_secret_expires_at"
 
 
+def masked(url: str) -> str:
+    """The URL with every query value hidden: receivers often take a token there, and the
+    API shows subscriptions to more people than should hold it."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = "&".join(
+        f"{pair.partition('=')[0]}=***" if "=" in pair else "***" for pair in parts.query.split("&")
+    )
+    return urlunsplit(parts._replace(query=query))
+
+
 def _view(row: Any) -> WebhookView:
     return WebhookView(
         id=str(row[0]),
-        url=row[1],
+        url=masked(row[1]),
         events=list(row[2]),
         campaign_ids=list(row[3]) if row[3] is not None else None,
         description=row[4],
@@ -65,8 +79,9 @@ def _view(row: Any) -> WebhookView:
     )
 
 
-def _with_secret(row: Any) -> WebhookWithSecret:
+def _with_secret(row: Any, sealer: Sealer) -> WebhookWithSecret:
     view = _view(row)
+    row = [*row[:15], sealer.open(row[15]), *row[16:]]
     return WebhookWithSecret(
         **{field: getattr(view, field) for field in view.__struct_fields__},
         secret=row[15],
@@ -89,8 +104,10 @@ class Subscriptions:
         policy: TargetPolicy,
         secret_grace_seconds: float,
         on_reactivated: Callable[[], None],
+        sealer: Sealer,
         resolve: Resolve = system_resolve,
     ) -> None:
+        self.sealer = sealer
         self.pool = pool
         self.policy = policy
         self.secret_grace = timedelta(seconds=secret_grace_seconds)
@@ -140,7 +157,7 @@ class Subscriptions:
                         _unique(new.campaign_ids),
                         new.description,
                         new.active,
-                        new_secret(),
+                        self.sealer.seal(new_secret()),
                         None if new.active else f"deactivated by {actor}",
                         new.active,
                         actor,
@@ -158,7 +175,7 @@ class Subscriptions:
                 ).fetchone()
                 if row is None:
                     raise Problem("a webhook with this id exists", code=ErrorCode.VALIDATION_ERROR)
-        return _with_secret(row)
+        return _with_secret(row, self.sealer)
 
     async def page(self, query: ListWebhooks) -> WebhookPage:
         async with self.pool.connection() as conn:
@@ -281,11 +298,11 @@ class Subscriptions:
                     {
                         "keep": keep_previous,
                         "grace": self.secret_grace,
-                        "secret": new_secret(),
+                        "secret": self.sealer.seal(new_secret()),
                         "id": key,
                     },
                 )
             ).fetchone()
         if row is None:
             raise WebhookNotFound(command.webhook_id)
-        return _with_secret(row)
+        return _with_secret(row, self.sealer)

@@ -1,6 +1,11 @@
 """Where webhooks may go: http(s) URLs whose host is a public address, unless an operator
 allowlists it (``WEBHOOK_ALLOWED_HOSTS``).
 
+An allowlist entry names a host, an IP address or a CIDR range, with the port it opens:
+``hooks.internal:8443``, ``10.0.0.0/8:9000``, ``[fd00::1]:8080``; without a port only the web
+ports (80, 443) are open, and ``:*`` opens every port (an internal host's admin ports too:
+name the port instead where you can).
+
 The check runs when a subscription is saved, so that a bad target is refused with a clear
 error, and again at every delivery inside the HTTP client's resolver, on the very addresses
 it is about to connect to: DNS may answer differently between the two (rebinding).
@@ -24,6 +29,9 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _HOST_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-._")
+WEB_PORTS: frozenset[int] = frozenset({80, 443})
+# The ports an allowlist entry opens; None: every port.
+Ports = frozenset[int] | None
 
 
 class InvalidTarget(ValueError):
@@ -38,24 +46,61 @@ class TargetRefused(OSError):
     """
 
 
-def parse_allowlist(value: str) -> tuple[frozenset[str], tuple[IPNetwork, ...]]:
-    """Hostnames and networks from ``WEBHOOK_ALLOWED_HOSTS`` (comma-separated)."""
-    hosts: set[str] = set()
-    networks: list[IPNetwork] = []
+def _split_port(entry: str) -> tuple[str, Ports]:
+    """``host[:port]`` (``[v6][:port]`` for IPv6) into the host and the ports it opens."""
+    port: str | None = None
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError("expected [address]:port")
+            port = rest[1:]
+    elif entry.count(":") == 1:
+        host, port = entry.split(":")
+    else:
+        host = entry  # a name, an IPv4 address or range, or a bare IPv6 one: web ports
+    if port is None:
+        return host, WEB_PORTS
+    if port == "*":
+        return host, None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{port!r} is not a port (1-65535, or * for every port)")
+    return host, frozenset({int(port)})
+
+
+def parse_allowlist(
+    value: str,
+) -> tuple[dict[str, Ports], tuple[tuple[IPNetwork, Ports], ...]]:
+    """Hostnames and networks, with their ports, from ``WEBHOOK_ALLOWED_HOSTS``
+    (comma-separated)."""
+    hosts: dict[str, Ports] = {}
+    networks: list[tuple[IPNetwork, Ports]] = []
     for raw in value.split(","):
         entry = raw.strip().lower()
         if not entry:
             continue
         try:
-            networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+            name, ports = _split_port(entry)
+        except ValueError as error:
+            raise ValueError(f"{raw.strip()!r}: {error}") from None
+        try:
+            networks.append((ipaddress.ip_network(name, strict=False), ports))
             continue
         except ValueError:
             pass
-        host = entry.rstrip(".")
-        if not host or not set(host) <= _HOST_CHARACTERS or "/" in entry:
+        host = name.rstrip(".")
+        if not host or not set(host) <= _HOST_CHARACTERS or "/" in name:
             raise ValueError(f"{raw.strip()!r} is not a hostname, an IP address or a CIDR range")
-        hosts.add(host)
-    return frozenset(hosts), tuple(networks)
+        hosts[host] = _union(hosts.get(host, frozenset()), ports)
+    return hosts, tuple(networks)
+
+
+def _union(a: Ports, b: Ports) -> Ports:
+    return None if a is None or b is None else a | b
+
+
+def _opens(ports: Ports, port: int) -> bool:
+    return ports is None or port in ports
 
 
 def non_public_kind(address: IPAddress) -> str | None:
@@ -142,8 +187,12 @@ async def system_resolve(host: str, port: int) -> list[str]:
 class TargetPolicy:
     """Which hosts and addresses webhooks may reach."""
 
-    def __init__(self, hosts: Iterable[str] = (), networks: Iterable[IPNetwork] = ()) -> None:
-        self.hosts = frozenset(hosts)
+    def __init__(
+        self,
+        hosts: dict[str, Ports] | None = None,
+        networks: Iterable[tuple[IPNetwork, Ports]] = (),
+    ) -> None:
+        self.hosts = dict(hosts or {})
         self.networks = tuple(networks)
 
     @classmethod
@@ -151,21 +200,22 @@ class TargetPolicy:
         hosts, networks = parse_allowlist(value)
         return cls(hosts, networks)
 
-    def host_allowlisted(self, host: str) -> bool:
-        return host.rstrip(".").lower() in self.hosts
+    def host_allowlisted(self, host: str, port: int) -> bool:
+        name = host.rstrip(".").lower()
+        return name in self.hosts and _opens(self.hosts[name], port)
 
-    def refusal(self, host: str, address: str | IPAddress) -> str | None:
-        """Why ``address`` (of ``host``) may not be reached, or None if it may."""
+    def refusal(self, host: str, address: str | IPAddress, port: int) -> str | None:
+        """Why ``address`` (of ``host``) may not be reached on ``port``, or None if it may."""
         ip = ipaddress.ip_address(str(address).split("%", 1)[0])
-        if any(ip in network for network in self.networks):
+        if any(ip in network and _opens(ports, port) for network, ports in self.networks):
             return None
         kind = non_public_kind(ip)
         if kind is None:
             return None
         named = f"{host} resolves to {ip}" if str(ip) != host else str(ip)
         return (
-            f"{named}, a {kind} address; webhooks go to public addresses only "
-            "(an operator can allow it with WEBHOOK_ALLOWED_HOSTS)"
+            f"{named}, a {kind} address, port {port}; webhooks go to public addresses only "
+            "(an operator can allow it with WEBHOOK_ALLOWED_HOSTS, naming the port)"
         )
 
     async def check(
@@ -176,25 +226,27 @@ class TargetPolicy:
         if target.address is not None:
             self.check_literal(target)
             return target
-        if self.host_allowlisted(target.host):
+        if self.host_allowlisted(target.host, target.port):
             return target
         try:
             addresses = await asyncio.wait_for(resolve(target.host, target.port), timeout)
         except (OSError, TimeoutError):
             raise TargetRefused(f"{target.host} does not resolve to an address") from None
-        self.check_addresses(target.host, addresses)
+        self.check_addresses(target.host, addresses, target.port)
         return target
 
     def check_literal(self, target: Target) -> None:
-        if target.address is not None and (why := self.refusal(target.host, target.address)):
+        if target.address is not None and (
+            why := self.refusal(target.host, target.address, target.port)
+        ):
             raise TargetRefused(why)
 
-    def check_addresses(self, host: str, addresses: Iterable[str]) -> None:
+    def check_addresses(self, host: str, addresses: Iterable[str], port: int) -> None:
         """Every address must be allowed: the client may connect to any of them."""
         found = False
         for address in addresses:
             found = True
-            if why := self.refusal(host, address):
+            if why := self.refusal(host, address, port):
                 raise TargetRefused(why)
         if not found:
             raise TargetRefused(f"{host} does not resolve to an address")
@@ -215,8 +267,8 @@ class GuardedResolver(AbstractResolver):
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         results = await self.inner.resolve(host, port, family)
-        if not self.policy.host_allowlisted(host):
-            self.policy.check_addresses(host.rstrip("."), [r["host"] for r in results])
+        if not self.policy.host_allowlisted(host, port):
+            self.policy.check_addresses(host.rstrip("."), [r["host"] for r in results], port)
         return results
 
     async def close(self) -> None:

@@ -1,4 +1,5 @@
-"""Probes and metrics: ``/health`` (alive), ``/ready`` (dependencies answer), ``/metrics``."""
+"""Probes: ``/health`` (alive), ``/ready`` (dependencies answer). Metrics are served on the
+operations port (``METRICS_PORT``), not here."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from typing import Any
 
 from litestar import MediaType, Response, get
 from litestar.datastructures import State
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from telecast_libs.ops import run_checks
 
@@ -30,8 +30,3 @@ async def ready(state: State) -> Response[dict[str, Any]]:
         status_code=200 if is_ready else 503,
         media_type=MediaType.JSON,
     )
-
-
-@get("/metrics", summary="Prometheus metrics", security=[], include_in_schema=False)
-async def metrics() -> Response[bytes]:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

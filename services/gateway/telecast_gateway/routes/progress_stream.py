@@ -3,25 +3,34 @@
 Each ``progress`` event carries what ``GET …/progress`` answers as its ``data``; one is sent
 at once, then another whenever the progress changes (the projection is polled through the
 bus), with a comment line as a heartbeat while nothing changes, and the stream ends after
-the event whose status is ``completed`` or ``cancelled``. An unknown campaign is answered
-404 in the envelope before the stream starts.
+the event whose status is ``completed`` or ``cancelled`` (or at once for a draft, which has
+nothing to follow). An unknown campaign is answered 404 in the envelope before the stream
+starts. A stream also ends, with an ``error`` event ``UNAUTHORIZED``, when its token expires
+or its operator loses access (disabled, deleted, another role or password); an operator
+holds at most ``STREAMS_PER_OPERATOR`` streams at once (429 beyond).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Annotated
 
 import anyio
-from litestar import Controller, get
+from litestar import Controller, Request, get
+from litestar.datastructures import State
+from litestar.exceptions import TooManyRequestsException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example, OpenAPIMediaType, OpenAPIResponse, Operation, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.security.jwt import Token
 
 from telecast_gateway.bus import Bus
+from telecast_gateway.envelope import ErrorEnvelope
+from telecast_gateway.operators import Operator
 from telecast_gateway.routes.campaign_openapi import documented, errors
 from telecast_libs.contracts.base import encode
 from telecast_libs.contracts.errors import ErrorBody, ErrorCode, Problem
@@ -31,14 +40,41 @@ from telecast_libs.log import get_logger
 
 log = get_logger(__name__)
 
-# The statuses after which the progress cannot change any more.
-FINAL_STATUSES = frozenset({"completed", "cancelled"})
+# The statuses after which the progress cannot change any more; a draft has no execution
+# to follow (executing it starts a new stream's worth of progress).
+FINAL_STATUSES = frozenset({"completed", "cancelled", "draft"})
+STREAMS_PER_OPERATOR = 5
 POLL_SECONDS = 0.5
 HEARTBEAT_SECONDS = 15.0
 # What an EventSource waits before it reconnects after the stream broke off.
 RETRY_MS = 2000
 
 Fetch = Callable[[], Awaitable[CampaignProgress]]
+# Why the stream may not go on (the token expired, the operator lost access), or None.
+Revoked = Callable[[], Awaitable[str | None]]
+
+
+class StreamSlots:
+    """How many streams each operator has open (this gateway replica's count)."""
+
+    def __init__(self, per_operator: int = STREAMS_PER_OPERATOR) -> None:
+        self.per_operator = per_operator
+        self._open: dict[str, int] = {}
+
+    def take(self, operator_id: str) -> None:
+        if self._open.get(operator_id, 0) >= self.per_operator:
+            raise TooManyRequestsException(
+                f"at most {self.per_operator} progress streams at once per operator: close one",
+                headers={"Retry-After": "5"},
+            )
+        self._open[operator_id] = self._open.get(operator_id, 0) + 1
+
+    def give_back(self, operator_id: str) -> None:
+        left = self._open.get(operator_id, 1) - 1
+        if left > 0:
+            self._open[operator_id] = left
+        else:
+            self._open.pop(operator_id, None)
 
 
 def progress_message(progress: CampaignProgress, sequence: int) -> ServerSentEventMessage:
@@ -56,6 +92,7 @@ async def progress_events(
     poll_seconds: float = POLL_SECONDS,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
     clock: Callable[[], float] = time.monotonic,
+    revoked: Revoked | None = None,
 ) -> AsyncIterator[ServerSentEventMessage]:
     """The events of one stream: ``first`` at once, then each changed progress that
     ``fetch`` returns, polled every ``poll_seconds``, until a final status.
@@ -71,6 +108,11 @@ async def progress_events(
     quiet_since = clock()
     while current.status not in FINAL_STATUSES:
         await anyio.sleep(poll_seconds)
+        reason = await revoked() if revoked is not None else None
+        if reason is not None:
+            body = ErrorBody(code=ErrorCode.UNAUTHORIZED, message=reason)
+            yield ServerSentEventMessage(data=encode(body).decode(), event="error")
+            return
         try:
             current = await fetch()
         except Problem as problem:
@@ -143,11 +185,13 @@ class ProgressStreamController(Controller):
         description="The body of `GET …/progress` as Server-Sent Events: an event `progress` "
         "at once, then one each time the progress changes (checked about twice a second), "
         "each with an increasing `id`; a comment line `: heartbeat` every 15 s while nothing "
-        "changes. The stream ends after the event whose `status` is `completed` or "
-        "`cancelled`. If the campaign is deleted meanwhile, an event `error` (`data`: "
-        "`{code, message}`) ends it. An unknown campaign answers 404 in the JSON envelope "
-        "before the stream starts. The token goes in the `Authorization` header or, for "
-        "a browser's `EventSource` (which cannot set headers), in `access_token`.",
+        "changes. The stream ends after the event whose `status` is `completed`, "
+        "`cancelled` or `draft`. If the campaign is deleted meanwhile, or the token expires "
+        "or its operator loses access, an event `error` (`data`: `{code, message}`) ends it. "
+        "An operator may have 5 streams open at once. An unknown campaign answers 404 in "
+        "the JSON envelope before the stream starts. The token goes in the `Authorization` "
+        "header or, for a browser's `EventSource` (which cannot set headers), in "
+        "`access_token`.",
         response_description="The event stream",
         responses={
             200: ResponseSpec(
@@ -162,11 +206,18 @@ class ProgressStreamController(Controller):
                 ErrorCode.SERVICE_UNAVAILABLE,
                 ErrorCode.CAMPAIGN_NOT_FOUND,
             ),
+            429: ResponseSpec(
+                ErrorEnvelope,
+                generate_examples=False,
+                description="TOO_MANY_REQUESTS: the operator has as many streams open as "
+                "allowed (5)",
+            ),
         },
         operation_class=_stream_documented(),
     )
     async def campaign_progress_stream(
         self,
+        request: Request[Operator, Token, State],
         bus: Bus,
         campaign_id: Annotated[str, Parameter(description="The campaign's id", max_length=100)],
         access_token: Annotated[
@@ -183,5 +234,28 @@ class ProgressStreamController(Controller):
         async def fetch() -> CampaignProgress:
             return await bus.query(GetProgress(campaign_id=campaign_id), CampaignProgress)
 
+        operator, expires = request.user, request.auth.exp
+        credentials = request.app.state.credentials
+
+        async def revoked() -> str | None:
+            if datetime.now(UTC) >= expires:
+                return "the access token expired: reconnect with a fresh one"
+            account = await credentials.account(operator.id)
+            if account is None or account.disabled:
+                return "this operator no longer has access"
+            if account.credentials_version != operator.credentials_version:
+                return "this token predates a change of password or role: log in again"
+            return None
+
         first = await fetch()
-        return ServerSentEvent(progress_events(fetch, first))
+        slots: StreamSlots = request.app.state.stream_slots
+        slots.take(operator.id)
+
+        async def events() -> AsyncIterator[ServerSentEventMessage]:
+            try:
+                async for message in progress_events(fetch, first, revoked=revoked):
+                    yield message
+            finally:
+                slots.give_back(operator.id)
+
+        return ServerSentEvent(events())

@@ -158,7 +158,9 @@ class TrackedLinkController(Controller):
                 "this link is not one of ours, or it was altered",
                 code=TrackingErrorCode.LINK_NOT_FOUND,
             ) from None
-        if not _is_robot(request.headers.get("user-agent", "")):
+        agent = request.headers.get("user-agent", "")
+        client = f"{request.client.host if request.client else ''}\n{agent}"
+        if not _is_robot(agent) and request.app.state.click_filter.admit(token, client):
             click = RecordClick(
                 click_id=str(uuid.uuid4()),
                 execution_id=link.execution_id,

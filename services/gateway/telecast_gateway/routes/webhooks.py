@@ -78,12 +78,17 @@ class WebhookController(Controller):
     path = "/api/v1/webhooks"
     tags = ["webhooks"]
     dependencies = {"webhooks": Provide(provide_webhook_bus, sync_to_thread=False)}
+    # Subscriptions name internal endpoints, and the delivery log shows what they answered:
+    # managers and administrators only, reads included.
+    guards = [can_write_campaigns]
 
     @get(
         "/",
         summary="List webhooks",
-        description="A page of webhook subscriptions, oldest first. Secrets are never shown.",
-        responses=_errors(400, 401, 503),
+        description="A page of webhook subscriptions, oldest first. Secrets are never shown, "
+        "nor the values of the URLs' query strings (`?token=***`). Managers and "
+        "administrators only.",
+        responses=_errors(400, 401, 403, 503),
     )
     async def list_webhooks(
         self, webhooks: WebhookBus, page: Page = 1, limit: Limit = 20
@@ -96,7 +101,6 @@ class WebhookController(Controller):
         description="Subscribes `url` (http or https; a public address unless the operator "
         "allowlisted it) to `events`, optionally only for `campaignIds`. The answer holds "
         "the signing `secret`: it is shown this once (rotate-secret makes a new one).",
-        guards=[can_write_campaigns],
         status_code=201,
         responses=_errors(400, 401, 403, 409, 422, 503),
     )
@@ -118,7 +122,7 @@ class WebhookController(Controller):
         "/{webhook_id:str}",
         summary="Get a webhook",
         description="The subscription, whether it is active and, if it is not, why.",
-        responses=_errors(400, 401, 404, 503),
+        responses=_errors(400, 401, 403, 404, 503),
     )
     async def get_webhook(
         self, webhooks: WebhookBus, webhook_id: WebhookId
@@ -131,7 +135,6 @@ class WebhookController(Controller):
         description="Changes the fields present in the body. `active: true` re-enables a "
         "subscription (also one disabled after repeated failures): its waiting deliveries go "
         "at once, in order. `campaignIds: []` removes the campaign filter.",
-        guards=[can_write_campaigns],
         responses=_errors(400, 401, 403, 404, 503),
     )
     async def update_webhook(
@@ -148,7 +151,6 @@ class WebhookController(Controller):
         "/{webhook_id:str}",
         summary="Delete a webhook",
         description="The subscription, its pending deliveries and its delivery log go.",
-        guards=[can_write_campaigns],
         status_code=200,
         responses=_errors(400, 401, 403, 404, 503),
     )
@@ -170,7 +172,6 @@ class WebhookController(Controller):
         "For a grace period (`previousSecretExpiresAt`, 24 h by default) deliveries carry a "
         "second signature made with the previous secret, so receivers can switch without "
         "missing one.",
-        guards=[can_write_campaigns],
         status_code=200,
         responses=_errors(400, 401, 403, 404, 409, 422, 503),
     )
@@ -190,7 +191,6 @@ class WebhookController(Controller):
         description="Queues one `webhook.test` event to the subscription (also an inactive "
         "one), signed like any other, attempted once. Answers the delivery at once; follow "
         "its outcome at `…/deliveries/{deliveryId}`.",
-        guards=[can_write_campaigns],
         status_code=202,
         responses=_errors(400, 401, 403, 404, 409, 422, 503),
     )
@@ -209,7 +209,7 @@ class WebhookController(Controller):
         summary="A webhook's delivery log",
         description="Deliveries, newest first, each with its attempts: when, the receiver's "
         "status code, latency, error, the first 512 bytes of its answer, and the next retry.",
-        responses=_errors(400, 401, 404, 503),
+        responses=_errors(400, 401, 403, 404, 503),
     )
     async def list_deliveries(
         self,
@@ -228,7 +228,7 @@ class WebhookController(Controller):
         "/{webhook_id:str}/deliveries/{delivery_id:str}",
         summary="Get a delivery",
         description="One delivery with all its attempts.",
-        responses=_errors(400, 401, 404, 503),
+        responses=_errors(400, 401, 403, 404, 503),
     )
     async def get_delivery(
         self, webhooks: WebhookBus, webhook_id: WebhookId, delivery_id: DeliveryId
@@ -242,7 +242,6 @@ class WebhookController(Controller):
         description="Sends a delivery that succeeded or was given up again, with the same "
         "event id and a fresh retry schedule. Deliveries of an inactive webhook wait until "
         "it is active again.",
-        guards=[can_write_campaigns],
         status_code=202,
         responses=_errors(
             400,
