@@ -711,3 +711,11 @@ class DockerIgnore:
 )
 def test_dockerignore_keeps_the_context_small_and_free_of_secrets(path: str, ignored: bool) -> None:
     assert DockerIgnore(DOCKERIGNORE).ignored(path) is ignored
+
+
+def test_the_services_run_in_production_unless_told_otherwise() -> None:
+    # Production refuses the published development secrets: the operator must set them.
+    for name in SERVICE_MODULES:
+        assert environment(SERVICES[name])["TELECAST_ENV"] == "production", name
+    raw = environment(RAW["services"]["dispatcher"])
+    assert variables_used(raw["DATA_ENCRYPTION_KEY"]) == {"DATA_ENCRYPTION_KEY"}
