@@ -138,7 +138,8 @@ def create_app(settings: GatewaySettings) -> Litestar:
         on_app_init=[auth.on_app_init],
         guards=[password_changed],
         # Authentication (added by on_app_init) runs first, so both see the operator.
-        middleware=[security_headers, observe, idempotent_posts],
+        middleware=[observe, idempotent_posts],
+        before_send=[security_headers],
         exception_handlers=exception_handlers,
         dependencies={
             "bus": Provide(_provide_bus, sync_to_thread=False),

@@ -1,4 +1,4 @@
-"""Security headers on every answer (an ASGI middleware).
+"""Security headers on every answer.
 
 The API answers JSON only: a browser must neither sniff it as something else, frame it,
 run anything from it, nor send the page's address along. Behind TLS (the request's scheme
@@ -9,7 +9,7 @@ their scripts from a CDN and so get no Content-Security-Policy.
 
 from __future__ import annotations
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 _ALWAYS = [
     (b"x-content-type-options", b"nosniff"),
@@ -21,27 +21,15 @@ _CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'
 _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
-def security_headers(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        extra = list(_ALWAYS)
-        if not scope["path"].startswith("/schema"):
-            extra.append(_CSP)
-        if scope.get("scheme") == "https":
-            extra.append(_HSTS)
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [
-                    (name, value)
-                    for name, value in message.get("headers", [])
-                    if name.lower() != b"server"
-                ]
-                message = {**message, "headers": headers + extra}
-            await send(message)
-
-        await app(scope, receive, send_with_headers)
-
-    return middleware
+async def security_headers(message: Message, scope: Scope) -> None:
+    """A ``before_send`` hook: it sees every answer, the ones made by the authentication
+    and the exception handlers included."""
+    if message["type"] != "http.response.start":
+        return
+    extra = list(_ALWAYS)
+    if not scope["path"].startswith("/schema"):
+        extra.append(_CSP)
+    if scope.get("scheme") == "https":
+        extra.append(_HSTS)
+    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+    message["headers"] = headers + extra  # type: ignore[typeddict-unknown-key]
