@@ -77,6 +77,7 @@ class CampaignAudienceController(Controller):
 
     @get(
         "/preview",
+        operation_id="previewCampaignAudience",
         summary="Preview a campaign's audience",
         description="How many contacts the campaign is for (`count`, without opted-out and "
         "blocked ones; `total` with them) and up to ten of them, with the fields a message "

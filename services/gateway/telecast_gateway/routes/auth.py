@@ -51,6 +51,7 @@ class AuthController(Controller):
 
     @post(
         "/login",
+        operation_id="login",
         status_code=200,
         summary="Exchange email and password for tokens",
         description="An access token (a JWT for `Authorization: Bearer`, valid `expiresIn` "
@@ -115,6 +116,7 @@ class AuthController(Controller):
 
     @post(
         "/refresh",
+        operation_id="refreshToken",
         status_code=200,
         summary="Exchange a refresh token for new tokens",
         description="Spends the refresh token and answers a new access token and a new "
@@ -149,6 +151,7 @@ class AuthController(Controller):
 
     @get(
         "/me",
+        operation_id="getCurrentOperator",
         summary="The calling operator",
         description="The operator the token belongs to, as stored now. Any role.",
         responses=errors(401),
@@ -160,6 +163,7 @@ class AuthController(Controller):
 
     @post(
         "/password",
+        operation_id="changePassword",
         status_code=200,
         summary="Change my password",
         description="Needs the current password (a wrong one answers 400 `WRONG_PASSWORD`: "

@@ -158,6 +158,7 @@ class CampaignController(Controller):
 
     @get(
         "/",
+        operation_id="listCampaigns",
         summary="List campaigns",
         description="A page of campaigns, newest first unless `sort` says otherwise. "
         "`search` matches words by prefix in name and description (every word must match).",
@@ -199,6 +200,7 @@ class CampaignController(Controller):
 
     @get(
         "/{campaign_id:str}",
+        operation_id="getCampaign",
         summary="Get a campaign",
         description="The campaign's full detail; its version is the `ETag` header.",
         response_description="The campaign",
@@ -221,6 +223,7 @@ class CampaignController(Controller):
 
     @post(
         "/",
+        operation_id="createCampaign",
         summary="Create a campaign",
         description="Creates a draft campaign. Answers once the campaign is readable. "
         "`invitation` says which group or channel an invitation campaign invites to (kept "
@@ -249,6 +252,7 @@ class CampaignController(Controller):
 
     @put(
         "/{campaign_id:str}",
+        operation_id="updateCampaign",
         summary="Update a campaign",
         description="The body is a JSON Merge Patch (RFC 7396) of the campaign: a field "
         "absent keeps its value, `null` removes it, an object (`goals`, `targetAudience`, "
@@ -288,6 +292,7 @@ class CampaignController(Controller):
 
     @delete(
         "/{campaign_id:str}",
+        operation_id="deleteCampaign",
         summary="Delete a campaign",
         description="Only a draft or cancelled campaign can be deleted. The deletion is an "
         "event: the campaign's history stays in the event store. Admin or manager.",
@@ -321,6 +326,7 @@ class CampaignController(Controller):
 
     @post(
         "/{campaign_id:str}/execute",
+        operation_id="executeCampaign",
         summary="Execute a campaign",
         description="Starts a draft campaign now, or schedules it when `scheduledAt` is in the "
         "future (it then starts at that time, also after a restart of the services). Without "
@@ -369,6 +375,7 @@ class CampaignController(Controller):
 
     @post(
         "/{campaign_id:str}/pause",
+        operation_id="pauseCampaign",
         summary="Pause an active campaign",
         description="Admin or manager.",
         guards=[can_write_campaigns],
@@ -401,6 +408,7 @@ class CampaignController(Controller):
 
     @post(
         "/{campaign_id:str}/resume",
+        operation_id="resumeCampaign",
         summary="Resume a paused campaign",
         description="Admin or manager.",
         guards=[can_write_campaigns],
@@ -433,6 +441,7 @@ class CampaignController(Controller):
 
     @post(
         "/{campaign_id:str}/clone",
+        operation_id="cloneCampaign",
         summary="Clone a campaign",
         description="A new draft with the campaign's content and audience, named "
         "`<name> (Copy)` unless `name` is given. The copy's own statistics start from zero; "
@@ -469,6 +478,7 @@ class CampaignController(Controller):
 
     @get(
         "/{campaign_id:str}/statistics",
+        operation_id="getCampaignStatistics",
         summary="Campaign statistics",
         description="Overview, performance rates, timeline (hourly for 1h and 24h, daily "
         "otherwise) and per-segment figures, all of the `period`: from the start of the hour "
@@ -507,6 +517,7 @@ class CampaignController(Controller):
 
     @get(
         "/{campaign_id:str}/progress",
+        operation_id="getCampaignProgress",
         summary="Campaign execution progress",
         description="Live progress of the campaign's execution: counts, rate, estimated "
         "completion and errors by code.",

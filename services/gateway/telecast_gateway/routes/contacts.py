@@ -113,6 +113,7 @@ class ContactController(Controller):
 
     @get(
         "/",
+        operation_id="listContacts",
         summary="List contacts",
         description="A page of contacts, newest first. `search` matches words by prefix in "
         "username, first and last name (and a number matches the Telegram id); the filters "
@@ -163,6 +164,7 @@ class ContactController(Controller):
 
     @get(
         "/{contact_id:str}",
+        operation_id="getContact",
         summary="Get a contact",
         responses=_errors(400, 401, 404, 503),
     )
@@ -171,6 +173,7 @@ class ContactController(Controller):
 
     @post(
         "/",
+        operation_id="createContact",
         summary="Create a contact",
         description="Absent fields take their defaults (`chatType` private, no interests, "
         "flags false). A second contact with the same `telegramId` is refused (409).",
@@ -187,6 +190,7 @@ class ContactController(Controller):
 
     @put(
         "/{contact_id:str}",
+        operation_id="updateContact",
         summary="Update a contact",
         description="Changes the fields present in the body; `null` clears an optional field "
         "(username, names, languageCode, location, age, lastPurchase). `attributes` are merged "
@@ -203,6 +207,7 @@ class ContactController(Controller):
 
     @delete(
         "/{contact_id:str}",
+        operation_id="deleteContact",
         summary="Delete a contact",
         description="Removes the contact for good (contacts are not event-sourced).",
         guards=[can_write_campaigns],
@@ -218,6 +223,7 @@ class ContactController(Controller):
 
     @post(
         "/{contact_id:str}/opt-out",
+        operation_id="optOutContact",
         summary="Opt a contact out",
         description="The contact receives no campaign message from now on; an import never "
         "clears this.",
@@ -235,6 +241,7 @@ class ContactController(Controller):
 
     @post(
         "/{contact_id:str}/opt-in",
+        operation_id="optInContact",
         summary="Opt a contact back in",
         description="Undoes an opt-out, for a contact who consented again.",
         guards=[can_write_campaigns],
@@ -251,6 +258,7 @@ class ContactController(Controller):
 
     @post(
         "/import",
+        operation_id="importContacts",
         summary="Import contacts",
         description="Creates or updates contacts by `telegramId` from a CSV file (with a header "
         "row) or JSON lines, streamed. A row that is not valid is reported by its line number "

@@ -11,13 +11,20 @@ from litestar.datastructures import State
 from telecast_libs.ops import run_checks
 
 
-@get("/health", tags=["operations"], summary="The process is alive", security=[])
+@get(
+    "/health",
+    operation_id="checkHealth",
+    tags=["operations"],
+    summary="The process is alive",
+    security=[],
+)
 async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @get(
     "/ready",
+    operation_id="checkReadiness",
     tags=["operations"],
     summary="PostgreSQL and NATS answer",
     security=[],

@@ -60,6 +60,7 @@ class PreviewController(Controller):
 
     @post(
         "/{campaign_id:str}/preview",
+        operation_id="previewCampaignMessages",
         summary="Preview a campaign's messages for a contact",
         description="Each message as the contact would receive it if the campaign were "
         "executed now: the variation the contact is drawn for (`variationId` absent: the "

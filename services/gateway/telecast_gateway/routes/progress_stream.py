@@ -181,6 +181,7 @@ class ProgressStreamController(Controller):
 
     @get(
         "/{campaign_id:str}/progress/stream",
+        operation_id="streamCampaignProgress",
         summary="Campaign execution progress, live (Server-Sent Events)",
         description="The body of `GET …/progress` as Server-Sent Events: an event `progress` "
         "at once, then one each time the progress changes (checked about twice a second), "

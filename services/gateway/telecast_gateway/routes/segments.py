@@ -83,6 +83,7 @@ class SegmentController(Controller):
 
     @get(
         "/",
+        operation_id="listSegments",
         summary="List segments",
         description="A page of segments, newest first. `search` matches words by prefix in "
         "name and description.",
@@ -103,6 +104,7 @@ class SegmentController(Controller):
 
     @get(
         "/{segment_id:str}",
+        operation_id="getSegment",
         summary="Get a segment",
         description="The segment and its filter; its version is the `ETag` header.",
         responses=_errors(400, 401, 404, 503),
@@ -113,6 +115,7 @@ class SegmentController(Controller):
 
     @post(
         "/",
+        operation_id="createSegment",
         summary="Create a segment",
         description=f"A named filter over contacts. {_FILTER_HELP} Admin or manager.",
         guards=[can_write_campaigns],
@@ -136,6 +139,7 @@ class SegmentController(Controller):
 
     @put(
         "/{segment_id:str}",
+        operation_id="updateSegment",
         summary="Update a segment",
         description="Changes the fields present in the body (name, description, filter). A "
         "campaign already running keeps the audience its execution recorded when it started. "
@@ -162,6 +166,7 @@ class SegmentController(Controller):
 
     @delete(
         "/{segment_id:str}",
+        operation_id="deleteSegment",
         summary="Delete a segment",
         description="A campaign already running keeps the audience its execution recorded; a "
         "draft that names the segment can no longer be executed (SEGMENT_NOT_FOUND), and a "
@@ -187,6 +192,7 @@ class SegmentController(Controller):
 
     @get(
         "/{segment_id:str}/count",
+        operation_id="countSegment",
         summary="Count a segment's contacts",
         description="Counted live from the contacts. `count` leaves out opted-out and blocked "
         "contacts (`excludes` says so); `total` is every contact that matches.",
@@ -197,6 +203,7 @@ class SegmentController(Controller):
 
     @post(
         "/estimate",
+        operation_id="estimateSegment",
         summary="Estimate a filter",
         description=f"How many contacts an ad-hoc filter would select, as the segment count "
         f"answers it; nothing is stored. {_FILTER_HELP}",

@@ -84,6 +84,7 @@ class TemplateController(Controller):
 
     @get(
         "/",
+        operation_id="listTemplates",
         summary="List templates",
         description="A page of templates, newest first. `search` matches words by prefix in "
         "the name and the content (every word must match).",
@@ -106,6 +107,7 @@ class TemplateController(Controller):
 
     @get(
         "/{template_id:str}",
+        operation_id="getTemplate",
         summary="Get a template",
         description="The template, with the fields its placeholders use; its version is the "
         "`ETag` header.",
@@ -122,6 +124,7 @@ class TemplateController(Controller):
 
     @post(
         "/",
+        operation_id="createTemplate",
         summary="Create a template",
         description="Checked before it is stored: every placeholder must name a known field, "
         "the markup must be what Telegram accepts in the parse mode, and the text must fit "
@@ -151,6 +154,7 @@ class TemplateController(Controller):
 
     @put(
         "/{template_id:str}",
+        operation_id="updateTemplate",
         summary="Update a template",
         description="Changes the fields present in the body (`media: null` removes the "
         "media); the result is checked as a whole, as at creation. Executions already started "
@@ -180,6 +184,7 @@ class TemplateController(Controller):
 
     @delete(
         "/{template_id:str}",
+        operation_id="deleteTemplate",
         summary="Delete a template",
         description="Allowed even when campaigns name it: a campaign that names a deleted "
         "template cannot be executed (409 TEMPLATE_NOT_FOUND), and executions already started "
@@ -207,6 +212,7 @@ class TemplateController(Controller):
 
     @post(
         "/{template_id:str}/render",
+        operation_id="renderTemplate",
         summary="Render a template for a contact",
         description="The message as the contact would receive it: placeholders filled in "
         "(missing values give the fallback), values escaped for the parse mode; "

@@ -122,6 +122,7 @@ class TrackedLinkController(Controller):
 
     @get(
         "/{token:str}",
+        operation_id="followTrackedLink",
         summary="Follow a tracked link",
         description="Where the links and URL buttons of a campaign's messages lead when "
         "tracking is on (`TRACKING_BASE_URL`): records the click (when the dispatcher "
@@ -191,6 +192,7 @@ class ConversionController(Controller):
 
     @post(
         "/{campaign_id:str}/conversions",
+        operation_id="reportConversion",
         summary="Report a conversion",
         description="Records that a recipient of the campaign converted (bought, signed up…), "
         "named by exactly one of `contactId` and `telegramId`. It is attributed to the "

@@ -58,6 +58,7 @@ class UsersController(Controller):
 
     @get(
         "/",
+        operation_id="listUsers",
         summary="List operators",
         description="A page of operators, oldest first. Administrators only.",
         responses=errors(400, 401, 403),
@@ -80,6 +81,7 @@ class UsersController(Controller):
 
     @get(
         "/{user_id:str}",
+        operation_id="getUser",
         summary="Get an operator",
         description="Administrators only.",
         responses=errors(400, 401, 403, 404),
@@ -92,6 +94,7 @@ class UsersController(Controller):
 
     @post(
         "/",
+        operation_id="createUser",
         summary="Create an operator",
         description="An operator with a role: `admin` (manages operators and everything "
         "else), `manager` (writes campaigns) or `viewer` (reads). The password needs 10 to "
@@ -109,6 +112,7 @@ class UsersController(Controller):
 
     @put(
         "/{user_id:str}",
+        operation_id="updateUser",
         summary="Update an operator",
         description="Changes the fields present in the body (email, name, role, password, "
         "disabled). A new password or role, or `disabled: true`, signs the operator out at "
@@ -137,6 +141,7 @@ class UsersController(Controller):
 
     @delete(
         "/{user_id:str}",
+        operation_id="deleteUser",
         summary="Delete an operator",
         description="The operator can no longer log in, and their refresh tokens stop "
         "working. Deleting the last administrator is refused. Administrators only.",

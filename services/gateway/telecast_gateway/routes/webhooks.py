@@ -84,6 +84,7 @@ class WebhookController(Controller):
 
     @get(
         "/",
+        operation_id="listWebhooks",
         summary="List webhooks",
         description="A page of webhook subscriptions, oldest first. Secrets are never shown, "
         "nor the values of the URLs' query strings (`?token=***`). Managers and "
@@ -97,6 +98,7 @@ class WebhookController(Controller):
 
     @post(
         "/",
+        operation_id="createWebhook",
         summary="Create a webhook",
         description="Subscribes `url` (http or https; a public address unless the operator "
         "allowlisted it) to `events`, optionally only for `campaignIds`. The answer holds "
@@ -120,6 +122,7 @@ class WebhookController(Controller):
 
     @get(
         "/{webhook_id:str}",
+        operation_id="getWebhook",
         summary="Get a webhook",
         description="The subscription, whether it is active and, if it is not, why.",
         responses=_errors(400, 401, 403, 404, 503),
@@ -131,6 +134,7 @@ class WebhookController(Controller):
 
     @put(
         "/{webhook_id:str}",
+        operation_id="updateWebhook",
         summary="Update a webhook",
         description="Changes the fields present in the body. `active: true` re-enables a "
         "subscription (also one disabled after repeated failures): its waiting deliveries go "
@@ -149,6 +153,7 @@ class WebhookController(Controller):
 
     @delete(
         "/{webhook_id:str}",
+        operation_id="deleteWebhook",
         summary="Delete a webhook",
         description="The subscription, its pending deliveries and its delivery log go.",
         status_code=200,
@@ -167,6 +172,7 @@ class WebhookController(Controller):
 
     @post(
         "/{webhook_id:str}/rotate-secret",
+        operation_id="rotateWebhookSecret",
         summary="Rotate a webhook's secret",
         description="Makes a new signing secret and answers it (the only time it is shown). "
         "For a grace period (`previousSecretExpiresAt`, 24 h by default) deliveries carry a "
@@ -187,6 +193,7 @@ class WebhookController(Controller):
 
     @post(
         "/{webhook_id:str}/test",
+        operation_id="testWebhook",
         summary="Send a test event",
         description="Queues one `webhook.test` event to the subscription (also an inactive "
         "one), signed like any other, attempted once. Answers the delivery at once; follow "
@@ -206,6 +213,7 @@ class WebhookController(Controller):
 
     @get(
         "/{webhook_id:str}/deliveries",
+        operation_id="listWebhookDeliveries",
         summary="A webhook's delivery log",
         description="Deliveries, newest first, each with its attempts: when, the receiver's "
         "status code, latency, error, the first 512 bytes of its answer, and the next retry.",
@@ -226,6 +234,7 @@ class WebhookController(Controller):
 
     @get(
         "/{webhook_id:str}/deliveries/{delivery_id:str}",
+        operation_id="getWebhookDelivery",
         summary="Get a delivery",
         description="One delivery with all its attempts.",
         responses=_errors(400, 401, 403, 404, 503),
@@ -238,6 +247,7 @@ class WebhookController(Controller):
 
     @post(
         "/{webhook_id:str}/deliveries/{delivery_id:str}/redeliver",
+        operation_id="redeliverWebhookDelivery",
         summary="Redeliver",
         description="Sends a delivery that succeeded or was given up again, with the same "
         "event id and a fresh retry schedule. Deliveries of an inactive webhook wait until "
