@@ -156,3 +156,18 @@ def test_bad_logins_are_refused(platform: Platform, body: dict) -> None:
     assert answer.status_code in (400, 401)
     assert answer.json()["success"] is False
     assert "accessToken" not in answer.text
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/api/v1/campaigns", "GET, OPTIONS, POST"),
+        ("/api/v1/campaigns/any", "DELETE, GET, OPTIONS, PUT"),
+        ("/api/v1/users", "GET, OPTIONS, POST"),
+        ("/api/v1/templates/any", "DELETE, GET, OPTIONS, PUT"),
+    ],
+)
+def test_options_names_every_method_of_the_path(api: httpx.Client, path: str, methods: str) -> None:
+    answer = api.options(path)
+    assert answer.status_code == 204
+    assert answer.headers["allow"] == methods

@@ -17,6 +17,7 @@ from litestar.openapi.plugins import (
 )
 from litestar.openapi.spec import Components, SecurityScheme
 
+from telecast_gateway.allow import complete_allow
 from telecast_gateway.bus import Bus
 from telecast_gateway.click_filter import ClickFilter
 from telecast_gateway.credentials import Credentials
@@ -138,7 +139,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         on_app_init=[auth.on_app_init],
         guards=[password_changed],
         # Authentication (added by on_app_init) runs first, so both see the operator.
-        middleware=[observe, idempotent_posts],
+        middleware=[observe, complete_allow, idempotent_posts],
         before_send=[security_headers],
         exception_handlers=exception_handlers,
         dependencies={
