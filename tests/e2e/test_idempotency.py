@@ -39,7 +39,7 @@ def test_the_same_key_with_another_request_is_refused(api: httpx.Client) -> None
     other = api.post(
         "/api/v1/campaigns", json={"name": "B", "type": "message"}, headers={"Idempotency-Key": key}
     )
-    assert other.status_code == 422
+    assert other.status_code == 409
     assert other.json()["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
 
 

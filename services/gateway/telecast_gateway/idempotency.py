@@ -4,7 +4,8 @@ Keys belong to the operator who sent them and are kept for ``IDEMPOTENCY_KEY_TTL
 (24 by default). The first request with a key runs and its answer is stored (unless it was a
 5xx: a failure may be retried for real); a retry with the same method, path and body gets
 that answer again, marked ``Idempotent-Replayed: true``; the same key with another request is
-refused (422). A retry that arrives while the first is still running is told so (409).
+refused (409: the request is valid, and conflicts with the one the key already stands for).
+A retry that arrives while the first is still running is told so (409).
 
 An answer that carries a secret (a webhook's signing secret, new tokens) is never stored:
 its retry answers 409 ``SECRET_NOT_REPLAYED`` with the resource's id, since the secret is
@@ -234,7 +235,7 @@ def idempotent_posts(app: Any) -> Any:
             await _answer(
                 send,
                 *_error(
-                    422,
+                    409,
                     "IDEMPOTENCY_KEY_REUSED",
                     "this Idempotency-Key was used with another request; use a new key",
                 ),

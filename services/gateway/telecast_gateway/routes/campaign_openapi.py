@@ -484,7 +484,7 @@ ERRORS: dict[str, ErrorDoc] = {
     ),
     "PAYLOAD_TOO_LARGE": ErrorDoc(413, "the body is over 1 MiB", "Request Entity Too Large"),
     "IDEMPOTENCY_KEY_REUSED": ErrorDoc(
-        422,
+        409,
         "this Idempotency-Key was used before with another request",
         "this Idempotency-Key was used with another request; use a new key",
     ),

@@ -56,10 +56,11 @@ def _errors(*statuses: int) -> dict[int, ResponseSpec]:
         401: "No valid Bearer token",
         403: "The operator's role does not allow this",
         404: "No such contact (CONTACT_NOT_FOUND)",
-        409: "A contact with this telegramId exists already (CONTACT_EXISTS)",
+        409: "A contact with this telegramId exists already (CONTACT_EXISTS), or the "
+        "Idempotency-Key was used before with another request (IDEMPOTENCY_KEY_REUSED) or "
+        "its request is still running (IDEMPOTENCY_KEY_IN_USE)",
         413: "The body is over the import limit (2 GiB)",
         415: "The Content-Type is not text/csv or application/x-ndjson",
-        422: "The Idempotency-Key was used before with another request",
         503: "A service behind the gateway is unavailable",
     }
     return {s: ResponseSpec(ErrorEnvelope, description=descriptions[s]) for s in statuses}
@@ -179,7 +180,7 @@ class ContactController(Controller):
         "flags false). A second contact with the same `telegramId` is refused (409).",
         guards=[can_write_campaigns],
         status_code=201,
-        responses=_errors(400, 401, 403, 409, 422, 503),
+        responses=_errors(400, 401, 403, 409, 503),
     )
     async def create_contact(
         self, request: Request, data: ContactInput, bus: Bus
@@ -229,7 +230,7 @@ class ContactController(Controller):
         "clears this.",
         guards=[can_write_campaigns],
         status_code=200,
-        responses=_errors(400, 401, 403, 404, 422, 503),
+        responses=_errors(400, 401, 403, 404, 409, 503),
     )
     async def opt_out(
         self, request: Request, contact_id: ContactIdParam, bus: Bus
@@ -246,7 +247,7 @@ class ContactController(Controller):
         description="Undoes an opt-out, for a contact who consented again.",
         guards=[can_write_campaigns],
         status_code=200,
-        responses=_errors(400, 401, 403, 404, 422, 503),
+        responses=_errors(400, 401, 403, 404, 409, 503),
     )
     async def opt_in(
         self, request: Request, contact_id: ContactIdParam, bus: Bus

@@ -59,9 +59,10 @@ def _errors(*statuses: int) -> dict[int, ResponseSpec]:
         401: "No valid Bearer token",
         403: "The operator's role does not allow this",
         404: "No such segment (SEGMENT_NOT_FOUND)",
-        409: "A concurrent writer changed the segment (VERSION_CONFLICT)",
+        409: "A concurrent writer changed the segment (VERSION_CONFLICT), or the "
+        "Idempotency-Key was used before with another request (IDEMPOTENCY_KEY_REUSED) or its "
+        "request is still running (IDEMPOTENCY_KEY_IN_USE)",
         412: "If-Match names a version that is no longer current",
-        422: "The Idempotency-Key was used before with another request",
         503: "A service behind the gateway is unavailable, or a count took too long",
     }
     return {s: ResponseSpec(ErrorEnvelope, description=descriptions[s]) for s in statuses}
@@ -120,7 +121,7 @@ class SegmentController(Controller):
         description=f"A named filter over contacts. {_FILTER_HELP} Admin or manager.",
         guards=[can_write_campaigns],
         status_code=201,
-        responses=_errors(400, 401, 403, 422, 503),
+        responses=_errors(400, 401, 403, 409, 503),
     )
     async def create_segment(
         self,

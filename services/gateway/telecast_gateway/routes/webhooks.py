@@ -52,8 +52,8 @@ _ERROR_DESCRIPTIONS = {
     401: "No valid Bearer token",
     403: "The operator's role does not allow this (managers and administrators change webhooks)",
     404: "No such webhook (WEBHOOK_NOT_FOUND) or delivery (DELIVERY_NOT_FOUND)",
-    409: "A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE)",
-    422: "The Idempotency-Key was used before with another request",
+    409: "The Idempotency-Key was used before with another request (IDEMPOTENCY_KEY_REUSED), "
+    "or a request with it is still running (IDEMPOTENCY_KEY_IN_USE)",
     503: "The dispatcher service is unavailable",
 }
 
@@ -104,7 +104,7 @@ class WebhookController(Controller):
         "allowlisted it) to `events`, optionally only for `campaignIds`. The answer holds "
         "the signing `secret`: it is shown this once (rotate-secret makes a new one).",
         status_code=201,
-        responses=_errors(400, 401, 403, 409, 422, 503),
+        responses=_errors(400, 401, 403, 409, 503),
     )
     async def create_webhook(
         self,
@@ -179,7 +179,7 @@ class WebhookController(Controller):
         "second signature made with the previous secret, so receivers can switch without "
         "missing one.",
         status_code=200,
-        responses=_errors(400, 401, 403, 404, 409, 422, 503),
+        responses=_errors(400, 401, 403, 404, 409, 503),
     )
     async def rotate_secret(
         self,
@@ -199,7 +199,7 @@ class WebhookController(Controller):
         "one), signed like any other, attempted once. Answers the delivery at once; follow "
         "its outcome at `…/deliveries/{deliveryId}`.",
         status_code=202,
-        responses=_errors(400, 401, 403, 404, 409, 422, 503),
+        responses=_errors(400, 401, 403, 404, 409, 503),
     )
     async def send_test_event(
         self,
@@ -259,10 +259,10 @@ class WebhookController(Controller):
             403,
             404,
             409,
-            422,
             503,
-            s409="The delivery is still pending (DELIVERY_PENDING), or a request with the "
-            "same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE)",
+            s409="The delivery is still pending (DELIVERY_PENDING), or the Idempotency-Key was "
+            "used before with another request (IDEMPOTENCY_KEY_REUSED) or its request is still "
+            "running (IDEMPOTENCY_KEY_IN_USE)",
         ),
     )
     async def redeliver(
