@@ -46,6 +46,10 @@ def _refused(answer: httpx.Response, status: int, code: str) -> dict:
             b'{"name": "x", "type": "message", "goals": {"conversionRate": 150}}',
             "goals.conversionRate",
         ),
+        # The wrong JSON type, which a lenient decode used to turn into a value.
+        (b'{"name": "x", "type": "message", "budget": "100"}', "budget"),
+        (b'{"name": "x", "type": "message", "startDate": 0}', "startDate"),
+        (b'{"name": "x", "type": "message", "goals": {"revenue": "5"}}', "goals.revenue"),
         (
             b'{"name": "x", "type": "message", "messages": [{"content": "a",'
             b' "variations": [{"content": "b", "weight": 70}, {"content": "c", "weight": 40}]}]}',
@@ -171,3 +175,23 @@ def test_options_names_every_method_of_the_path(api: httpx.Client, path: str, me
     answer = api.options(path)
     assert answer.status_code == 204
     assert answer.headers["allow"] == methods
+
+
+def test_a_whole_number_written_with_a_fraction_is_an_integer(api: httpx.Client) -> None:
+    # JSON Schema's integer, as the OpenAPI document types it.
+    answer = api.post(
+        "/api/v1/campaigns",
+        json={"name": "Whole", "type": "invitation", "invitation": {"chatId": -1001234567890.0}},
+    )
+    assert answer.status_code == 201, answer.text
+
+
+def test_a_date_time_given_as_a_number_is_refused_when_rendering(api: httpx.Client) -> None:
+    template = api.post("/api/v1/templates", json={"name": "t", "content": "Hi {{firstName}}"})
+    assert template.status_code == 201, template.text
+    answer = api.post(
+        f"/api/v1/templates/{template.json()['data']['id']}/render",
+        json={"contact": {"firstName": "Jane", "lastPurchase": 0}},
+    )
+    error = _refused(answer, 400, "VALIDATION_ERROR")
+    assert error["details"][0]["field"] == "contact.lastPurchase"

@@ -46,6 +46,7 @@ from telecast_gateway.routes.users import UsersController
 from telecast_gateway.routes.webhooks import WebhookController
 from telecast_gateway.security import build_auth, document_public_paths, password_changed
 from telecast_gateway.settings import GatewaySettings
+from telecast_gateway.strict_bodies import decode_strictly
 from telecast_libs import nats as tnats
 from telecast_libs.log import get_logger
 from telecast_libs.ops import serve_ops
@@ -142,6 +143,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         middleware=[observe, complete_allow, idempotent_posts],
         before_send=[security_headers],
         exception_handlers=exception_handlers,
+        before_request=decode_strictly,
         dependencies={
             "bus": Provide(_provide_bus, sync_to_thread=False),
             "operators": Provide(_provide_operators, sync_to_thread=False),
