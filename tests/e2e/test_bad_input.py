@@ -82,6 +82,8 @@ def test_invalid_campaign_bodies_are_refused_and_store_nothing(
         {"status": "running"},
         {"type": "sms"},
         {"sort": "password"},
+        {"sort": "--name"},
+        {"sort": "+name"},
         {"search": "x" * 201},
     ],
 )
@@ -103,8 +105,16 @@ def test_unknown_campaign_and_bad_if_match(api: httpx.Client) -> None:
     missing = "00000000-0000-0000-0000-000000000000"
     _refused(api.put(f"/api/v1/campaigns/{missing}", json={"name": "x"}), 404, "CAMPAIGN_NOT_FOUND")
     created = api.post("/api/v1/campaigns", json=VALID).json()["data"]["id"]
+    for malformed in ("abc", "null", "", '"1'):
+        _refused(
+            api.put(
+                f"/api/v1/campaigns/{created}", json={"name": "x"}, headers={"If-Match": malformed}
+            ),
+            400,
+            "VALIDATION_ERROR",
+        )
     _refused(
-        api.put(f"/api/v1/campaigns/{created}", json={"name": "x"}, headers={"If-Match": "abc"}),
+        api.put(f"/api/v1/campaigns/{created}", json={"name": "x"}, headers={"If-Match": '"9"'}),
         412,
         "PRECONDITION_FAILED",
     )

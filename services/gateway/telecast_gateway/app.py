@@ -21,6 +21,7 @@ from telecast_gateway.allow import complete_allow
 from telecast_gateway.bus import Bus
 from telecast_gateway.click_filter import ClickFilter
 from telecast_gateway.credentials import Credentials
+from telecast_gateway.document import complete_document
 from telecast_gateway.envelope import exception_handlers
 from telecast_gateway.headers import security_headers
 from telecast_gateway.idempotency import (
@@ -180,4 +181,5 @@ def create_app(settings: GatewaySettings) -> Litestar:
         debug=False,
     )
     document_public_paths(app.openapi_schema)
+    complete_document(app.openapi_schema)
     return app

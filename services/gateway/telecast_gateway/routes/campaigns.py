@@ -91,6 +91,25 @@ _LIFECYCLE = (
 
 CampaignId = Annotated[str, Parameter(description="The campaign's id", max_length=100)]
 Period = Literal["1h", "24h", "7d", "30d", "all"]
+# What the projection can order a page by (campaign_view._SORTABLE); `-` for descending.
+Sort = Literal[
+    "createdAt",
+    "-createdAt",
+    "updatedAt",
+    "-updatedAt",
+    "name",
+    "-name",
+    "status",
+    "-status",
+    "type",
+    "-type",
+    "budget",
+    "-budget",
+    "startDate",
+    "-startDate",
+    "endDate",
+    "-endDate",
+]
 
 
 _METRIC_NAME = "|".join(STATISTICS_METRICS)
@@ -176,12 +195,7 @@ class CampaignController(Controller):
             CampaignType | None, Parameter(query="type", description="Only this type")
         ] = None,
         sort: Annotated[
-            str,
-            Parameter(
-                max_length=32,
-                description="Sort field (createdAt, updatedAt, name, status, type, budget, "
-                "startDate, endDate); prefix with - for descending",
-            ),
+            Sort, Parameter(description="The field to sort by; `-` first for descending")
         ] = "-createdAt",
         search: Annotated[
             str | None,

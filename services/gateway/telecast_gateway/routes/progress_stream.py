@@ -22,7 +22,14 @@ from litestar import Controller, Request, get
 from litestar.datastructures import State
 from litestar.exceptions import TooManyRequestsException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Example, OpenAPIMediaType, OpenAPIResponse, Operation, Schema
+from litestar.openapi.spec import (
+    Example,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    Operation,
+    Reference,
+    Schema,
+)
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
@@ -150,6 +157,35 @@ _STREAM_EXAMPLE = (
 )
 
 
+def _event(name: str, data: str, about: str) -> Schema:
+    """One event as an OpenAPI 3.1 stream schema describes it (the fields of an SSE event;
+    ``data`` is JSON text of the component ``data`` names)."""
+    return Schema(
+        type=OpenAPIType.OBJECT,
+        description=about,
+        required=["event", "data"],
+        properties={
+            "event": Schema(type=OpenAPIType.STRING, const=name),
+            "data": Schema(
+                type=OpenAPIType.STRING,
+                content_media_type="application/json",
+                content_schema=Reference(ref=f"#/components/schemas/{data}"),
+            ),
+            "id": Schema(type=OpenAPIType.STRING, pattern="^[0-9]+$"),
+            "retry": Schema(type=OpenAPIType.INTEGER, minimum=0),
+        },
+    )
+
+
+# Each event of the stream (OpenAPI 3.1 describes a stream by its events).
+EVENT_SCHEMA = Schema(
+    one_of=[
+        _event("progress", "CampaignProgress", "The progress, as `GET …/progress` answers it"),
+        _event("error", "ErrorBody", "The campaign was deleted: the last event"),
+    ]
+)
+
+
 def _stream_documented() -> type[Operation]:
     """The campaign operations' documentation, with the success answer described as the
     ``text/event-stream`` it is (Litestar knows no schema for a stream)."""
@@ -162,7 +198,7 @@ def _stream_documented() -> type[Operation]:
             if isinstance(response, OpenAPIResponse):
                 response.content = {
                     "text/event-stream": OpenAPIMediaType(
-                        schema=Schema(type=OpenAPIType.STRING),
+                        schema=EVENT_SCHEMA,
                         examples={
                             "running then completed": Example(
                                 summary="An execution under way, then its end",
