@@ -291,10 +291,8 @@ def _run(schema: Any) -> tuple[list[str], int]:
 # any failure elsewhere, fails the test.
 REFUSED_FOR_A_RULE_NO_SCHEMA_STATES = {
     "POST /api/v1/campaigns": "startDate must come before endDate",
-    "PUT /api/v1/campaigns/{campaign_id}": "startDate before endDate; a body of nulls only "
-    "changes nothing (null means not sent, until PUT becomes a JSON Merge Patch)",
-    "GET /api/v1/campaigns/{campaign_id}/statistics": "metrics names sections (the metric "
-    "names the spec has are being added; their pattern with them)",
+    "PUT /api/v1/campaigns/{campaign_id}": "startDate must come before endDate, also once "
+    "merged with the stored ones",
     "POST /api/v1/auth/password": "currentPassword must be the operator's password",
     "POST /api/v1/templates": "the content must be valid in its parseMode",
     "PUT /api/v1/templates/{template_id}": "the content must be valid in its parseMode; a "
@@ -379,6 +377,9 @@ def test_campaigns_followed_through_their_links_answer_as_documented(
         schemathesis.openapi.from_url(f"{platform.base_url}/schema/openapi.json", config=config)
         .include(path_regex=r"^/api/v1/campaigns")
         .exclude(path_regex=STREAM_PATH)
+        # Their 404 names another resource (CONTACT_NOT_FOUND, RECIPIENT_NOT_FOUND), which
+        # ensure_resource_availability would take for the campaign just created.
+        .exclude(operation_id=["previewCampaignMessages", "reportConversion"])
     )
     before = _campaign_calls(api)
     failures, _ = _run(schema)
