@@ -12,6 +12,8 @@ a rule the document states:
 - a header is a string, never JSON ``null`` (Litestar writes ``str | None`` as "a string
   or null", and a generator then sends ``If-Match: null``): left out is how it is not
   given. (In a query, Litestar does read ``null`` as not given.)
+- a time's UTC offset is within ±15:59 (``strict_bodies``: PostgreSQL stores no other), so a
+  ``date-time`` also carries a pattern for its ending;
 - and OpenAPI links say where a campaign's id leads (create → get, update, execute…), for
   clients and for stateful testing.
 """
@@ -86,6 +88,8 @@ def complete_document(openapi: OpenAPI) -> None:
                 Schema(required=[field], properties={field: Schema(type=kind)})
                 for field, kind in _EXACTLY_ONE[name]
             ]
+    for schema in components.values():
+        _storable_times(schema)
     for operation in _operations(openapi).values():
         for parameter in operation.parameters or ():
             if (
@@ -177,3 +181,21 @@ def _link_campaign_answers(openapi: OpenAPI) -> None:
             )
             for target in _ON_A_CAMPAIGN
         }
+
+
+# Ends with Z or an offset PostgreSQL can store (RFC 3339 allows up to ±23:59).
+_STORABLE_OFFSET = r"(Z|z|[+-](0[0-9]|1[0-5]):[0-5][0-9])$"
+
+
+def _storable_times(schema: Schema) -> None:
+    if schema.format is not None and str(schema.format.value) == "date-time" and not schema.pattern:
+        schema.pattern = _STORABLE_OFFSET
+    for child in (
+        *(schema.properties or {}).values(),
+        *(schema.one_of or ()),
+        *(schema.any_of or ()),
+        *(schema.all_of or ()),
+        *([schema.items] if isinstance(schema.items, Schema) else []),
+    ):
+        if isinstance(child, Schema):
+            _storable_times(child)

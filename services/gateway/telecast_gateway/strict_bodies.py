@@ -6,10 +6,16 @@ requests the OpenAPI document calls invalid were accepted, and a typo changed a 
 instead of being refused. This decodes the body once more, strictly, before the handler
 runs; the lenient decode only ever sees bodies that pass. As in JSON Schema, a number with
 no fraction (``5.0``) is an integer.
+
+Two values that JSON allows and PostgreSQL cannot store are refused here too, before any
+service records them: a NUL character in text, and a time whose UTC offset is beyond
+±15:59 (RFC 3339 allows ``+22:08``; real time zones stay within ±14:00). Recorded, either
+would stop the projection at that event, for everyone.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -34,7 +40,7 @@ async def decode_strictly(request: Request[Any, Any, Any]) -> None:
         # Malformed JSON: Litestar's own decode refuses it, in its words.
         return
     try:
-        msgspec.convert(_integers(value), type=field.annotation, strict=True)
+        decoded = msgspec.convert(_integers(value), type=field.annotation, strict=True)
     except msgspec.ValidationError as error:
         message, _, path = str(error).partition(" - at `$")
         key = path.rstrip("`").lstrip(".") or "body"
@@ -42,6 +48,40 @@ async def decode_strictly(request: Request[Any, Any, Any]) -> None:
             detail=str(error),
             extra=[{"key": key, "source": "body", "message": message}],
         ) from None
+    problem = _unstorable(decoded, "body")
+    if problem is not None:
+        key, message = problem
+        raise ValidationException(
+            detail=f"{key}: {message}", extra=[{"key": key, "source": "body", "message": message}]
+        )
+
+
+_MAX_OFFSET = timedelta(hours=15, minutes=59)
+
+
+def _unstorable(value: Any, path: str) -> tuple[str, str] | None:
+    """The first value PostgreSQL cannot store, as (where, why), or None."""
+    if isinstance(value, str):
+        return (path, "text must not contain a NUL character") if "\x00" in value else None
+    if isinstance(value, datetime):
+        offset = value.utcoffset()
+        if offset is not None and abs(offset) > _MAX_OFFSET:
+            return path, "a time's UTC offset must be within ±15:59 (write it in UTC: Z)"
+        return None
+    if isinstance(value, msgspec.Struct):
+        names = dict(zip(value.__struct_fields__, value.__struct_encode_fields__, strict=True))
+        items: Any = ((names[name], getattr(value, name)) for name in value.__struct_fields__)
+    elif isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list | tuple):
+        items = ((f"[{index}]", item) for index, item in enumerate(value))
+    else:
+        return None
+    for key, item in items:
+        found = _unstorable(item, f"{path}{key}" if str(key).startswith("[") else f"{path}.{key}")
+        if found is not None:
+            return found
+    return None
 
 
 def _integers(value: Any) -> Any:
