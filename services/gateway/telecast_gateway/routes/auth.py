@@ -103,6 +103,7 @@ class AuthController(Controller):
     @post(
         "/logout",
         status_code=200,
+        operation_id="logout",
         summary="Log out",
         description="Ends the login that the refresh token belongs to: it and every token "
         "refreshed from it stop working (other logins of the operator go on). Access tokens "

@@ -438,6 +438,12 @@ ERRORS: dict[str, ErrorDoc] = {
     ErrorCode.FORBIDDEN: ErrorDoc(
         403, "the operator's role does not allow this", "this needs the admin or manager role"
     ),
+    ErrorCode.TOO_MANY_REQUESTS: ErrorDoc(
+        429,
+        "the operator has as many progress streams open as allowed; `Retry-After` says when "
+        "to try again",
+        "at most 5 progress streams at once per operator: close one",
+    ),
     ErrorCode.CAMPAIGN_NOT_FOUND: ErrorDoc(
         404,
         "no such campaign, or it was deleted",

@@ -36,7 +36,6 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.security.jwt import Token
 
 from telecast_gateway.bus import Bus
-from telecast_gateway.envelope import ErrorEnvelope
 from telecast_gateway.operators import Operator
 from telecast_gateway.routes.campaign_openapi import documented, errors
 from telecast_libs.contracts.base import encode
@@ -242,12 +241,7 @@ class ProgressStreamController(Controller):
                 ErrorCode.UNAUTHORIZED,
                 ErrorCode.SERVICE_UNAVAILABLE,
                 ErrorCode.CAMPAIGN_NOT_FOUND,
-            ),
-            429: ResponseSpec(
-                ErrorEnvelope,
-                generate_examples=False,
-                description="TOO_MANY_REQUESTS: the operator has as many streams open as "
-                "allowed (5)",
+                ErrorCode.TOO_MANY_REQUESTS,
             ),
         },
         operation_class=_stream_documented(),
