@@ -117,10 +117,13 @@ class Platform:
         self.database_url = database_url
         self.nats_url = nats_url
         self.namespace = namespace
-        ports = {name: free_port() for name in MODULES}
-        self.telegram_sim_address = f"127.0.0.1:{free_port()}"
+        # Distinct ports: the kernel may hand the same free port out twice, and a service
+        # whose port another one took would look ready through the other's /ready.
+        self._ports: set[int] = set()
+        ports = {name: self._port() for name in MODULES}
+        self.telegram_sim_address = f"127.0.0.1:{self._port()}"
         # The gateway's operations port (/metrics); its API is on the service's port.
-        self.gateway_metrics_port = free_port()
+        self.gateway_metrics_port = self._port()
         base_env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -188,6 +191,13 @@ class Platform:
         }
         self.base_url = f"http://127.0.0.1:{ports['gateway']}"
 
+    def _port(self) -> int:
+        port = free_port()
+        while port in self._ports:
+            port = free_port()
+        self._ports.add(port)
+        return port
+
     def __getitem__(self, name: str) -> Service:
         return self.services[name]
 
@@ -197,7 +207,7 @@ class Platform:
         it if the platform has not started yet, else by the caller (``start()``)."""
         assert name not in self.services, f"{name} exists"
         original = self.services[service]
-        port = free_port()
+        port = self._port()
         replica = Service(
             name,
             {**original.env, "METRICS_PORT": str(port)},
