@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,8 +21,6 @@ import psycopg
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from telecast_devenv import Infra
-from telecast_devenv.databases import create_database, drop_database
 from telecast_devenv.jetstream import delete_streams
 from telecast_dispatcher.schema import prepare_database
 from telecast_dispatcher.sending.interactions import Interactions, republish_interactions
@@ -49,16 +47,6 @@ from telecast_libs.tracking import TrackedLink, sign
 SECRET = "a-test-secret-of-at-least-thirty-two-characters"
 BASE = "http://127.0.0.1:8000"
 META = CommandMeta(actor=Actor(id="op-1", role="manager"), correlation_id="corr-1")
-
-
-@pytest.fixture(scope="module")
-def own_database(infra: Infra) -> Iterator[str]:
-    name = f"telecast_t_{secrets.token_hex(4)}"
-    url = create_database(infra.database_url, name)
-    try:
-        yield url
-    finally:
-        drop_database(infra.database_url, name)
 
 
 class Harness:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import nats
@@ -19,8 +19,6 @@ import psycopg
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from telecast_devenv import Infra
-from telecast_devenv.databases import create_database, drop_database
 from telecast_devenv.jetstream import delete_streams
 from telecast_dispatcher.schema import prepare_database
 from telecast_dispatcher.sending import metrics
@@ -34,16 +32,6 @@ from telecast_libs.contracts.messages import CommandReply
 from telecast_libs.pg import open_pool
 from telecast_libs.streams import delivery_events_stream, work_stream
 from telecast_libs.subjects import Subjects, check_namespace, subjects_for
-
-
-@pytest.fixture(scope="module")
-def own_database(infra: Infra) -> Iterator[str]:
-    name = f"telecast_t_{secrets.token_hex(4)}"
-    url = create_database(infra.database_url, name)
-    try:
-        yield url
-    finally:
-        drop_database(infra.database_url, name)
 
 
 @dataclass

@@ -18,8 +18,6 @@ import psycopg
 import pytest
 from support.webhook_receiver import Answer, Received, Receiver, running_receiver
 
-from telecast_devenv import Infra
-from telecast_devenv.databases import create_database, drop_database
 from telecast_devenv.jetstream import delete_streams
 from telecast_dispatcher.schema import prepare_database
 from telecast_dispatcher.webhooks.delivery import DeliveryWorker
@@ -43,16 +41,6 @@ PER_SUBSCRIPTION = 4
 
 
 SEALER = Sealer(generate_key())
-
-
-@pytest.fixture(scope="module")
-def own_database(infra: Infra) -> Iterator[str]:
-    name = f"telecast_t_{secrets.token_hex(4)}"
-    url = create_database(infra.database_url, name)
-    try:
-        yield url
-    finally:
-        drop_database(infra.database_url, name)
 
 
 @pytest.fixture

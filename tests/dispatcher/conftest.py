@@ -1,0 +1,23 @@
+"""Fixtures of the dispatcher's tests against real PostgreSQL."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+from telecast_devenv import Infra
+from telecast_devenv.databases import create_database, drop_database
+
+
+@pytest.fixture(scope="module")
+def own_database(infra: Infra) -> Iterator[str]:
+    """A database for the module alone: its synthetic ledgers and executions must reach no
+    other test's read models or sweeps."""
+    name = f"telecast_t_{secrets.token_hex(4)}"
+    url = create_database(infra.database_url, name)
+    try:
+        yield url
+    finally:
+        drop_database(infra.database_url, name)
