@@ -6,15 +6,16 @@ import json
 from datetime import UTC, datetime
 
 from telecast_dispatcher.webhooks.payload import body_of_test_event, event_body, evolve
-from telecast_libs.contracts.messages import EventEnvelope
+from telecast_libs.contracts.events import DomainEvent, event_from
 
 AT = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+EXECUTION = {"executionId": "x1", "testMode": False, "targetPercentage": 100, "priority": "normal"}
 
 
-def event(version: int, type_: str, data: dict | None = None) -> EventEnvelope:
-    return EventEnvelope(
+def event(version: int, type_: str, data: dict | None = None) -> DomainEvent:
+    return event_from(
+        type_,
         id=f"e{version}",
-        type=type_,
         aggregate_id="c1",
         aggregate_version=version,
         occurred_at=AT,
@@ -27,7 +28,7 @@ def test_facts_follow_the_lifecycle() -> None:
     stream = [
         event(1, "campaign.created", {"campaign": {"name": "Summer", "type": "message"}}),
         event(2, "campaign.updated", {"changes": {"name": "Summer sale"}}),
-        event(3, "campaign.started", {"execution": {}}),
+        event(3, "campaign.started", {"execution": EXECUTION}),
         event(4, "campaign.paused"),
         event(5, "campaign.resumed"),
         event(6, "campaign.completed", {"reason": "done"}),
@@ -77,11 +78,15 @@ def test_a_test_event_names_the_webhook() -> None:
 def test_a_failed_execution_leaves_the_campaign_paused_and_says_why() -> None:
     stream = [
         event(1, "campaign.created", {"campaign": {"name": "Summer", "type": "message"}}),
-        event(2, "campaign.started", {"execution": {"executionId": "x1"}}),
+        event(2, "campaign.started", {"execution": EXECUTION}),
         event(
             3,
             "campaign.failed",
-            {"reason": "every sending account is unusable", "code": "NO_SENDER"},
+            {
+                "reason": "every sending account is unusable",
+                "code": "NO_SENDER",
+                "executionId": "x1",
+            },
         ),
     ]
     facts = None
@@ -90,7 +95,11 @@ def test_a_failed_execution_leaves_the_campaign_paused_and_says_why() -> None:
     body = json.loads(event_body(stream[-1], facts))
     assert body["type"] == "campaign.failed"
     assert body["campaign"]["status"] == "paused"
-    assert body["data"] == {"reason": "every sending account is unusable", "code": "NO_SENDER"}
+    assert body["data"] == {
+        "reason": "every sending account is unusable",
+        "code": "NO_SENDER",
+        "executionId": "x1",
+    }
     assert evolve(facts, event(4, "campaign.resumed"))["status"] == "active"
 
 

@@ -28,7 +28,8 @@ from telecast_dispatcher.webhooks.subscriptions import Subscriptions
 from telecast_dispatcher.webhooks.targets import TargetPolicy
 from telecast_libs import nats as tnats
 from telecast_libs.contracts.base import encode
-from telecast_libs.contracts.messages import Actor, CommandMeta, EventEnvelope
+from telecast_libs.contracts.events import DomainEvent, event_from
+from telecast_libs.contracts.messages import Actor, CommandMeta
 from telecast_libs.contracts.webhooks import CreateWebhook, NewWebhook
 from telecast_libs.pg import open_pool
 from telecast_libs.sealing import Sealer, generate_key
@@ -58,16 +59,16 @@ def receiver() -> Iterator[Receiver]:
         yield running
 
 
-def envelope(campaign_id: str, version: int) -> EventEnvelope:
+def envelope(campaign_id: str, version: int) -> DomainEvent:
     kind = "campaign.created" if version == 1 else "campaign.updated"
     data = (
         {"campaign": {"name": f"c{campaign_id[:4]}", "type": "message"}}
         if version == 1
         else {"changes": {"name": f"v{version}"}}
     )
-    return EventEnvelope(
+    return event_from(
+        kind,
         id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{campaign_id}:{version}")),
-        type=kind,
         aggregate_id=campaign_id,
         aggregate_version=version,
         occurred_at=datetime.now(UTC),

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from telecast_libs.contracts.messages import EventEnvelope, ListCampaigns
+from telecast_libs.contracts.events import DomainEvent, event_from
+from telecast_libs.contracts.messages import ListCampaigns
 from telecast_projection import campaign_view
 from telecast_projection.bootstrap import prepare_database
 from telecast_projection.errors import MissingEvent
@@ -17,10 +18,10 @@ from telecast_projection.errors import MissingEvent
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def event(campaign_id: str, version: int, type_: str, data: dict) -> EventEnvelope:
-    return EventEnvelope(
+def event(campaign_id: str, version: int, type_: str, data: dict) -> DomainEvent:
+    return event_from(
+        type_,
         id=str(uuid.uuid4()),
-        type=type_,
         aggregate_id=campaign_id,
         aggregate_version=version,
         occurred_at=AT,
@@ -29,7 +30,7 @@ def event(campaign_id: str, version: int, type_: str, data: dict) -> EventEnvelo
     )
 
 
-def created(campaign_id: str, name: str = "Summer", **content: object) -> EventEnvelope:
+def created(campaign_id: str, name: str = "Summer", **content: object) -> DomainEvent:
     campaign = {"name": name, "type": "message", **content}
     return event(campaign_id, 1, "campaign.created", {"campaign": campaign, "createdBy": "op"})
 
@@ -131,7 +132,12 @@ async def test_a_failed_execution_shows_as_paused_with_its_reason(
     stream = [
         created(cid),
         event(cid, 2, "campaign.started", {"execution": {**execution, "priority": "normal"}}),
-        event(cid, 3, "campaign.failed", {"reason": "no usable account", "code": "NO_SENDER"}),
+        event(
+            cid,
+            3,
+            "campaign.failed",
+            {"reason": "no usable account", "code": "NO_SENDER", "executionId": "x1"},
+        ),
     ]
     for item in stream:
         await campaign_view.apply(conn, item)
@@ -162,10 +168,13 @@ async def test_a_removed_field_goes_and_the_carried_count_follows_the_last_count
 ) -> None:
     cid, tag = str(uuid.uuid4()), uuid.uuid4().hex[:8]
     first = {"totalCount": 5, "countedAt": "2026-01-01T00:00:00Z"}
-    creation = created(
-        cid, name=f"Carried {tag}", description="d", goals={"revenue": 5, "conversionRate": 1}
-    )
-    creation.data["audienceCount"] = first
+    campaign = {
+        "name": f"Carried {tag}",
+        "type": "message",
+        "description": "d",
+        "goals": {"revenue": 5, "conversionRate": 1},
+    }
+    creation = event(cid, 1, "campaign.created", {"campaign": campaign, "audienceCount": first})
     await campaign_view.apply(conn, creation)
     # An update that removed fields (null) and counted nothing keeps the count it had.
     removed = {"description": None, "goals": {"conversionRate": 1}}

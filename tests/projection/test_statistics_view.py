@@ -21,7 +21,8 @@ from telecast_libs.contracts.deliveries import (
     ExecutionPlanned,
     InteractionEvent,
 )
-from telecast_libs.contracts.messages import EventEnvelope, ListCampaigns
+from telecast_libs.contracts.events import DomainEvent, event_from
+from telecast_libs.contracts.messages import ListCampaigns
 from telecast_libs.contracts.views import (
     OVERVIEW_METRICS,
     PERFORMANCE_METRICS,
@@ -38,10 +39,10 @@ START = datetime(2026, 3, 1, 9, 58, tzinfo=UTC)
 SEGMENT_A, SEGMENT_B = str(uuid.uuid4()), str(uuid.uuid4())
 
 
-def created_campaign(campaign_id: str, content: dict) -> EventEnvelope:
-    return EventEnvelope(
+def created_campaign(campaign_id: str, content: dict) -> DomainEvent:
+    return event_from(
+        "campaign.created",
         id=str(uuid.uuid4()),
-        type="campaign.created",
         aggregate_id=campaign_id,
         aggregate_version=1,
         occurred_at=START,

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from telecast_libs.contracts.errors import Problem
-from telecast_libs.contracts.messages import EventEnvelope
+from telecast_libs.contracts.events import DomainEvent, event_from
 from telecast_libs.contracts.templates import ListTemplates
 from telecast_projection import template_view
 from telecast_projection.bootstrap import prepare_database
@@ -20,10 +20,10 @@ AT = datetime(2026, 1, 1, tzinfo=UTC)
 PHOTO = {"type": "photo", "url": "https://cdn.example.com/a.jpg"}
 
 
-def event(template_id: str, version: int, type_: str, data: dict) -> EventEnvelope:
-    return EventEnvelope(
+def event(template_id: str, version: int, type_: str, data: dict) -> DomainEvent:
+    return event_from(
+        type_,
         id=str(uuid.uuid4()),
-        type=type_,
         aggregate_id=template_id,
         aggregate_version=version,
         occurred_at=AT,
@@ -32,7 +32,7 @@ def event(template_id: str, version: int, type_: str, data: dict) -> EventEnvelo
     )
 
 
-def created(template_id: str, name: str = "Welcome", **content: object) -> EventEnvelope:
+def created(template_id: str, name: str = "Welcome", **content: object) -> DomainEvent:
     template = {
         "name": name,
         "content": "Hi {{firstName|there}}, {{attributes.tier}}",

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, get_args
 
-import msgspec
-
 from telecast_libs.contracts.base import Wire
 from telecast_libs.contracts.campaigns import (
     CampaignChanges,
@@ -221,25 +219,6 @@ ReadModelQuery = CampaignQuery | SegmentQuery | TemplateQuery
 
 
 # Events -----------------------------------------------------------------------------------
-
-
-class EventEnvelope(Wire, kw_only=True):
-    """One stored event as published on JetStream.
-
-    ``id`` is derived from (aggregate id, version), so a re-published event carries the same
-    id and the same ``Nats-Msg-Id``; ``position`` is its place in the notification log.
-    """
-
-    id: str
-    type: str
-    aggregate_id: str
-    aggregate_version: int
-    occurred_at: datetime
-    position: int
-    correlation_id: str | None = None
-    causation_id: str | None = None
-    actor: Actor | None = None
-    data: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 def kinds(union: Any) -> list[str]:

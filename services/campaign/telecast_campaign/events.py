@@ -1,15 +1,17 @@
-"""How a stored campaign event looks on the wire (the JetStream envelope)."""
+"""A stored domain event as the relay publishes it: the typed event of
+``telecast_libs.contracts.events`` its consumers decode."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+import msgspec
+
 from telecast_campaign.domain.campaign import Campaign
 from telecast_campaign.domain.segment import Segment
 from telecast_campaign.domain.template import Template
-from telecast_libs.contracts.base import decode, encode
-from telecast_libs.contracts.messages import Actor, EventEnvelope
+from telecast_libs.contracts.events import DomainEvent
 
 # Event ids are derived, not random: a re-published event must carry the same id.
 _EVENT_ID_NAMESPACE = uuid.UUID("6f1d7f1e-6a43-4c55-9d0b-8c5e3f2a9b10")
@@ -45,20 +47,21 @@ def wire_type(domain_event: Any) -> str:
     return WIRE_TYPES[type(domain_event)]
 
 
-def to_envelope(domain_event: Any, position: int) -> EventEnvelope:
+def to_envelope(domain_event: Any, position: int) -> DomainEvent:
     meta = domain_event.meta
-    return EventEnvelope(
-        id=event_id(domain_event.originator_id, domain_event.originator_version),
-        type=wire_type(domain_event),
-        aggregate_id=str(domain_event.originator_id),
-        aggregate_version=domain_event.originator_version,
-        occurred_at=domain_event.timestamp,
-        position=position,
-        correlation_id=meta.get("correlationId"),
-        causation_id=meta.get("causationId"),
-        actor=decode(encode(meta["actor"]), Actor) if meta.get("actor") else None,
-        data=_data(domain_event),
-    )
+    envelope = {
+        "type": wire_type(domain_event),
+        "id": event_id(domain_event.originator_id, domain_event.originator_version),
+        "aggregateId": str(domain_event.originator_id),
+        "aggregateVersion": domain_event.originator_version,
+        "occurredAt": domain_event.timestamp,
+        "position": position,
+        "correlationId": meta.get("correlationId"),
+        "causationId": meta.get("causationId"),
+        "actor": meta.get("actor"),
+        "data": _data(domain_event),
+    }
+    return msgspec.convert(envelope, DomainEvent)
 
 
 def _data(domain_event: Any) -> dict[str, Any]:

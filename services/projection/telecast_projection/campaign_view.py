@@ -18,6 +18,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from telecast_libs.contracts.base import to_builtins
 from telecast_libs.contracts.campaigns import (
     CampaignContent,
     CampaignStatus,
@@ -25,7 +26,21 @@ from telecast_libs.contracts.campaigns import (
     TargetAudience,
 )
 from telecast_libs.contracts.errors import ErrorCode, Problem
-from telecast_libs.contracts.messages import EventEnvelope, ListCampaigns
+from telecast_libs.contracts.events import (
+    CampaignCancelled,
+    CampaignCloned,
+    CampaignCompleted,
+    CampaignCreated,
+    CampaignDeleted,
+    CampaignEvent,
+    CampaignFailed,
+    CampaignPaused,
+    CampaignResumed,
+    CampaignScheduled,
+    CampaignStarted,
+    CampaignUpdated,
+)
+from telecast_libs.contracts.messages import ListCampaigns
 from telecast_libs.contracts.views import (
     AudienceSummary,
     CampaignDetail,
@@ -74,49 +89,51 @@ def sort_clause(sort: str) -> str | None:
 # Applying events -------------------------------------------------------------------------
 
 
-async def apply(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
-    data, at = event.data, _iso(event.occurred_at)
-    match event.type:
-        case "campaign.created" | "campaign.cloned":
+async def apply(conn: psycopg.AsyncConnection, event: CampaignEvent) -> None:
+    at = _iso(event.occurred_at)
+    match event:
+        case CampaignCreated() | CampaignCloned():
             await _created(conn, event)
-        case "campaign.updated":
+        case CampaignUpdated():
             await _advance(
                 conn,
                 event,
-                changes=data.get("changes", {}),
-                audience_count=data.get("audienceCount"),
+                changes=event.data.changes,
+                audience_count=_builtins(event.data.audience_count),
             )
-        case "campaign.deleted":
+        case CampaignDeleted():
             await _advance(conn, event, deleted=True)
-        case "campaign.scheduled" | "campaign.started":
-            status = "scheduled" if event.type == "campaign.scheduled" else "active"
+        case CampaignScheduled():
+            await _advance(conn, event, execution=to_builtins(event.data.execution))
+        case CampaignStarted():
             await _advance(
                 conn,
                 event,
-                status=status,
-                execution=data["execution"],
-                audience_count=data.get("audienceCount"),
+                execution=to_builtins(event.data.execution),
+                audience_count=_builtins(event.data.audience_count),
             )
-        case "campaign.paused" | "campaign.failed":
-            # A failed execution is paused until an operator resumes it (the spec's statuses
-            # have no "failed"); the reason says why, a pause by an operator has none.
-            execution = {"pausedAt": at, "reason": data.get("reason")}
-            await _advance(conn, event, status="paused", execution=execution)
-        case "campaign.resumed":
+        case CampaignPaused() | CampaignFailed():
+            # The reason says why a guard paused or an execution failed; an operator's pause
+            # has none.
+            await _advance(conn, event, execution={"pausedAt": at, "reason": event.data.reason})
+        case CampaignResumed():
             # The reason of the pause no longer describes the campaign.
-            execution = {"resumedAt": at, "reason": None}
-            await _advance(conn, event, status="active", execution=execution)
-        case "campaign.completed" | "campaign.cancelled":
-            status, key = event.type.split(".")[1], f"{event.type.split('.')[1]}At"
-            await _advance(
-                conn, event, status=status, execution={key: at, "reason": data.get("reason")}
-            )
+            await _advance(conn, event, execution={"resumedAt": at, "reason": None})
+        case CampaignCompleted():
+            execution = {"completedAt": at, "reason": event.data.reason}
+            await _advance(conn, event, execution=execution)
+        case CampaignCancelled():
+            execution = {"cancelledAt": at, "reason": event.data.reason}
+            await _advance(conn, event, execution=execution)
 
 
-async def _created(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
-    content = event.data["campaign"]
-    cloned = event.data.get("clonedFrom") or {}
-    audience_count, baseline = event.data.get("audienceCount"), cloned.get("baseline")
+def _builtins(part: msgspec.Struct | None) -> Any:
+    return to_builtins(part) if part is not None else None
+
+
+async def _created(conn: psycopg.AsyncConnection, event: CampaignCreated | CampaignCloned) -> None:
+    content, data = event.data.campaign, event.data
+    cloned = data.cloned_from
     await conn.execute(
         """
         INSERT INTO projection.campaigns (id, version, name, description, type, status, budget,
@@ -134,23 +151,22 @@ async def _created(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
             content.get("budget"),
             content.get("startDate"),
             content.get("endDate"),
-            event.data.get("createdBy"),
+            data.created_by,
             event.occurred_at,
             event.occurred_at,
             Jsonb(content),
-            cloned.get("campaignId"),
-            Jsonb(audience_count) if audience_count is not None else None,
-            Jsonb(baseline) if baseline is not None else None,
+            cloned.campaign_id if cloned else None,
+            Jsonb(to_builtins(data.audience_count)) if data.audience_count else None,
+            Jsonb(cloned.baseline) if cloned and cloned.baseline is not None else None,
         ),
     )
 
 
 async def _advance(
     conn: psycopg.AsyncConnection,
-    event: EventEnvelope,
+    event: CampaignEvent,
     *,
     changes: dict[str, Any] | None = None,
-    status: str | None = None,
     execution: dict[str, Any] | None = None,
     deleted: bool = False,
     audience_count: dict[str, Any] | None = None,
@@ -181,7 +197,7 @@ async def _advance(
             "id": event.aggregate_id,
             "version": event.aggregate_version,
             "changes": Jsonb(changes or {}),
-            "status": status,
+            "status": event.status_after,
             "execution": Jsonb(execution) if execution is not None else None,
             "at": event.occurred_at,
             "deleted": deleted,

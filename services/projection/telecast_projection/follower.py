@@ -27,8 +27,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from psycopg_pool import AsyncConnectionPool
 
 from telecast_libs import nats as tnats
-from telecast_libs.contracts.base import decode
-from telecast_libs.contracts.messages import EventEnvelope
+from telecast_libs.contracts.events import DomainEvent, decode_event
 from telecast_libs.log import correlation, get_logger
 from telecast_libs.pg import try_advisory_lock
 from telecast_libs.streams import campaign_events_stream
@@ -174,6 +173,12 @@ class Follower:
                     SKIPPED.inc()
                     continue
                 event = self._decode(message.data, seq)
+                if event is None:
+                    # A type this version does not know (a newer campaign service's): no
+                    # read model here is about it.
+                    log.info("follower.unknown_event_skipped", stream_seq=seq)
+                    stream_seq = seq
+                    continue
                 with correlation(event.correlation_id):
                     try:
                         await apply(conn, event)
@@ -213,9 +218,9 @@ class Follower:
         await self._notify(position)
         return Checkpoint(stream_seq, position)
 
-    def _decode(self, data: bytes, seq: int) -> EventEnvelope:
+    def _decode(self, data: bytes, seq: int) -> DomainEvent | None:
         try:
-            return decode(data, EventEnvelope)
+            return decode_event(data)
         except msgspec.ValidationError:
             FAILED.inc()
             log.exception(

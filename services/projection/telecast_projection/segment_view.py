@@ -17,7 +17,12 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from telecast_libs.contracts.errors import Problem
-from telecast_libs.contracts.messages import EventEnvelope
+from telecast_libs.contracts.events import (
+    SegmentCreated,
+    SegmentDeleted,
+    SegmentEvent,
+    SegmentUpdated,
+)
 from telecast_libs.contracts.segments import (
     SEGMENT_NOT_FOUND,
     ListSegments,
@@ -31,10 +36,10 @@ from telecast_projection.errors import MissingEvent
 # Applying events -------------------------------------------------------------------------
 
 
-async def apply(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
-    match event.type:
-        case "segment.created":
-            segment = event.data["segment"]
+async def apply(conn: psycopg.AsyncConnection, event: SegmentEvent) -> None:
+    match event:
+        case SegmentCreated():
+            segment = event.data.segment
             await conn.execute(
                 """
                 INSERT INTO projection.segments (id, version, name, description, filter,
@@ -45,22 +50,22 @@ async def apply(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
                 (
                     event.aggregate_id,
                     event.aggregate_version,
-                    segment["name"],
-                    segment.get("description"),
-                    Jsonb(segment["filter"]),
-                    event.data.get("createdBy"),
+                    segment.name,
+                    segment.description,
+                    Jsonb(segment.filter),
+                    event.data.created_by,
                     event.occurred_at,
                     event.occurred_at,
                 ),
             )
-        case "segment.updated":
-            await _advance(conn, event, event.data.get("changes", {}), deleted=False)
-        case "segment.deleted":
+        case SegmentUpdated():
+            await _advance(conn, event, event.data.changes, deleted=False)
+        case SegmentDeleted():
             await _advance(conn, event, {}, deleted=True)
 
 
 async def _advance(
-    conn: psycopg.AsyncConnection, event: EventEnvelope, changes: dict[str, Any], deleted: bool
+    conn: psycopg.AsyncConnection, event: SegmentEvent, changes: dict[str, Any], deleted: bool
 ) -> None:
     cursor = await conn.execute(
         """

@@ -18,7 +18,12 @@ from psycopg.types.json import Jsonb
 
 from telecast_libs.content.rendering import TemplateError, parse
 from telecast_libs.contracts.errors import ErrorCode, Problem
-from telecast_libs.contracts.messages import EventEnvelope
+from telecast_libs.contracts.events import (
+    TemplateCreated,
+    TemplateDeleted,
+    TemplateEvent,
+    TemplateUpdated,
+)
 from telecast_libs.contracts.templates import ListTemplates, TemplatePage, TemplateView
 from telecast_libs.contracts.views import Pagination
 from telecast_projection.campaign_view import search_query
@@ -27,10 +32,10 @@ from telecast_projection.errors import MissingEvent
 # Applying events -------------------------------------------------------------------------
 
 
-async def apply(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
-    match event.type:
-        case "template.created":
-            template = event.data["template"]
+async def apply(conn: psycopg.AsyncConnection, event: TemplateEvent) -> None:
+    match event:
+        case TemplateCreated():
+            template = event.data.template
             await conn.execute(
                 """
                 INSERT INTO projection.templates
@@ -43,19 +48,19 @@ async def apply(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
                     event.aggregate_version,
                     template["name"],
                     Jsonb(template),
-                    event.data.get("createdBy"),
+                    event.data.created_by,
                     event.occurred_at,
                     event.occurred_at,
                 ),
             )
-        case "template.updated":
-            await _advance(conn, event, event.data.get("changes", {}), deleted=False)
-        case "template.deleted":
+        case TemplateUpdated():
+            await _advance(conn, event, event.data.changes, deleted=False)
+        case TemplateDeleted():
             await _advance(conn, event, {}, deleted=True)
 
 
 async def _advance(
-    conn: psycopg.AsyncConnection, event: EventEnvelope, changes: dict[str, Any], deleted: bool
+    conn: psycopg.AsyncConnection, event: TemplateEvent, changes: dict[str, Any], deleted: bool
 ) -> None:
     # A null in the changes removes the key ("media": null removes the media).
     cursor = await conn.execute(

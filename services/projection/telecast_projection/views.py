@@ -8,9 +8,9 @@ from typing import Any
 import psycopg
 
 from telecast_libs.contracts.errors import ErrorCode, Problem
+from telecast_libs.contracts.events import DomainEvent
 from telecast_libs.contracts.messages import (
     EstimateExecution,
-    EventEnvelope,
     GetCampaign,
     GetProgress,
     GetStatistics,
@@ -26,10 +26,10 @@ from telecast_projection import (
     template_view,
 )
 
-Apply = Callable[[psycopg.AsyncConnection, EventEnvelope], Awaitable[None]]
+Apply = Callable[[psycopg.AsyncConnection, Any], Awaitable[None]]
 Answer = Callable[[psycopg.AsyncConnection, Any], Awaitable[Any]]
 
-# By the aggregate type that starts the event type ("campaign" in "campaign.created").
+# By the aggregate the event is about ("campaign" in "campaign.created").
 APPLIERS: dict[str, Apply] = {
     "campaign": campaign_view.apply,
     "template": template_view.apply,
@@ -70,7 +70,7 @@ ANSWERS: dict[type, Answer] = {
 }
 
 
-async def apply(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
-    applier = APPLIERS.get(event.type.split(".", 1)[0])
+async def apply(conn: psycopg.AsyncConnection, event: DomainEvent) -> None:
+    applier = APPLIERS.get(event.aggregate)
     if applier is not None:
         await applier(conn, event)

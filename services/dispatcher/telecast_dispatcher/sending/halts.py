@@ -16,22 +16,13 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from psycopg_pool import AsyncConnectionPool
 
-from telecast_libs.contracts.base import decode
-from telecast_libs.contracts.messages import EventEnvelope
+from telecast_libs.contracts.events import SENDING_STATE_AFTER, decode_event
 from telecast_libs.log import get_logger
 from telecast_libs.subjects import Subjects
 
 log = get_logger(__name__)
 
 _POLL_SECONDS = 0.5
-_HALTING = {
-    "campaign.paused": "paused",
-    "campaign.failed": "paused",
-    "campaign.cancelled": "cancelled",
-    "campaign.deleted": "cancelled",
-    "campaign.completed": "completed",
-    "campaign.resumed": "active",
-}
 
 
 class Halts:
@@ -75,7 +66,7 @@ class Halts:
     async def run(self) -> None:
         subscriptions = [
             await self.nc.subscribe(self.subjects.event(kind), cb=self._on_event)
-            for kind in _HALTING
+            for kind in SENDING_STATE_AFTER
         ]
         try:
             while True:
@@ -90,10 +81,10 @@ class Halts:
 
     async def _on_event(self, message: Msg) -> None:
         try:
-            event = decode(message.data, EventEnvelope)
+            event = decode_event(message.data)
         except msgspec.DecodeError:
             return
-        state = _HALTING.get(event.type)
+        state = SENDING_STATE_AFTER.get(event.type) if event is not None else None
         if state is not None:
             self.learn(event.aggregate_id, state, event.aggregate_version)
 

@@ -16,21 +16,18 @@ import psycopg
 from nats.aio.msg import Msg
 from psycopg.types.json import Jsonb
 
-from telecast_libs.contracts.base import decode
-from telecast_libs.contracts.messages import EventEnvelope
+from telecast_libs.contracts.events import (
+    SENDING_STATE_AFTER,
+    CampaignCloned,
+    CampaignCreated,
+    CampaignStarted,
+    CampaignUpdated,
+    DomainEvent,
+    decode_event,
+)
 from telecast_libs.log import get_logger
 
 log = get_logger(__name__)
-
-# The campaign state each lifecycle event leads to, for the dispatcher.
-_STATE_AFTER = {
-    "campaign.paused": "paused",
-    "campaign.failed": "paused",
-    "campaign.resumed": "active",
-    "campaign.cancelled": "cancelled",
-    "campaign.deleted": "cancelled",
-    "campaign.completed": "completed",
-}
 
 
 async def apply(conn: psycopg.AsyncConnection, batch: list[tuple[int, Msg]]) -> bool:
@@ -39,32 +36,31 @@ async def apply(conn: psycopg.AsyncConnection, batch: list[tuple[int, Msg]]) -> 
     started = False
     for seq, message in batch:
         try:
-            event = decode(message.data, EventEnvelope)
+            event = decode_event(message.data)
         except msgspec.DecodeError as error:
             log.error("sending_intake.undecodable_event", stream_seq=seq, error=str(error))
             continue
-        started |= await apply_event(conn, event)
+        if event is not None:
+            started |= await apply_event(conn, event)
     return started
 
 
-async def apply_event(conn: psycopg.AsyncConnection, event: EventEnvelope) -> bool:
-    kind = event.type
-    if kind in ("campaign.created", "campaign.cloned"):
-        await _keep_facts(conn, event, event.data.get("campaign") or {}, True)
-    elif kind == "campaign.updated":
-        changes = event.data.get("changes") or {}
-        if changes.keys() & {"type", "budget", "invitation"}:
-            await _keep_facts(conn, event, changes, False)
-    elif kind == "campaign.started":
-        await _start(conn, event)
-        return True
-    elif kind in _STATE_AFTER:
-        await _change_state(conn, event, _STATE_AFTER[kind])
+async def apply_event(conn: psycopg.AsyncConnection, event: DomainEvent) -> bool:
+    match event:
+        case CampaignCreated() | CampaignCloned():
+            await _keep_facts(conn, event, event.data.campaign, True)
+        case CampaignUpdated() if event.data.changes.keys() & {"type", "budget", "invitation"}:
+            await _keep_facts(conn, event, event.data.changes, False)
+        case CampaignStarted():
+            await _start(conn, event)
+            return True
+        case _ if event.type in SENDING_STATE_AFTER:
+            await _change_state(conn, event, SENDING_STATE_AFTER[event.type])
     return False
 
 
 async def _keep_facts(
-    conn: psycopg.AsyncConnection, event: EventEnvelope, content: dict[str, Any], whole: bool
+    conn: psycopg.AsyncConnection, event: DomainEvent, content: dict[str, Any], whole: bool
 ) -> None:
     # An update names only what changed: keep the rest.
     await conn.execute(
@@ -95,8 +91,8 @@ async def _keep_facts(
     )
 
 
-async def _start(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
-    execution = event.data.get("execution") or {}
+async def _start(conn: psycopg.AsyncConnection, event: CampaignStarted) -> None:
+    execution = event.data.execution
     await conn.execute(
         """
         INSERT INTO dispatcher.executions
@@ -111,25 +107,25 @@ async def _start(conn: psycopg.AsyncConnection, event: EventEnvelope) -> None:
         ON CONFLICT (execution_id) DO NOTHING
         """,
         {
-            "execution_id": execution["executionId"],
+            "execution_id": execution.execution_id,
             "campaign_id": event.aggregate_id,
-            "priority": execution.get("priority", "normal"),
-            "test_mode": bool(execution.get("testMode")),
-            "messages": Jsonb(event.data.get("messages") or []),
+            "priority": execution.priority,
+            "test_mode": execution.test_mode,
+            "messages": Jsonb(event.data.messages or []),
             "correlation_id": event.correlation_id,
             "version": event.aggregate_version,
-            "started_at": execution.get("startedAt") or event.occurred_at,
+            "started_at": execution.started_at or event.occurred_at,
         },
     )
     log.info(
         "execution.received",
         campaign_id=event.aggregate_id,
-        execution_id=execution["executionId"],
-        priority=execution.get("priority"),
+        execution_id=execution.execution_id,
+        priority=execution.priority,
     )
 
 
-async def _change_state(conn: psycopg.AsyncConnection, event: EventEnvelope, state: str) -> None:
+async def _change_state(conn: psycopg.AsyncConnection, event: DomainEvent, state: str) -> None:
     cursor = await conn.execute(
         """
         UPDATE dispatcher.executions
@@ -170,5 +166,6 @@ async def _change_state(conn: psycopg.AsyncConnection, event: EventEnvelope, sta
         campaign_id=event.aggregate_id,
         state=state,
         event_type=event.type,
-        reason=event.data.get("reason"),
+        # A resume and a delete say no reason.
+        reason=getattr(event.data, "reason", None),
     )
