@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from telecast_libs.content.markup import escape, scan
 
@@ -235,11 +235,11 @@ def check(source: str, parse_mode: str | None, *, has_media: bool = False) -> Ch
             + (f"; placeholders count at their longest ({counted})" if counted else ""),
             details={"limit": limit, "worstCase": longest},
         )
-    if markup.entities > ENTITY_LIMIT:
+    if len(markup.entities) > ENTITY_LIMIT:
         raise TemplateError(
-            f"the text has {markup.entities} formatting entities; Telegram allows "
+            f"the text has {len(markup.entities)} formatting entities; Telegram allows "
             f"{ENTITY_LIMIT} in a message",
-            details={"limit": ENTITY_LIMIT, "entities": markup.entities},
+            details={"limit": ENTITY_LIMIT, "entities": len(markup.entities)},
         )
     can_be_empty = not static.strip() and not any(
         (placeholders[i].fallback or "").strip() for i in rendered
@@ -290,7 +290,7 @@ class _Built:
                 return source_start if is_placeholder else source_start + offset - start
         return 0
 
-    def error(self, message: str, offset: int, details: dict[str, Any] | None = None) -> None:
+    def error(self, message: str, offset: int, details: dict[str, Any] | None = None) -> NoReturn:
         raise TemplateError(message, self.template.source, self.source_offset(offset), details)
 
     def where(self, offset: int) -> str:

@@ -41,7 +41,7 @@ from telecast_dispatcher.sending.port import (
     Target,
 )
 from telecast_dispatcher.sending.telegram_accounts import AccountConfig
-from telecast_dispatcher.sending.telegram_entities import Entity, to_entities
+from telecast_libs.content.markup import Entity, to_entities
 from telecast_libs.log import get_logger
 
 log = get_logger(__name__)
@@ -310,7 +310,7 @@ class PyrogramSender:
         token = _ATTEMPT.set(attempt)
         try:
             sent = await self._deliver(
-                client, target.chat_id, formatted.text, entities, keyboard, message
+                client, target.chat_id, formatted.visible, entities, keyboard, message
             )
         except Exception as error:
             accepted = _accepted(attempt.answer)
@@ -354,7 +354,7 @@ class PyrogramSender:
         keyboard: types.InlineKeyboardMarkup | None,
         message: OutgoingMessage,
     ) -> types.Message:
-        plain = enums.ParseMode.DISABLED  # the entities are computed here (telegram_entities)
+        plain = enums.ParseMode.DISABLED  # the entities are computed here (markup.to_entities)
         media = message.media
         if media is None:
             return await client.send_message(

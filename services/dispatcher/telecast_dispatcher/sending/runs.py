@@ -339,14 +339,14 @@ class ItemRun:
             rendered = personalize(
                 self._messages[step], self.campaign_id, job.contact_id, recipient
             )
+            text, buttons = rendered["text"], rendered["buttons"]
+            if self.ctx.links is not None:
+                track = self.ctx.links.for_delivery(
+                    self.item.execution_id, job.contact_id, rendered["messageId"]
+                )
+                text, buttons = rewrite(text, rendered["parseMode"], buttons, track)
         except (TemplateError, KeyError, ValueError) as error:
             raise SendError(RENDER_FAILED, detail=str(error)) from None
-        text, buttons = rendered["text"], rendered["buttons"]
-        if self.ctx.links is not None:
-            track = self.ctx.links.for_delivery(
-                self.item.execution_id, job.contact_id, rendered["messageId"]
-            )
-            text, buttons = rewrite(text, rendered["parseMode"], buttons, track)
         return OutgoingMessage(
             text=text,
             parse_mode=rendered["parseMode"],

@@ -16,18 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from telecast_libs.content.markup import HTML, MARKDOWN
+from telecast_libs.content.markup import HTML, parse_mode_of, to_entities
 from telecast_libs.tracking import TrackedLink, link_path, sign
 
 # The longest URL we put in a button or a link (a template's button URL is at most this).
 MAX_URL_LENGTH = 2048
 
 _TRACKABLE = re.compile(r"^https?://\S+$", re.IGNORECASE)
-# An <a> tag as Telegram's HTML allows it (href is its only attribute), the value quoted in
-# either way or not at all.
-_HTML_LINK = re.compile(
-    r"(<a\s+href\s*=\s*)(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+))(\s*>)", re.IGNORECASE
-)
 _MARKDOWN_URL_SPECIAL = re.compile(r"([)\\])")
 
 Track = Callable[[str], str]
@@ -59,84 +54,27 @@ def rewrite(
     text: str, parse_mode: str | None, buttons: list[list[dict[str, Any]]], track: Track
 ) -> tuple[str, list[list[dict[str, Any]]]]:
     """``text`` and ``buttons`` with every trackable URL replaced by ``track(url)``; the
-    markup stays valid for ``parse_mode``."""
+    markup stays valid for ``parse_mode``. The links are found by the scanner that checked
+    the template (``markup.scan``): ``ValueError`` for markup Telegram would refuse."""
     new_buttons = [
         [{**button, "url": track(button["url"])} if button.get("url") else button for button in row]
         for row in buttons
     ]
+    mode = parse_mode_of(parse_mode)
+    if mode is None:
+        return text, new_buttons
+    pieces, written = [], 0
+    for link in to_entities(text, mode).links:
+        tracked = track(link.url)
+        if tracked != link.url:
+            pieces += [text[written : link.start], _written(tracked, mode)]
+            written = link.end
+    pieces.append(text[written:])
+    return "".join(pieces), new_buttons
+
+
+def _written(url: str, parse_mode: str) -> str:
+    """``url`` as a link's target is written in ``parse_mode``."""
     if parse_mode == HTML:
-        text = _rewrite_html(text, track)
-    elif parse_mode == MARKDOWN:
-        text = _rewrite_markdown(text, track)
-    return text, new_buttons
-
-
-def _rewrite_html(text: str, track: Track) -> str:
-    def replace(match: re.Match[str]) -> str:
-        raw = next(v for v in match.group(2, 3, 4) if v is not None)
-        url = html.unescape(raw)
-        tracked = track(url)
-        if tracked == url:
-            return match.group(0)
-        return f'{match.group(1)}"{html.escape(tracked, quote=True)}"{match.group(5)}'
-
-    # Telegram refuses an <a> inside <pre> or <code> (the templates are checked), and a
-    # literal "<a" there is written &lt;a: every match is a link.
-    return _HTML_LINK.sub(replace, text)
-
-
-def _rewrite_markdown(text: str, track: Track) -> str:
-    """Scans MarkdownV2 as Telegram does: escapes and code spans are skipped, and the URL of
-    each ``[text](url)`` link (not a ``![emoji](tg://…)``) is rewritten."""
-    out: list[str] = []
-    i, n = 0, len(text)
-    opened: list[str] = []  # "[" or "![" for each open link text
-    while i < n:
-        c = text[i]
-        if c == "\\":
-            out.append(text[i : i + 2])
-            i += 2
-        elif c == "`":
-            fence = "```" if text.startswith("```", i) else "`"
-            end = _code_end(text, i + len(fence), fence)
-            out.append(text[i:end])
-            i = end
-        elif text.startswith("![", i):
-            opened.append("![")
-            out.append("![")
-            i += 2
-        elif c == "[":
-            opened.append("[")
-            out.append(c)
-            i += 1
-        elif c == "]" and opened and text.startswith("(", i + 1):
-            kind = opened.pop()
-            j, url = i + 2, []
-            while j < n and text[j] != ")":
-                if text[j] == "\\" and j + 1 < n:
-                    j += 1
-                url.append(text[j])
-                j += 1
-            target = "".join(url)
-            tracked = track(target) if kind == "[" else target
-            if tracked == target:
-                out.append(text[i : j + 1])
-            else:
-                out.append("](" + _MARKDOWN_URL_SPECIAL.sub(r"\\\1", tracked) + ")")
-            i = j + 1
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
-def _code_end(text: str, start: int, fence: str) -> int:
-    j = start
-    while j < len(text):
-        if text[j] == "\\" and j + 1 < len(text):
-            j += 2
-        elif text.startswith(fence, j):
-            return j + len(fence)
-        else:
-            j += 1
-    return len(text)
+        return f'"{html.escape(url, quote=True)}"'
+    return _MARKDOWN_URL_SPECIAL.sub(r"\\\1", url)

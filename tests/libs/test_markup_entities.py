@@ -1,15 +1,16 @@
-"""Telegram's HTML and MarkdownV2 read into plain text and entities, as Telegram reads them."""
+"""Telegram's HTML and MarkdownV2 read into plain text and entities, as Telegram reads them
+(what the Pyrogram adapter sends)."""
 
 from __future__ import annotations
 
 import pytest
 
-from telecast_dispatcher.sending.telegram_entities import Entity, parse_mode_of, to_entities
+from telecast_libs.content.markup import Entity, parse_mode_of, to_entities
 
 
 def entities(text: str, mode: str | None) -> tuple[str, list[tuple]]:
     formatted = to_entities(text, mode)
-    return formatted.text, [
+    return formatted.visible, [
         tuple(
             v
             for v in (e.type, e.offset, e.length, e.url or e.language or e.user_id)
