@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from telecast_dispatcher.bootstrap import sending_settings, telegram_sender
-from telecast_dispatcher.sending.pyrogram_sender import PyrogramSender
-from telecast_dispatcher.sending.simulator_sender import SimulatorSender
 from telecast_dispatcher.settings import DispatcherSettings
+from telecast_dispatcher.telegram.pyrogram_adapter import PyrogramSender
+from telecast_dispatcher.telegram.simulator_adapter import SimulatorSender
 from telecast_libs.settings import SettingsError, load_settings
 
 BASE = {

@@ -23,10 +23,10 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from telecast_devenv.jetstream import delete_streams
 from telecast_dispatcher.schema import prepare_database
-from telecast_dispatcher.sending.interactions import Interactions, republish_interactions
-from telecast_dispatcher.sending.port import Receipt
-from telecast_dispatcher.sending.receipts import Receipts
-from telecast_dispatcher.sending.tracking_endpoint import TrackingEndpoint
+from telecast_dispatcher.telegram.port import Receipt
+from telecast_dispatcher.tracking.endpoint import TrackingEndpoint
+from telecast_dispatcher.tracking.interactions import Interactions, republish_interactions
+from telecast_dispatcher.tracking.receipts import Receipts
 from telecast_libs import nats as tnats
 from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.deliveries import ArmOf, InteractionEvent

@@ -20,9 +20,13 @@ from pyrogram.session import Session
 
 from telecast_dispatcher.sending import outcomes
 from telecast_dispatcher.sending.outcomes import Kind
-from telecast_dispatcher.sending.port import ChatKind, OutgoingMessage, Receipt, SendError, Target
-from telecast_dispatcher.sending.pyrogram_sender import AccountClient, PyrogramSender, build_client
-from telecast_dispatcher.sending.telegram_accounts import AccountConfig, accounts_from_settings
+from telecast_dispatcher.telegram.accounts import AccountConfig, accounts_from_settings
+from telecast_dispatcher.telegram.port import ChatKind, OutgoingMessage, Receipt, SendError, Target
+from telecast_dispatcher.telegram.pyrogram_adapter import (
+    AccountClient,
+    PyrogramSender,
+    build_client,
+)
 
 API_HASH = "0123456789abcdef0123456789abcdef"
 BOT_TOKEN = "123456:AAE" + "x" * 32
@@ -353,7 +357,9 @@ async def test_a_disconnected_client_is_a_network_error(bot: Harness) -> None:
 
 
 async def test_a_reconnecting_session_is_a_network_error(bot: Harness, monkeypatch: Any) -> None:
-    monkeypatch.setattr("telecast_dispatcher.sending.pyrogram_sender._RECONNECT_WAIT_SECONDS", 0.01)
+    monkeypatch.setattr(
+        "telecast_dispatcher.telegram.pyrogram_adapter._RECONNECT_WAIT_SECONDS", 0.01
+    )
     bot.sessions["bot-123456"].is_started.clear()
     with pytest.raises(SendError) as raised:
         await bot.sender.send("bot-123456", PRIVATE, OutgoingMessage("hi"))

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from telecast_dispatcher.sending.dispatch import Job, ReadyQueue
 from telecast_dispatcher.sending.limits import AccountLimits, LimitSettings
-from telecast_dispatcher.sending.port import ChatKind, Target
+from telecast_dispatcher.telegram.port import ChatKind, Target
 
 
 def job(run: SimpleNamespace, chat: int) -> Job:

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from telecast_dispatcher.sending.limits import AccountLimits, LimitSettings, Window
-from telecast_dispatcher.sending.port import ChatKind
+from telecast_dispatcher.telegram.port import ChatKind
 
 
 def drive(window: Window, sends: int, latency: random.Random, max_leg: float) -> list[float]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telecast_dispatcher.sending.capacity import capacity
-from telecast_dispatcher.sending.port import Account
+from telecast_dispatcher.telegram.port import Account
 
 BOTS = [Account("bot-1", True, 30.0), Account("bot-2", True, 30.0), Account("user-3", False, 1.0)]
 

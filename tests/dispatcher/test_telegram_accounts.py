@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from telecast_dispatcher.sending.telegram_accounts import (
+from telecast_dispatcher.telegram.accounts import (
     accounts_from_settings,
     bot_id,
     session_identity,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from telecast_dispatcher.sending.tracking_links import MAX_URL_LENGTH, LinkTracker, rewrite
+from telecast_dispatcher.tracking.links import MAX_URL_LENGTH, LinkTracker, rewrite
 from telecast_libs.content.rendering import check
 from telecast_libs.tracking import token_of, verify
 

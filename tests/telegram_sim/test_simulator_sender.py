@@ -12,7 +12,7 @@ from support.telegram_sim import StartSimulator, sent_messages
 
 from telecast_devenv.platform import free_port
 from telecast_dispatcher.sending import outcomes
-from telecast_dispatcher.sending.port import (
+from telecast_dispatcher.telegram.port import (
     Account,
     ChatKind,
     OutgoingMessage,
@@ -20,7 +20,7 @@ from telecast_dispatcher.sending.port import (
     SendError,
     Target,
 )
-from telecast_dispatcher.sending.simulator_sender import SimulatorSender
+from telecast_dispatcher.telegram.simulator_adapter import SimulatorSender
 
 
 def unique_account() -> str:

@@ -64,7 +64,7 @@ class Entity:
 class LinkTarget:
     """Where a link's URL is written in the scanned text: ``text[start:end]`` is the URL as
     written (an HTML attribute's value with its quotes; a MarkdownV2 link's, escapes
-    included), so that it can be replaced (``tracking_links``)."""
+    included), so that it can be replaced (``tracking.links`` in the dispatcher)."""
 
     start: int
     end: int

@@ -9,15 +9,15 @@ import signal
 from telecast_dispatcher.schema import prepare_database
 from telecast_dispatcher.sending.capacity import CapacityEndpoint
 from telecast_dispatcher.sending.guards import GuardSettings
-from telecast_dispatcher.sending.interactions import Interactions
 from telecast_dispatcher.sending.limits import LimitSettings
-from telecast_dispatcher.sending.port import TelegramSender
-from telecast_dispatcher.sending.receipts import Receipts
 from telecast_dispatcher.sending.runs import RunSettings
 from telecast_dispatcher.sending.service import Sending, SendingSettings
-from telecast_dispatcher.sending.tracking_endpoint import TrackingEndpoint
-from telecast_dispatcher.sending.tracking_links import LinkTracker
 from telecast_dispatcher.settings import DispatcherSettings
+from telecast_dispatcher.telegram.port import TelegramSender
+from telecast_dispatcher.tracking.endpoint import TrackingEndpoint
+from telecast_dispatcher.tracking.interactions import Interactions
+from telecast_dispatcher.tracking.links import LinkTracker
+from telecast_dispatcher.tracking.receipts import Receipts
 from telecast_dispatcher.webhooks.delivery import DeliveryWorker
 from telecast_dispatcher.webhooks.delivery_log import DeliveryLog
 from telecast_dispatcher.webhooks.endpoint import WebhookEndpoint
@@ -50,10 +50,10 @@ def retry_policy(settings: DispatcherSettings) -> RetryPolicy:
 def telegram_sender(settings: DispatcherSettings) -> TelegramSender:
     """Pyrogram when Telegram credentials are configured, else the simulator."""
     if settings.telegram_api_id is not None:
-        from telecast_dispatcher.sending.pyrogram_sender import PyrogramSender
+        from telecast_dispatcher.telegram.pyrogram_adapter import PyrogramSender
 
         return PyrogramSender(settings.telegram_accounts())
-    from telecast_dispatcher.sending.simulator_sender import SimulatorSender
+    from telecast_dispatcher.telegram.simulator_adapter import SimulatorSender
 
     return SimulatorSender(settings.sim_accounts(), settings.telegram_simulator_address)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from telecast_dispatcher.sending.port import Account
-from telecast_dispatcher.sending.telegram_accounts import AccountConfig, accounts_from_settings
+from telecast_dispatcher.telegram.accounts import AccountConfig, accounts_from_settings
+from telecast_dispatcher.telegram.port import Account
 from telecast_dispatcher.webhooks.targets import parse_allowlist
 from telecast_libs.sealing import DEV_DATA_ENCRYPTION_KEY, Sealer, SealingError
 from telecast_libs.settings import CommonSettings, SettingsError

@@ -11,7 +11,7 @@ from nats.aio.client import Client
 from prometheus_client import Histogram
 
 from telecast_dispatcher.request_endpoint import RequestEndpoint
-from telecast_dispatcher.sending.port import Account
+from telecast_dispatcher.telegram.port import Account
 from telecast_libs.contracts.sending import GetSendingCapacity, SendingCapacity
 from telecast_libs.contracts.views import QueryReply
 from telecast_libs.subjects import Subjects

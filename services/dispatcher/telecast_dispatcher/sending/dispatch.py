@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from telecast_dispatcher.sending import metrics
 from telecast_dispatcher.sending.limits import AccountLimits, LimitSettings
 from telecast_dispatcher.sending.outcomes import TIMEOUT, Kind, Outcome
-from telecast_dispatcher.sending.port import (
+from telecast_dispatcher.sending.work import PRIORITIES
+from telecast_dispatcher.telegram.port import (
     Accepted,
     Account,
     ChatKind,
@@ -29,7 +30,6 @@ from telecast_dispatcher.sending.port import (
     Target,
     TelegramSender,
 )
-from telecast_dispatcher.sending.work import PRIORITIES
 from telecast_libs.log import get_logger
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ import heapq
 import math
 from dataclasses import dataclass, field
 
-from telecast_dispatcher.sending.port import ChatKind
+from telecast_dispatcher.telegram.port import ChatKind
 
 
 class Window:

@@ -16,9 +16,10 @@
 from __future__ import annotations
 
 from telecast_dispatcher.schema import prepare_database
-from telecast_dispatcher.sending import events, interactions
+from telecast_dispatcher.sending import events
 from telecast_dispatcher.sending.campaign_client import CampaignClient
 from telecast_dispatcher.settings import DispatcherSettings
+from telecast_dispatcher.tracking import interactions
 from telecast_libs import nats as tnats
 from telecast_libs.pg import open_pool
 from telecast_libs.streams import delivery_events_stream

@@ -33,7 +33,10 @@ from telecast_dispatcher.sending.campaign_client import CampaignClient
 from telecast_dispatcher.sending.dispatch import Job, ReadyQueue
 from telecast_dispatcher.sending.finish import finish_if_done
 from telecast_dispatcher.sending.outcomes import RENDER_FAILED, Kind, Outcome
-from telecast_dispatcher.sending.port import (
+from telecast_dispatcher.sending.recorder import Outcome as Recorded
+from telecast_dispatcher.sending.recorder import Recorder
+from telecast_dispatcher.sending.work import PRIORITIES, WorkItem
+from telecast_dispatcher.telegram.port import (
     Accepted,
     ChatKind,
     OutgoingMessage,
@@ -41,10 +44,7 @@ from telecast_dispatcher.sending.port import (
     Target,
     TelegramSender,
 )
-from telecast_dispatcher.sending.recorder import Outcome as Recorded
-from telecast_dispatcher.sending.recorder import Recorder
-from telecast_dispatcher.sending.tracking_links import LinkTracker, rewrite
-from telecast_dispatcher.sending.work import PRIORITIES, WorkItem
+from telecast_dispatcher.tracking.links import LinkTracker, rewrite
 from telecast_libs.content.messages import personalize
 from telecast_libs.content.rendering import TemplateError
 from telecast_libs.contracts.base import to_builtins

@@ -30,7 +30,6 @@ from telecast_dispatcher.sending.leases import Leases
 from telecast_dispatcher.sending.limits import LimitSettings
 from telecast_dispatcher.sending.outcomes import Outcome
 from telecast_dispatcher.sending.planner import Planner
-from telecast_dispatcher.sending.port import SendError, TelegramSender
 from telecast_dispatcher.sending.recorder import Recorder
 from telecast_dispatcher.sending.runs import (
     WORK_ACK_WAIT_SECONDS,
@@ -39,8 +38,9 @@ from telecast_dispatcher.sending.runs import (
     RunSettings,
 )
 from telecast_dispatcher.sending.sweeper import Sweeper
-from telecast_dispatcher.sending.tracking_links import LinkTracker
 from telecast_dispatcher.sending.work import PRIORITIES, WorkItem
+from telecast_dispatcher.telegram.port import SendError, TelegramSender
+from telecast_dispatcher.tracking.links import LinkTracker
 from telecast_libs import following
 from telecast_libs import nats as tnats
 from telecast_libs.contracts.base import decode

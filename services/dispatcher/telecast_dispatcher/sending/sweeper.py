@@ -23,9 +23,10 @@ from typing import Any
 from nats.js import JetStreamContext
 from psycopg_pool import AsyncConnectionPool
 
-from telecast_dispatcher.sending import events, interactions, metrics, work
+from telecast_dispatcher.sending import events, metrics, work
 from telecast_dispatcher.sending.campaign_client import CampaignClient
 from telecast_dispatcher.sending.finish import finish_if_done, tell_finished
+from telecast_dispatcher.tracking import interactions
 from telecast_libs.log import get_logger
 from telecast_libs.subjects import Subjects
 

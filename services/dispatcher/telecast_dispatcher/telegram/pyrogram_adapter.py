@@ -32,7 +32,8 @@ from pyrogram.session import Session
 
 from telecast_dispatcher.sending import outcomes
 from telecast_dispatcher.sending.outcomes import Kind, Outcome
-from telecast_dispatcher.sending.port import (
+from telecast_dispatcher.telegram.accounts import AccountConfig
+from telecast_dispatcher.telegram.port import (
     Accepted,
     Account,
     OutgoingMessage,
@@ -40,7 +41,6 @@ from telecast_dispatcher.sending.port import (
     SendError,
     Target,
 )
-from telecast_dispatcher.sending.telegram_accounts import AccountConfig
 from telecast_libs.content.markup import Entity, to_entities
 from telecast_libs.log import get_logger
 

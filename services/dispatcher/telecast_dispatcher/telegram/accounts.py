@@ -14,7 +14,7 @@ import re
 import struct
 from dataclasses import dataclass, field
 
-from telecast_dispatcher.sending.port import Account
+from telecast_dispatcher.telegram.port import Account
 
 # Telegram's Bot API FAQ: about 30 messages per second in bulk per bot.
 DEFAULT_BOT_RATE = 30.0

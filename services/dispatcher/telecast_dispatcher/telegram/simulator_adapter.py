@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from telecast_dispatcher.sending import outcomes
-from telecast_dispatcher.sending.port import (
+from telecast_dispatcher.telegram.port import (
     Accepted,
     Account,
     OutgoingMessage,

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import asyncio
 
-from telecast_dispatcher.sending.interactions import (
+from telecast_dispatcher.telegram.port import Receipt
+from telecast_dispatcher.tracking.interactions import (
     CLICKED,
     READ,
     Interaction,
     Interactions,
     store,
 )
-from telecast_dispatcher.sending.port import Receipt
 from telecast_libs.contracts.tracking import interaction_id
 from telecast_libs.log import get_logger
 from telecast_libs.tracking import InvalidToken, token_of, verify

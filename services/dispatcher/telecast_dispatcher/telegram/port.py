@@ -1,7 +1,7 @@
 """The ``TelegramSender`` port: what the dispatcher needs of Telegram, and nothing more.
 
-Two adapters implement it: ``pyrogram_sender`` (real Telegram, when credentials are
-configured) and ``simulator_sender`` (the Telegram simulator, the default). A failed send
+Two adapters implement it: ``pyrogram_adapter`` (real Telegram, when credentials are
+configured) and ``simulator_adapter`` (the Telegram simulator, the default). A failed send
 raises ``SendError`` carrying an ``outcomes.Outcome`` (a stable code, its message and what
 the dispatcher must do about it) and, for waits, the seconds Telegram asked for.
 """

@@ -9,7 +9,7 @@ from nats.aio.client import Client
 from prometheus_client import Histogram
 
 from telecast_dispatcher.request_endpoint import RequestEndpoint
-from telecast_dispatcher.sending.interactions import Interactions
+from telecast_dispatcher.tracking.interactions import Interactions
 from telecast_libs.contracts.errors import ErrorCode, Problem
 from telecast_libs.contracts.tracking import (
     RecordClick,
