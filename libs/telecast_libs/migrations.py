@@ -98,8 +98,9 @@ def require_current(database_url: str, history: History) -> None:
     )
 
 
-def migrate(database_url: str, history: History) -> tuple[str | None, str]:
-    """Apply the history's pending migrations in one transaction; (from, to) revisions.
+def migrate(database_url: str, history: History, to: str = "head") -> tuple[str | None, str]:
+    """Apply the history's pending migrations, up to ``to``, in one transaction; the
+    revisions (before, after).
 
     Concurrent runs queue on an advisory lock held until the transaction ends; the next one
     then finds the schema at head and does nothing.
@@ -113,7 +114,7 @@ def migrate(database_url: str, history: History) -> tuple[str | None, str]:
     # at (read under the lock), it answers the steps from there to head.
     def upgrade(revision: object, _context: object) -> list:
         applied.append(scripts.as_revision_number(revision))  # type: ignore[arg-type]
-        return scripts._upgrade_revs("head", revision)  # type: ignore[arg-type]
+        return scripts._upgrade_revs(to, revision)  # type: ignore[arg-type]
 
     try:
         with engine.connect() as connection, connection.begin():
@@ -131,7 +132,7 @@ def migrate(database_url: str, history: History) -> tuple[str | None, str]:
                 environment.run_migrations()
     finally:
         engine.dispose()
-    return (applied[0] if applied else None), history.head()
+    return (applied[0] if applied else None), scripts.get_revision(to).revision
 
 
 def migrate_command(history: History) -> None:

@@ -41,7 +41,8 @@ def eventsourcing_env(database_url: str, schema: str, pool_size: int = 5) -> dic
         "POSTGRES_SCHEMA": schema,
         "POSTGRES_POOL_SIZE": str(pool_size),
         # The library waits forever for its table lock by default; a stuck writer must
-        # surface as an error instead of freezing every command behind it.
+        # surface as an error instead of freezing every command behind it. (Its insert
+        # function holds the value too: changing it is a migration of the campaign schema.)
         "POSTGRES_LOCK_TIMEOUT": "5",
         "POSTGRES_CONNECT_TIMEOUT": "10",
         "POSTGRES_PRE_PING": "y",
