@@ -5,6 +5,7 @@ this fails: the change is then a new migration of the campaign schema."""
 from __future__ import annotations
 
 from support.catalog import describe
+
 from telecast_campaign.application import Campaigns
 from telecast_campaign.bootstrap import SCHEMA
 from telecast_campaign.migrations import HISTORY
