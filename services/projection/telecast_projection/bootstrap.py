@@ -29,7 +29,7 @@ async def prepare_database(database_url: str) -> None:
     """Make the read model's tables, or drop and make them anew when their version changed
     (the schema itself is migrated before the service starts)."""
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-        # Replicas starting together must not race on CREATE TABLE IF NOT EXISTS.
+        # Replicas starting together must not race to drop or make the tables.
         await conn.execute("SELECT pg_advisory_lock(hashtext('telecast.projection.schema'))")
         async with conn.transaction():
             if await create_schema(conn):
