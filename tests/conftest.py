@@ -14,6 +14,7 @@ import pytest
 from telecast_devenv import Infra, resolve
 from telecast_devenv.databases import create_database, drop_database
 from telecast_devenv.jetstream import delete_streams
+from telecast_devenv.schemas import migrate_all
 from telecast_libs.subjects import check_namespace
 
 
@@ -29,9 +30,10 @@ def infra() -> Iterator[Infra]:
 
 @pytest.fixture(scope="session")
 def database_url(infra: Infra) -> Iterator[str]:
-    """The URL of a database created for this session."""
+    """The URL of a database created for this session, every service's schema migrated."""
     database = f"telecast_t_{secrets.token_hex(4)}"
     url = create_database(infra.database_url, database)
+    migrate_all(url)
     try:
         yield url
     finally:

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import httpx
 
+from telecast_devenv.schemas import history
+from telecast_libs.migrations import migrate
+
 MODULES = {
     "gateway": "telecast_gateway",
     "campaign": "telecast_campaign",
@@ -219,6 +222,10 @@ class Platform:
         return replica
 
     def start(self) -> None:
+        # The deployment's step before any service starts (services only check the version),
+        # in each one's database (a test may give the simulator another).
+        for service in self.services.values():
+            migrate(service.env["DATABASE_URL"], history(service.module))
         simulator = self.services["telegram_sim"]
         simulator.start()
         simulator.wait_ready()

@@ -16,6 +16,7 @@ from types import FrameType
 
 from telecast_devenv.databases import ensure_database
 from telecast_devenv.infra import Infra, redacted, repo_root, resolve
+from telecast_devenv.schemas import migrate_all
 
 DATABASE = "telecast"
 # The Procfile's Telegram simulator, run only when no Telegram credentials are configured.
@@ -34,6 +35,8 @@ def main() -> int:
         if infra.postgres.source != "env":
             # The docker and embedded URLs name an administrative database.
             database_url = ensure_database(database_url, DATABASE)
+        # The deployment's step before any service starts (services only check the version).
+        migrate_all(database_url)
         environment = {
             # make run is development: the services run on the published default secrets
             # (set TELECAST_ENV=production with your own secrets to try production here).

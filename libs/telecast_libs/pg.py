@@ -1,4 +1,4 @@
-"""PostgreSQL helpers: a psycopg connection pool, schemas, and the eventsourcing env."""
+"""PostgreSQL helpers: a psycopg connection pool, advisory locks, the eventsourcing env."""
 
 from __future__ import annotations
 
@@ -28,14 +28,6 @@ async def open_pool(
     return pool
 
 
-def ensure_schema(database_url: str, schema: str) -> None:
-    """Create a service's schema if missing (synchronous: called once at start)."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(
-            psycopg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(psycopg.sql.Identifier(schema))
-        )
-
-
 def eventsourcing_env(database_url: str, schema: str, pool_size: int = 5) -> dict[str, str]:
     """The eventsourcing library's PostgreSQL settings, derived from one ``DATABASE_URL``."""
     parts = urlsplit(database_url)
@@ -49,11 +41,14 @@ def eventsourcing_env(database_url: str, schema: str, pool_size: int = 5) -> dic
         "POSTGRES_SCHEMA": schema,
         "POSTGRES_POOL_SIZE": str(pool_size),
         # The library waits forever for its table lock by default; a stuck writer must
-        # surface as an error instead of freezing every command behind it.
+        # surface as an error instead of freezing every command behind it. (Its insert
+        # function holds the value too: changing it is a migration of the campaign schema.)
         "POSTGRES_LOCK_TIMEOUT": "5",
         "POSTGRES_CONNECT_TIMEOUT": "10",
         "POSTGRES_PRE_PING": "y",
-        "CREATE_TABLE": "y",
+        # The event store's tables are the campaign schema's first migration: the library
+        # must not create (or race to create) them when an application starts.
+        "CREATE_TABLE": "n",
     }
 
 

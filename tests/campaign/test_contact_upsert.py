@@ -11,7 +11,6 @@ import psycopg
 import pytest
 
 from telecast_campaign.audience.contact_upsert import upsert
-from telecast_campaign.audience.schema import create_contacts_table
 from telecast_libs.contracts.contacts import ChatType, ContactInput
 
 BASE = random.randrange(10**15, 10**16)
@@ -20,8 +19,6 @@ BASE = random.randrange(10**15, 10**16)
 @pytest.fixture
 async def conn(database_url: str) -> AsyncIterator[psycopg.AsyncConnection]:
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as c:
-        await c.execute("CREATE SCHEMA IF NOT EXISTS campaign")
-        await create_contacts_table(c)
         yield c
 
 

@@ -20,7 +20,6 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from telecast_campaign.audience.filter_sql import to_sql
-from telecast_campaign.audience.schema import CONTACTS_DDL
 from telecast_campaign.domain.filters import matches, parse
 
 COUNTRIES = ["US", "CA", "DE"]
@@ -123,8 +122,6 @@ EXPRESSIONS = st.recursive(
 @pytest.fixture(scope="module")
 def conn(database_url: str) -> Iterator[psycopg.Connection]:
     with psycopg.connect(database_url, autocommit=True) as connection:
-        connection.execute("CREATE SCHEMA IF NOT EXISTS campaign")
-        connection.execute(CONTACTS_DDL)
         connection.execute("CREATE TEMP TABLE contacts (LIKE campaign.contacts INCLUDING DEFAULTS)")
         yield connection
 

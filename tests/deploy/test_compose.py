@@ -39,6 +39,8 @@ SERVICE_MODULES = {
     "projection": "telecast_projection",
     "dispatcher": "telecast_dispatcher",
 }
+# Runs once before the services (their schemas' migrations) and exits: no health, no restart.
+ONE_SHOT = ("migrate",)
 # Where `make run` connects from the host after `docker compose up -d --wait postgres nats`.
 DEFAULT_HOST_PORTS = {"postgres": {5432: 5432}, "nats": {4222: 4222}}
 
@@ -229,7 +231,7 @@ def test_the_platform_is_all_there() -> None:
     assert set(INFRASTRUCTURE) | set(SERVICE_MODULES) <= set(SERVICES)
 
 
-@pytest.mark.parametrize("name", sorted(SERVICES))
+@pytest.mark.parametrize("name", sorted(set(SERVICES) - set(ONE_SHOT)))
 def test_every_service_has_a_health_check(name: str) -> None:
     check = SERVICES[name].get("healthcheck")
     assert check, f"{name} has no healthcheck: depends_on and `--wait` cannot see it ready"
@@ -239,7 +241,7 @@ def test_every_service_has_a_health_check(name: str) -> None:
     assert check.get("interval") and check.get("timeout") and check.get("retries")
 
 
-@pytest.mark.parametrize("name", sorted(SERVICES))
+@pytest.mark.parametrize("name", sorted(set(SERVICES) - set(ONE_SHOT)))
 def test_every_service_restarts(name: str) -> None:
     assert SERVICES[name].get("restart") in ("always", "unless-stopped", "on-failure")
 
@@ -249,9 +251,22 @@ def test_dependencies_exist_and_wait_for_health(name: str) -> None:
     for dependency, options in depends_on(SERVICES[name]).items():
         assert dependency in SERVICES, f"{name} depends on unknown service {dependency}"
         assert dependency != name
-        assert options.get("condition") == "service_healthy", (
-            f"{name} -> {dependency}: use condition service_healthy"
-        )
+        expected = "service_completed_successfully" if dependency in ONE_SHOT else "service_healthy"
+        assert options.get("condition") == expected, f"{name} -> {dependency}: use {expected}"
+
+
+def test_migrate_runs_once_and_brings_every_python_service_schema_up_to_date() -> None:
+    migrate = SERVICES["migrate"]
+    assert migrate.get("restart") == "no"
+    script = " ".join(command(migrate))
+    python_services = [n for n, s in SERVICES.items() if "build" in s and n not in ONE_SHOT]
+    for name in python_services:
+        module = command(SERVICES[name])[2]
+        assert f"python -m {module} migrate" in script, f"migrate leaves {module} out"
+        # A service checks its schema's version at start: migrate must have run before.
+        assert depends_on(SERVICES[name]).get("migrate") == {
+            "condition": "service_completed_successfully"
+        }, name
 
 
 @pytest.mark.parametrize("name", sorted(SERVICE_MODULES))

@@ -22,7 +22,6 @@ import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from telecast_devenv.jetstream import delete_streams
-from telecast_dispatcher.schema import prepare_database
 from telecast_dispatcher.telegram.port import Receipt
 from telecast_dispatcher.tracking.endpoint import TrackingEndpoint
 from telecast_dispatcher.tracking.interactions import Interactions, republish_interactions
@@ -94,7 +93,6 @@ class Harness:
 async def harness(own_database: str, nats_url: str) -> AsyncIterator[Harness]:
     namespace = f"i{secrets.token_hex(4)}"
     subjects = subjects_for(namespace)
-    await prepare_database(own_database)
     pool = await open_pool(own_database, max_size=4, name="test-interactions")
     nc = await nats.connect(nats_url)
     await tnats.ensure_stream(nc.jetstream(), delivery_events_stream(subjects))

@@ -20,7 +20,6 @@ import pytest
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from telecast_devenv.jetstream import delete_streams
-from telecast_dispatcher.schema import prepare_database
 from telecast_dispatcher.sending import metrics
 from telecast_dispatcher.sending.campaign_client import CampaignClient
 from telecast_dispatcher.sending.sweeper import Sweeper
@@ -98,7 +97,6 @@ class Harness:
 
 @pytest.fixture
 async def harness(own_database: str, nats_url: str) -> AsyncIterator[Harness]:
-    await prepare_database(own_database)
     with psycopg.connect(own_database, autocommit=True) as conn:
         conn.execute("TRUNCATE dispatcher.executions, dispatcher.work_items")
     namespace = check_namespace(f"t{secrets.token_hex(4)}")

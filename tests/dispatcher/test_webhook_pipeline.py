@@ -19,7 +19,6 @@ import pytest
 from support.webhook_receiver import Answer, Received, Receiver, running_receiver
 
 from telecast_devenv.jetstream import delete_streams
-from telecast_dispatcher.schema import prepare_database
 from telecast_dispatcher.webhooks.delivery import DeliveryWorker
 from telecast_dispatcher.webhooks.intake import WebhookIntake
 from telecast_dispatcher.webhooks.retries import DisablePolicy, RetryPolicy
@@ -88,7 +87,6 @@ async def test_order_per_campaign_concurrency_and_an_idempotent_outbox(
 
     receiver.on("pipeline", script)
     subjects = subjects_for(own_namespace)
-    await prepare_database(own_database)
     pool = await open_pool(own_database, max_size=6, name="test")
     nc = await tnats.connect(nats_url, name="test")
     js = nc.jetstream()

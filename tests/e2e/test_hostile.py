@@ -26,6 +26,7 @@ from support.inspect import wait_until
 from telecast_devenv import Infra
 from telecast_devenv.databases import create_database, drop_database
 from telecast_devenv.platform import Platform, Service, free_port
+from telecast_devenv.schemas import migrate_all
 from telecast_gateway.settings import DEV_JWT_SECRET
 from telecast_libs.tracking import DEV_TRACKING_SECRET
 
@@ -296,6 +297,7 @@ def test_production_generates_the_first_administrators_password_and_it_must_be_c
 ) -> None:
     database = f"telecast_t_{secrets.token_hex(4)}"
     url = create_database(infra.database_url, database)
+    migrate_all(url)
     gateway = _gateway(infra, url, tmp_path, **SECRETS, BOOTSTRAP_ADMIN_EMAIL="root@example.com")
     try:
         gateway.start()

@@ -12,15 +12,16 @@ from telecast_campaign.application import Campaigns
 from telecast_campaign.audience import contacts as contact_requests
 from telecast_campaign.audience import selection
 from telecast_campaign.audience.endpoint import AudienceEndpoint
-from telecast_campaign.audience.schema import create_contacts_table
 from telecast_campaign.endpoint import CommandEndpoint
+from telecast_campaign.migrations import HISTORY
 from telecast_campaign.relay import OutboxRelay, RelayPosition
 from telecast_campaign.scheduler import Scheduler
 from telecast_campaign.settings import CampaignSettings
 from telecast_libs import nats as tnats
 from telecast_libs.log import configure_logging, get_logger
+from telecast_libs.migrations import require_current
 from telecast_libs.ops import serve_ops
-from telecast_libs.pg import ensure_schema, eventsourcing_env, open_pool
+from telecast_libs.pg import eventsourcing_env, open_pool
 from telecast_libs.settings import load_settings
 from telecast_libs.streams import campaign_events_stream
 from telecast_libs.subjects import subjects_for
@@ -37,12 +38,13 @@ AUDIENCE_MODULES = (contact_requests, selection)
 
 
 def build_application(database_url: str) -> Campaigns:
-    ensure_schema(database_url, SCHEMA)
+    """The event-sourced application, on a schema migrated beforehand (migrations/)."""
     return Campaigns(env=eventsourcing_env(database_url, SCHEMA))
 
 
 async def serve(settings: CampaignSettings) -> None:
     subjects = subjects_for(settings.telecast_namespace)
+    await asyncio.to_thread(require_current, settings.database_url, HISTORY)
     app = await asyncio.to_thread(build_application, settings.database_url)
     selection.use_application(app)
     nc = await tnats.connect(settings.nats_url, name="telecast-campaign")
@@ -59,12 +61,7 @@ async def serve(settings: CampaignSettings) -> None:
     )
     endpoint = CommandEndpoint(app, nc, subjects, relay.wake, settings.command_batch_size)
     scheduler = Scheduler(app, settings.database_url, SCHEMA, relay.wake)
-    async with await psycopg.AsyncConnection.connect(
-        settings.database_url, autocommit=True
-    ) as conn:
-        await create_contacts_table(conn)
     pool = await open_pool(settings.database_url, max_size=10, name="campaign")
-    # After the contacts table exists: the counts read it.
     app.contact_counter = await asyncio.to_thread(selection.ContactCounter, settings.database_url)
     audience = AudienceEndpoint(pool, nc, subjects)
 

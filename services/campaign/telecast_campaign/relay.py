@@ -35,24 +35,11 @@ _LOCK = "telecast.campaign.relay"
 
 
 class RelayPosition:
-    """Where the relay has got to in the notification log, kept in PostgreSQL."""
+    """Where the relay has got to in the notification log, kept in PostgreSQL (one row, made
+    by the campaign schema's first migration)."""
 
     def __init__(self, schema: str) -> None:
         self.table = psycopg.sql.Identifier(schema, "relay_position")
-
-    async def create(self, conn: psycopg.AsyncConnection) -> None:
-        await conn.execute(
-            psycopg.sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} ("
-                " id boolean PRIMARY KEY DEFAULT true CHECK (id),"
-                " position bigint NOT NULL)"
-            ).format(self.table)
-        )
-        await conn.execute(
-            psycopg.sql.SQL("INSERT INTO {} (position) VALUES (0) ON CONFLICT DO NOTHING").format(
-                self.table
-            )
-        )
 
     async def load(self, conn: psycopg.AsyncConnection) -> int:
         cursor = await conn.execute(psycopg.sql.SQL("SELECT position FROM {}").format(self.table))
@@ -110,7 +97,6 @@ class OutboxRelay:
             while not await try_advisory_lock(conn, _LOCK):
                 await asyncio.sleep(1.0)
             LEADER.set(1)
-            await self.position.create(conn)
             position = await self.position.load(conn)
             log.info("relay.leading", position=position)
             while True:

@@ -38,21 +38,6 @@ DUE = Gauge("telecast_scheduler_entries", "Entries in the schedule")
 _LOCK = "telecast.campaign.scheduler"
 SYSTEM = Actor(id="system:scheduler", role="system")
 
-_TABLES = """
-CREATE TABLE IF NOT EXISTS {schema}.schedule (
-    campaign_id uuid NOT NULL,
-    kind text NOT NULL CHECK (kind IN ('start', 'end')),
-    due_at timestamptz NOT NULL,
-    PRIMARY KEY (campaign_id, kind)
-);
-CREATE INDEX IF NOT EXISTS schedule_due ON {schema}.schedule (due_at);
-CREATE TABLE IF NOT EXISTS {schema}.schedule_position (
-    id boolean PRIMARY KEY DEFAULT true CHECK (id),
-    position bigint NOT NULL
-);
-INSERT INTO {schema}.schedule_position (position) VALUES (0) ON CONFLICT DO NOTHING;
-"""
-
 
 class Scheduler:
     def __init__(
@@ -86,7 +71,6 @@ class Scheduler:
         ) as conn:
             while not await try_advisory_lock(conn, _LOCK):
                 await asyncio.sleep(1.0)
-            await conn.execute(_TABLES.format(schema=self.schema))
             log.info("scheduler.leading")
             while True:
                 await self._follow(conn)

@@ -2,7 +2,9 @@
 
 Operator commands (see ``sending/operations.py``):
 ``republish-deliveries [--execution ID]``, ``republish-work [--execution ID]``,
-``accounts``, ``restore-account NAME``, ``generate-key`` (a new ``DATA_ENCRYPTION_KEY``).
+``accounts``, ``restore-account NAME``, ``generate-key`` (a new ``DATA_ENCRYPTION_KEY``);
+``migrate`` brings the dispatcher schema up to date (the deployment step before the service
+starts; docs/operations.md).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 import asyncio
 import sys
 
+from telecast_libs.migrations import SchemaNotCurrent
 from telecast_libs.settings import SettingsError
 
 
@@ -30,12 +33,19 @@ def main() -> None:
     restore = commands.add_parser("restore-account", help="put an account back into use")
     restore.add_argument("name")
     commands.add_parser("generate-key", help="print a new random DATA_ENCRYPTION_KEY")
+    commands.add_parser("migrate", help="bring the dispatcher schema up to date")
     args = parser.parse_args()
     try:
         if args.command == "generate-key":
             from telecast_libs.sealing import generate_key
 
             print(generate_key())
+            return
+        if args.command == "migrate":
+            from telecast_dispatcher.migrations import HISTORY
+            from telecast_libs.migrations import migrate_command
+
+            migrate_command(HISTORY)
             return
         if args.command is None:
             from telecast_dispatcher.bootstrap import main as serve
@@ -67,7 +77,7 @@ def main() -> None:
                 print(f"{args.name} is back in the rotation")
             else:
                 sys.exit(f"telecast dispatcher: {args.name} was not taken out of use")
-    except SettingsError as error:
+    except (SettingsError, SchemaNotCurrent) as error:
         sys.exit(f"telecast dispatcher: {error}")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from telecast_dispatcher.schema import prepare_database
+from telecast_dispatcher.migrations import HISTORY
 from telecast_dispatcher.sending.capacity import CapacityEndpoint
 from telecast_dispatcher.sending.guards import GuardSettings
 from telecast_dispatcher.sending.limits import LimitSettings
@@ -27,6 +27,7 @@ from telecast_dispatcher.webhooks.subscriptions import Subscriptions
 from telecast_dispatcher.webhooks.targets import TargetPolicy
 from telecast_libs import nats as tnats
 from telecast_libs.log import configure_logging, get_logger
+from telecast_libs.migrations import require_current
 from telecast_libs.ops import serve_ops
 from telecast_libs.pg import open_pool
 from telecast_libs.sealing import Sealer
@@ -83,7 +84,7 @@ def sending_settings(settings: DispatcherSettings) -> SendingSettings:
 
 async def serve(settings: DispatcherSettings) -> None:
     subjects = subjects_for(settings.telecast_namespace)
-    await prepare_database(settings.database_url)
+    await asyncio.to_thread(require_current, settings.database_url, HISTORY)
     pool = await open_pool(settings.database_url, max_size=12, name="dispatcher")
     nc = await tnats.connect(settings.nats_url, name="telecast-dispatcher")
     policy = TargetPolicy.from_setting(settings.webhook_allowed_hosts)

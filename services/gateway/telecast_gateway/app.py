@@ -76,7 +76,6 @@ def create_app(settings: GatewaySettings) -> Litestar:
             pool, settings.refresh_token_ttl_seconds, on_change=lambda id_: credentials.changed(id_)
         )
         credentials = Credentials(operators)
-        await operators.create_schema()
         await operators.ensure_admin(
             settings.bootstrap_admin_email,
             settings.admin_password(),
@@ -101,7 +100,6 @@ def create_app(settings: GatewaySettings) -> Litestar:
             settings.idempotency_key_ttl_hours,
             abandoned_after(settings.nats_request_timeout_ms, settings.read_your_writes_timeout_ms),
         )
-        await app.state.idempotency.create_schema()
         app.state.bus = Bus(
             nc,
             subjects,

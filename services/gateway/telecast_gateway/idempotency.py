@@ -42,20 +42,6 @@ _SECRET_ANSWERS = re.compile(r"^/api/v1/(webhooks/?|webhooks/[^/]+/rotate-secret
 _KEPT_HEADERS = {b"content-type", b"etag", b"location"}
 _NAMESPACE = uuid.UUID("0b7c4d64-5f7e-4a8e-9d7b-6c1f1a2b3c4d")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS gateway.idempotency_keys (
-    operator_id text NOT NULL,
-    key text NOT NULL,
-    request_hash text NOT NULL,
-    status integer,
-    headers jsonb,
-    body bytea,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (operator_id, key)
-);
-CREATE INDEX IF NOT EXISTS idempotency_keys_created ON gateway.idempotency_keys (created_at);
-"""
-
 
 def creation_id(operator_id: str, key: str | None, path: str) -> str | None:
     """The id a create or clone gives its new campaign when the request carries a key."""
@@ -86,11 +72,6 @@ class IdempotencyStore:
         # takes longer (see ``abandoned_after``), so its key may be taken over.
         self.abandoned_seconds = abandoned_seconds
         self._purged_at = 0.0
-
-    async def create_schema(self) -> None:
-        async with self.pool.connection() as conn:
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('telecast.gateway.idem'))")
-            await conn.execute(_SCHEMA)
 
     async def claim(self, operator_id: str, key: str, request_hash: str) -> tuple[str, Any]:
         """("run", None) when this request is to run; otherwise ("replay", stored answer),

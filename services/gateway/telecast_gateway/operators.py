@@ -119,36 +119,6 @@ class InvalidRefreshToken(Problem):
     code = ErrorCode.UNAUTHORIZED
 
 
-_SCHEMA = """
-CREATE SCHEMA IF NOT EXISTS gateway;
-CREATE TABLE IF NOT EXISTS gateway.operators (
-    id uuid PRIMARY KEY,
-    email text NOT NULL,
-    name text NOT NULL,
-    role text NOT NULL CHECK (role IN ('admin', 'manager', 'viewer')),
-    password_hash text NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE UNIQUE INDEX IF NOT EXISTS operators_email ON gateway.operators (lower(email));
--- Added with operator management; a no-op where the columns exist.
-ALTER TABLE gateway.operators
-    ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now(),
-    ADD COLUMN IF NOT EXISTS credentials_version integer NOT NULL DEFAULT 1,
-    ADD COLUMN IF NOT EXISTS disabled boolean NOT NULL DEFAULT false,
-    ADD COLUMN IF NOT EXISTS must_change_password boolean NOT NULL DEFAULT false;
-CREATE TABLE IF NOT EXISTS gateway.refresh_tokens (
-    token_hash bytea PRIMARY KEY,
-    family_id uuid NOT NULL,
-    operator_id uuid NOT NULL REFERENCES gateway.operators (id) ON DELETE CASCADE,
-    issued_at timestamptz NOT NULL DEFAULT now(),
-    expires_at timestamptz NOT NULL,
-    rotated_at timestamptz,
-    revoked_at timestamptz
-);
-CREATE INDEX IF NOT EXISTS refresh_tokens_family ON gateway.refresh_tokens (family_id);
-CREATE INDEX IF NOT EXISTS refresh_tokens_operator ON gateway.refresh_tokens (operator_id);
-"""
-
 _ACCOUNT_COLUMNS = (
     "id::text, email, name, role, credentials_version, created_at, updated_at, disabled, "
     "must_change_password"
@@ -210,11 +180,6 @@ class OperatorStore:
     async def _changed(self, operator_id: str) -> None:
         if self._on_change is not None:
             await self._on_change(operator_id)
-
-    async def create_schema(self) -> None:
-        async with self.pool.connection() as conn:
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('telecast.gateway.schema'))")
-            await conn.execute(_SCHEMA)
 
     async def ensure_admin(
         self, email: str, password: str | None, *, must_change_password: bool

@@ -1,7 +1,8 @@
 """``python -m telecast_projection``: run the projection service.
 
 ``python -m telecast_projection rebuild`` drops the read models and replays the events
-(``rebuild.py``).
+(``rebuild.py``). ``python -m telecast_projection migrate`` brings the projection schema up
+to date (the deployment step before the service starts; docs/operations.md).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import argparse
 import asyncio
 import sys
 
+from telecast_libs.migrations import SchemaNotCurrent, migrate_command, require_current
 from telecast_libs.settings import SettingsError
+from telecast_projection.migrations import HISTORY
 
 
 def _rebuild(force: bool) -> None:
@@ -19,6 +22,7 @@ def _rebuild(force: bool) -> None:
     from telecast_projection.settings import ProjectionSettings
 
     settings = load_settings(ProjectionSettings)
+    require_current(settings.database_url, HISTORY)
     trimmed = asyncio.run(rebuild.trimmed_streams(settings))
     if trimmed and not force:
         sys.exit(
@@ -37,15 +41,19 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command")
     rebuild = commands.add_parser("rebuild", help="drop the read models and replay the events")
     rebuild.add_argument("--force", action="store_true", help="even if a stream was trimmed")
+    commands.add_parser("migrate", help="bring the projection schema up to date")
     args = parser.parse_args()
     try:
         if args.command == "rebuild":
             _rebuild(args.force)
             return
+        if args.command == "migrate":
+            migrate_command(HISTORY)
+            return
         from telecast_projection.bootstrap import main as serve
 
         serve()
-    except SettingsError as error:
+    except (SettingsError, SchemaNotCurrent) as error:
         sys.exit(f"telecast projection: {error}")
 
 

@@ -9,12 +9,14 @@ import psycopg
 
 from telecast_libs import nats as tnats
 from telecast_libs.log import configure_logging, get_logger
+from telecast_libs.migrations import require_current
 from telecast_libs.ops import serve_ops
 from telecast_libs.pg import open_pool
 from telecast_libs.settings import load_settings
 from telecast_libs.subjects import subjects_for
 from telecast_projection.delivery_follower import DeliveryFollower
 from telecast_projection.follower import Follower
+from telecast_projection.migrations import HISTORY
 from telecast_projection.queries import QueryEndpoint
 from telecast_projection.rebuild import rebuild_subject
 from telecast_projection.schema import create_schema
@@ -24,8 +26,10 @@ log = get_logger(__name__)
 
 
 async def prepare_database(database_url: str) -> None:
+    """Make the read model's tables, or drop and make them anew when their version changed
+    (the schema itself is migrated before the service starts)."""
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-        # Replicas starting together must not race on CREATE TABLE IF NOT EXISTS.
+        # Replicas starting together must not race to drop or make the tables.
         await conn.execute("SELECT pg_advisory_lock(hashtext('telecast.projection.schema'))")
         async with conn.transaction():
             if await create_schema(conn):
@@ -34,6 +38,7 @@ async def prepare_database(database_url: str) -> None:
 
 async def serve(settings: ProjectionSettings) -> None:
     subjects = subjects_for(settings.telecast_namespace)
+    await asyncio.to_thread(require_current, settings.database_url, HISTORY)
     await prepare_database(settings.database_url)
     pool = await open_pool(settings.database_url, max_size=10, name="projection")
     nc = await tnats.connect(settings.nats_url, name="telecast-projection")

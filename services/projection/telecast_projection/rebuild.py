@@ -51,10 +51,6 @@ async def trimmed_streams(settings: ProjectionSettings) -> list[str]:
 
 async def request_rebuild(settings: ProjectionSettings) -> None:
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        conn.execute("CREATE SCHEMA IF NOT EXISTS projection")
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS projection.read_model_version (version integer NOT NULL)"
-        )
         conn.execute("DELETE FROM projection.read_model_version")
         conn.execute("INSERT INTO projection.read_model_version VALUES (%s)", (OUTDATED,))
     subjects = subjects_for(settings.telecast_namespace)

@@ -1,4 +1,4 @@
-"""The projection service's tables, in its own PostgreSQL schema."""
+"""The projection's read model tables, in its own PostgreSQL schema (made by the rebuild)."""
 
 from __future__ import annotations
 
@@ -104,11 +104,12 @@ READ_MODEL_VERSION = 8
 
 
 async def create_schema(conn: psycopg.AsyncConnection) -> bool:
-    """Create the tables; True when an older read model was dropped to be rebuilt."""
-    await conn.execute("CREATE SCHEMA IF NOT EXISTS projection")
-    await conn.execute(
-        "CREATE TABLE IF NOT EXISTS projection.read_model_version (version integer NOT NULL)"
-    )
+    """Make the read model's tables; True when an older read model was dropped to be rebuilt.
+
+    Not a migration: the read model is derived from the event streams, so a change to its
+    shape raises READ_MODEL_VERSION and the tables are made anew and replayed, never
+    altered. The schema and its ``read_model_version`` table are migrated (migrations/).
+    """
     row = await (await conn.execute("SELECT version FROM projection.read_model_version")).fetchone()
     rebuilding = row is not None and row[0] != READ_MODEL_VERSION
     if rebuilding or row is None:

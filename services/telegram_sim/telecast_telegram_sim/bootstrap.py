@@ -6,10 +6,12 @@ import asyncio
 import signal
 
 from telecast_libs.log import configure_logging, get_logger
+from telecast_libs.migrations import require_current
 from telecast_libs.ops import serve_ops
 from telecast_libs.pg import open_pool
 from telecast_libs.settings import load_settings
-from telecast_telegram_sim.record import Recorder, last_message_ids, prepare_schema
+from telecast_telegram_sim.migrations import HISTORY
+from telecast_telegram_sim.record import Recorder, last_message_ids
 from telecast_telegram_sim.rules import Rules, parse_error_mix
 from telecast_telegram_sim.server import Simulator, SimulatorConnection
 from telecast_telegram_sim.settings import SimulatorSettings
@@ -32,7 +34,7 @@ def rules_of(settings: SimulatorSettings) -> Rules:
 
 
 async def serve(settings: SimulatorSettings) -> None:
-    await prepare_schema(settings.database_url)
+    await asyncio.to_thread(require_current, settings.database_url, HISTORY)
     pool = await open_pool(settings.database_url, min_size=1, max_size=3, name="telegram_sim")
     recorder = Recorder(pool)
     simulator = Simulator(

@@ -11,7 +11,6 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from telecast_libs.log import get_logger
@@ -20,64 +19,6 @@ log = get_logger(__name__)
 
 SCHEMA = "telegram_sim"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-DDL = f"""
-CREATE SCHEMA IF NOT EXISTS {SCHEMA};
-CREATE TABLE IF NOT EXISTS {SCHEMA}.messages (
-    seq bigserial PRIMARY KEY,
-    account text NOT NULL,
-    chat_id bigint NOT NULL,
-    chat_kind text NOT NULL,
-    message_id bigint NOT NULL,
-    text text NOT NULL,
-    parse_mode text,
-    buttons jsonb NOT NULL,
-    media jsonb,
-    reference text NOT NULL,
-    correlation_id text,
-    accepted_at timestamptz NOT NULL
-);
-CREATE INDEX IF NOT EXISTS messages_reference ON {SCHEMA}.messages (reference);
-CREATE INDEX IF NOT EXISTS messages_chat ON {SCHEMA}.messages (chat_id, message_id);
-CREATE TABLE IF NOT EXISTS {SCHEMA}.refusals (
-    seq bigserial PRIMARY KEY,
-    account text NOT NULL,
-    chat_id bigint NOT NULL,
-    error text NOT NULL,
-    value integer,
-    reference text NOT NULL,
-    at timestamptz NOT NULL,
-    over_limit boolean NOT NULL
-);
-CREATE TABLE IF NOT EXISTS {SCHEMA}.violations (
-    seq bigserial PRIMARY KEY,
-    account text NOT NULL,
-    chat_id bigint NOT NULL,
-    kind text NOT NULL,
-    at timestamptz NOT NULL,
-    detail text NOT NULL
-);
-CREATE TABLE IF NOT EXISTS {SCHEMA}.invites (
-    seq bigserial PRIMARY KEY,
-    account text NOT NULL,
-    chat_id bigint NOT NULL,
-    name text,
-    expire_date timestamptz,
-    member_limit integer,
-    join_request boolean NOT NULL,
-    link text NOT NULL UNIQUE,
-    at timestamptz NOT NULL
-);
-CREATE TABLE IF NOT EXISTS {SCHEMA}.receipts (
-    seq bigserial PRIMARY KEY,
-    account text NOT NULL,
-    chat_id bigint NOT NULL,
-    message_id bigint NOT NULL,
-    kind text NOT NULL,
-    url text,
-    at timestamptz NOT NULL
-);
-"""
 
 COLUMNS = {
     "messages": (
@@ -95,14 +36,6 @@ Done = Callable[[bool], None]
 
 def timestamp(microseconds: int) -> datetime:
     return EPOCH + timedelta(microseconds=microseconds)
-
-
-async def prepare_schema(database_url: str) -> None:
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-        async with conn.transaction():
-            # Two simulators starting at once must not race on CREATE … IF NOT EXISTS.
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('telegram_sim.schema'))")
-            await conn.execute(DDL)
 
 
 async def last_message_ids(pool: AsyncConnectionPool) -> dict[int, int]:

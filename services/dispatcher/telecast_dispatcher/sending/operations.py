@@ -15,12 +15,15 @@
 
 from __future__ import annotations
 
-from telecast_dispatcher.schema import prepare_database
+import asyncio
+
+from telecast_dispatcher.migrations import HISTORY
 from telecast_dispatcher.sending import events
 from telecast_dispatcher.sending.campaign_client import CampaignClient
 from telecast_dispatcher.settings import DispatcherSettings
 from telecast_dispatcher.tracking import interactions
 from telecast_libs import nats as tnats
+from telecast_libs.migrations import require_current
 from telecast_libs.pg import open_pool
 from telecast_libs.streams import delivery_events_stream
 from telecast_libs.subjects import subjects_for
@@ -31,7 +34,7 @@ async def republish_deliveries(
 ) -> tuple[int, int]:
     """How many delivery events, and how many interaction events, were published."""
     subjects = subjects_for(settings.telecast_namespace)
-    await prepare_database(settings.database_url)
+    await asyncio.to_thread(require_current, settings.database_url, HISTORY)
     pool = await open_pool(settings.database_url, max_size=2, name="dispatcher-republish")
     nc = await tnats.connect(settings.nats_url, name="telecast-dispatcher-republish")
     try:
@@ -54,7 +57,7 @@ async def republish_deliveries(
 
 
 async def retired_accounts(settings: DispatcherSettings) -> list[tuple]:
-    await prepare_database(settings.database_url)
+    await asyncio.to_thread(require_current, settings.database_url, HISTORY)
     pool = await open_pool(settings.database_url, max_size=1, name="dispatcher-accounts")
     try:
         async with pool.connection() as conn:
@@ -68,7 +71,7 @@ async def retired_accounts(settings: DispatcherSettings) -> list[tuple]:
 
 
 async def restore_account(settings: DispatcherSettings, account: str) -> bool:
-    await prepare_database(settings.database_url)
+    await asyncio.to_thread(require_current, settings.database_url, HISTORY)
     pool = await open_pool(settings.database_url, max_size=1, name="dispatcher-accounts")
     try:
         async with pool.connection() as conn:
@@ -81,7 +84,7 @@ async def restore_account(settings: DispatcherSettings, account: str) -> bool:
 
 
 async def republish_work(settings: DispatcherSettings, execution_id: str | None) -> int:
-    await prepare_database(settings.database_url)
+    await asyncio.to_thread(require_current, settings.database_url, HISTORY)
     pool = await open_pool(settings.database_url, max_size=1, name="dispatcher-republish")
     try:
         async with pool.connection() as conn:

@@ -1,4 +1,6 @@
-"""The sending tables, in the dispatcher's PostgreSQL schema.
+"""The dispatcher schema as its start-up code made it before migrations: the consumers'
+checkpoints, the webhook tables and the sending tables (idempotent, so that a database made
+by that code is adopted as it is).
 
 ``deliveries`` is the ledger: one row per (execution, contact, step) -- a step is one of
 the campaign's messages -- whose primary key is what makes a send happen at most once. Its
@@ -6,11 +8,104 @@ rows are also the outbox of the delivery events (``published``). ``interactions`
 clicks, conversions) is the outbox of the interaction events.
 """
 
-from __future__ import annotations
+from telecast_libs.migrations import execute
 
-import psycopg
+revision = "0001"
+down_revision = None
 
-_TABLES = """
+
+def upgrade() -> None:
+    execute(
+        """
+CREATE TABLE IF NOT EXISTS dispatcher.checkpoints (
+    consumer text PRIMARY KEY,
+    stream_seq bigint NOT NULL,
+    position bigint NOT NULL
+);
+"""
+    )
+    execute(
+        """
+CREATE TABLE IF NOT EXISTS dispatcher.webhook_subscriptions (
+    id uuid PRIMARY KEY,
+    url text NOT NULL,
+    events text[] NOT NULL,
+    campaign_ids text[],
+    description text,
+    active boolean NOT NULL,
+    -- Kept in clear: the dispatcher signs with it. Never logged, never answered except at
+    -- creation and rotation.
+    secret text NOT NULL,
+    previous_secret text,
+    previous_secret_expires_at timestamptz,
+    secret_rotated_at timestamptz,
+    disabled_reason text,
+    disabled_at timestamptz,
+    consecutive_failures integer NOT NULL DEFAULT 0,
+    failing_since timestamptz,
+    last_success_at timestamptz,
+    created_by text,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+);
+-- What payloads say about a campaign (name, type, status), kept from its events.
+CREATE TABLE IF NOT EXISTS dispatcher.webhook_campaigns (
+    id text PRIMARY KEY,
+    version integer NOT NULL,
+    facts jsonb NOT NULL
+);
+-- The outbox: one row per (subscription, event), written in the transaction that advances
+-- the intake's checkpoint. A lane (the campaign) is delivered in seq order, head first.
+CREATE TABLE IF NOT EXISTS dispatcher.webhook_deliveries (
+    id uuid PRIMARY KEY,
+    subscription_id uuid NOT NULL
+        REFERENCES dispatcher.webhook_subscriptions (id) ON DELETE CASCADE,
+    event_id text NOT NULL,
+    event_type text NOT NULL,
+    kind text NOT NULL,
+    campaign_id text,
+    lane text NOT NULL,
+    seq bigint NOT NULL,
+    body bytea NOT NULL,
+    correlation_id text,
+    status text NOT NULL,
+    -- The one pending delivery of its lane that may be sent (see lanes.py).
+    head boolean NOT NULL DEFAULT false,
+    attempts integer NOT NULL DEFAULT 0,
+    round_attempts integer NOT NULL DEFAULT 0,
+    round_started_at timestamptz NOT NULL,
+    next_attempt_at timestamptz,
+    last_status_code integer,
+    last_error text,
+    last_latency_ms double precision,
+    created_at timestamptz NOT NULL,
+    finished_at timestamptz,
+    UNIQUE (subscription_id, event_id)
+);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_ready
+    ON dispatcher.webhook_deliveries (next_attempt_at) WHERE head AND status = 'pending';
+CREATE INDEX IF NOT EXISTS webhook_deliveries_lane
+    ON dispatcher.webhook_deliveries (subscription_id, lane, seq, id) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS webhook_deliveries_log
+    ON dispatcher.webhook_deliveries (subscription_id, created_at DESC, id);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_finished
+    ON dispatcher.webhook_deliveries (finished_at) WHERE status <> 'pending';
+CREATE TABLE IF NOT EXISTS dispatcher.webhook_attempts (
+    delivery_id uuid NOT NULL
+        REFERENCES dispatcher.webhook_deliveries (id) ON DELETE CASCADE,
+    attempt integer NOT NULL,
+    started_at timestamptz NOT NULL,
+    latency_ms double precision NOT NULL,
+    status_code integer,
+    error text,
+    response_excerpt text,
+    next_attempt_at timestamptz,
+    PRIMARY KEY (delivery_id, attempt)
+);
+"""
+    )
+    execute(
+        """
 -- What the dispatcher needs to know of a campaign before it starts (its budget and type),
 -- kept from the campaign's events.
 CREATE TABLE IF NOT EXISTS dispatcher.campaign_facts (
@@ -156,14 +251,5 @@ CREATE INDEX IF NOT EXISTS deliveries_recipient ON dispatcher.deliveries (campai
 CREATE INDEX IF NOT EXISTS deliveries_chat
     ON dispatcher.deliveries (telegram_id, telegram_message_id)
     WHERE telegram_message_id IS NOT NULL;
--- Columns added after the first release of these tables.
-ALTER TABLE dispatcher.campaign_facts ADD COLUMN IF NOT EXISTS invitation jsonb;
-ALTER TABLE dispatcher.executions ADD COLUMN IF NOT EXISTS invitation jsonb;
-ALTER TABLE dispatcher.executions ADD COLUMN IF NOT EXISTS guard_reason text;
-ALTER TABLE dispatcher.deliveries ADD COLUMN IF NOT EXISTS segment_ids text[] NOT NULL DEFAULT '{}';
-ALTER TABLE dispatcher.deliveries ADD COLUMN IF NOT EXISTS cost double precision NOT NULL DEFAULT 0;
 """
-
-
-async def create_tables(conn: psycopg.AsyncConnection) -> None:
-    await conn.execute(_TABLES)
+    )

@@ -1,0 +1,7 @@
+"""The campaign schema's migrations, oldest first (docs/operations.md, "Migrations")."""
+
+from pathlib import Path
+
+from telecast_libs.migrations import History
+
+HISTORY = History(service="campaign", schema="campaign", folder=Path(__file__).parent)
