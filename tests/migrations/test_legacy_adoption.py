@@ -14,7 +14,8 @@ from support.catalog import describe
 from telecast_campaign.bootstrap import build_application
 from telecast_devenv.platform import MODULES
 from telecast_devenv.schemas import history, migrate_all
-from telecast_libs.contracts.messages import CreateCampaign, EventEnvelope
+from telecast_libs.contracts.events import event_from
+from telecast_libs.contracts.messages import CreateCampaign
 from telecast_libs.migrations import current_revision, require_current
 from telecast_projection import campaign_view
 from telecast_projection.bootstrap import prepare_database
@@ -60,9 +61,9 @@ async def test_a_database_made_before_migrations_keeps_its_data_and_gets_the_new
     async with await psycopg.AsyncConnection.connect(legacy_database, autocommit=True) as conn:
         await campaign_view.apply(
             conn,
-            EventEnvelope(
+            event_from(
+                "campaign.created",
                 id=str(uuid.uuid4()),
-                type="campaign.created",
                 aggregate_id=created.aggregate_id,
                 aggregate_version=1,
                 occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
