@@ -108,7 +108,7 @@ def environment(container: dict[str, Any]) -> dict[str, str]:
 # --- the API's schemas ------------------------------------------------------------------------
 
 
-def test_every_manifest_file_is_rendered_or_documented_as_optional():
+def test_every_manifest_beside_the_kustomization_is_listed_in_it():
     """A file beside the others that no kustomization lists would never be applied."""
     listed = set(load_documents(KUBERNETES / "kustomization.yaml")[0]["resources"])
     for path in KUBERNETES.glob("*.yaml"):
