@@ -36,9 +36,20 @@ SERVICES = {
 }
 
 # Variables a container is given that its settings do not read: uvicorn reads
-# FORWARDED_ALLOW_IPS itself. NATS_<SERVICE>_PASSWORD is read once the services connect as
-# their own NATS users (the NATS authorization work); until then it is given ahead of time.
+# FORWARDED_ALLOW_IPS itself.
 READ_ELSEWHERE = {"FORWARDED_ALLOW_IPS"}
+# Given ahead of the NATS authorization work (each service its own NATS user, signed
+# commands), which reads them; once it has landed every one is a setting: empty this set.
+COMING_SETTINGS = {
+    "NATS_GATEWAY_PASSWORD",
+    "NATS_CAMPAIGN_PASSWORD",
+    "NATS_PROJECTION_PASSWORD",
+    "NATS_DISPATCHER_PASSWORD",
+    "GATEWAY_SIGNING_KEY",
+    "GATEWAY_VERIFY_KEY",
+    "DISPATCHER_SIGNING_KEY",
+    "DISPATCHER_VERIFY_KEY",
+}
 NATS_PASSWORD = re.compile(r"^NATS_[A-Z]+_PASSWORD$")
 
 # Variable names that hold secrets: they must come from a Secret, never a literal.
@@ -56,6 +67,11 @@ EXAMPLE_SECRETS = {
     "TELEGRAM_API_ID": "12345",
     "TELEGRAM_API_HASH": "0123456789abcdef0123456789abcdef",
     "TELEGRAM_BOT_TOKENS": "123456:" + "A" * 35,
+    # Ed25519 keys: 32 bytes, base64url.
+    "GATEWAY_SIGNING_KEY": base64.urlsafe_b64encode(b"g" * 32).decode().rstrip("="),
+    "GATEWAY_VERIFY_KEY": base64.urlsafe_b64encode(b"G" * 32).decode().rstrip("="),
+    "DISPATCHER_SIGNING_KEY": base64.urlsafe_b64encode(b"d" * 32).decode().rstrip("="),
+    "DISPATCHER_VERIFY_KEY": base64.urlsafe_b64encode(b"D" * 32).decode().rstrip("="),
 }
 
 
@@ -160,11 +176,7 @@ def test_the_service_starts_in_production_on_what_it_is_given(service):
     except SettingsError as error:
         pytest.fail(f"{service} would refuse to start: {error}")
     fields = {name.upper() for name in settings_type.__struct_fields__}
-    unread = {
-        name
-        for name in env
-        if name not in fields and name not in READ_ELSEWHERE and not NATS_PASSWORD.match(name)
-    }
+    unread = set(env) - fields - READ_ELSEWHERE - COMING_SETTINGS
     assert not unread, f"{service} reads no such setting: {sorted(unread)}"
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
     # The operations endpoint (/health, /ready, /metrics) on an address the kubelet reaches.
