@@ -313,6 +313,8 @@ def test_the_migrations_run_every_service_schema_on_the_image_the_services_run()
     script = " ".join(container["command"])
     for module, _, _ in SERVICES.values():
         assert f"python -m {module} migrate" in script
+        # Each module has a history to apply: its `migrate` is the one the services check.
+        assert importlib.import_module(f"{module}.migrations").HISTORY.head()
     # The same image and tag as the services: an upgrade migrates with the code it runs.
     images = {the_container(d)["image"] for d in DEPLOYMENTS.values()}
     assert images == {container["image"]}
