@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 import msgspec
@@ -76,6 +76,22 @@ class CommonSettings(msgspec.Struct, kw_only=True):
     telecast_namespace: str = "telecast"
     log_format: str = "auto"
     log_level: str = "info"
+    # TLS to NATS where its traffic leaves the host (docs/security.md): the CA that signed
+    # the server's certificate (else the system's), and this client's certificate and key
+    # when the server asks for one. A tls:// URL or a CA turns TLS on.
+    nats_tls_ca: str = ""
+    nats_tls_cert: str = ""
+    nats_tls_key: str = ""
+
+    # The NATS user a service connects as (deploy/nats/authorization.conf), None for one that
+    # uses no NATS. Its password is read from a variable of its own, NATS_<USER>_PASSWORD, so
+    # that one environment can hold every service's, as `make run`'s does.
+    nats_user: ClassVar[str | None] = None
+
+    @property
+    def nats_password(self) -> str:
+        """The NATS user's password (empty: connect without credentials)."""
+        return ""
 
     def __post_init__(self) -> None:
         from telecast_libs.subjects import check_namespace
@@ -99,6 +115,14 @@ class CommonSettings(msgspec.Struct, kw_only=True):
         if self.log_level.lower() not in ("debug", "info", "warning", "error"):
             raise SettingsError(
                 "environment variable LOG_LEVEL: expected debug, info, warning or error"
+            )
+        if self.nats_user is not None:
+            # A NATS server without users would take any process for a service.
+            self.require_secret(f"NATS_{self.nats_user.upper()}_PASSWORD", self.nats_password, "")
+        if self.nats_tls_key and not self.nats_tls_cert:
+            raise SettingsError(
+                "environment variable NATS_TLS_KEY: set NATS_TLS_CERT too (the certificate "
+                "the key belongs to)"
             )
 
     @property

@@ -227,7 +227,7 @@ def _gateway(infra: Infra, database_url: str, log_dir: Path, **env: str) -> Serv
     environment = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("TELECAST_", "JWT_", "TRACKING_", "BOOTSTRAP_"))
+        if not key.startswith(("TELECAST_", "JWT_", "TRACKING_", "BOOTSTRAP_", "NATS_GATEWAY_"))
     }
     return Service(
         "gateway",
@@ -245,18 +245,21 @@ def _gateway(infra: Infra, database_url: str, log_dir: Path, **env: str) -> Serv
     )
 
 
-SECRETS = {"JWT_SECRET": "j" * 40, "TRACKING_SECRET": "t" * 40}
+# The session's NATS asks for no password and ignores one; production requires it.
+NATS_PASSWORD = {"NATS_GATEWAY_PASSWORD": "n" * 40}
+SECRETS = {"JWT_SECRET": "j" * 40, "TRACKING_SECRET": "t" * 40, **NATS_PASSWORD}
 
 
 @pytest.mark.parametrize(
     ("env", "variable"),
     [
-        ({}, "JWT_SECRET"),
-        ({"JWT_SECRET": ""}, "JWT_SECRET"),
-        ({"JWT_SECRET": DEV_JWT_SECRET, "TRACKING_SECRET": "t" * 40}, "JWT_SECRET"),
-        ({"JWT_SECRET": "j" * 40}, "TRACKING_SECRET"),
-        ({"JWT_SECRET": "j" * 40, "TRACKING_SECRET": DEV_TRACKING_SECRET}, "TRACKING_SECRET"),
+        (NATS_PASSWORD, "JWT_SECRET"),
+        ({**NATS_PASSWORD, "JWT_SECRET": ""}, "JWT_SECRET"),
+        ({**SECRETS, "JWT_SECRET": DEV_JWT_SECRET}, "JWT_SECRET"),
+        ({**NATS_PASSWORD, "JWT_SECRET": "j" * 40}, "TRACKING_SECRET"),
+        ({**SECRETS, "TRACKING_SECRET": DEV_TRACKING_SECRET}, "TRACKING_SECRET"),
         ({**SECRETS, "BOOTSTRAP_ADMIN_PASSWORD": "telecast"}, "BOOTSTRAP_ADMIN_PASSWORD"),
+        ({**SECRETS, "NATS_GATEWAY_PASSWORD": ""}, "NATS_GATEWAY_PASSWORD"),
     ],
 )
 def test_a_gateway_for_production_refuses_the_development_defaults(
@@ -282,7 +285,12 @@ def test_a_dispatcher_for_production_refuses_the_development_tracking_secret(
     environment = {k: v for k, v in os.environ.items() if not k.startswith("TELECAST_")}
     done = subprocess.run(
         [sys.executable, "-m", "telecast_dispatcher"],
-        env={**environment, "DATABASE_URL": database_url, "TRACKING_SECRET": ""},
+        env={
+            **environment,
+            "DATABASE_URL": database_url,
+            "TRACKING_SECRET": "",
+            "NATS_DISPATCHER_PASSWORD": "n" * 40,
+        },
         capture_output=True,
         text=True,
         timeout=60,

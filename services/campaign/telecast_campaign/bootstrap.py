@@ -45,7 +45,7 @@ async def serve(settings: CampaignSettings) -> None:
     subjects = subjects_for(settings.telecast_namespace)
     app = await asyncio.to_thread(build_application, settings.database_url)
     selection.use_application(app)
-    nc = await tnats.connect(settings.nats_url, name="telecast-campaign")
+    nc = await tnats.connect(settings, name="telecast-campaign")
     js = nc.jetstream()
     await tnats.ensure_stream(js, campaign_events_stream(subjects))
 

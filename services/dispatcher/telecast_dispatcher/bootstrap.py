@@ -85,7 +85,7 @@ async def serve(settings: DispatcherSettings) -> None:
     subjects = subjects_for(settings.telecast_namespace)
     await prepare_database(settings.database_url)
     pool = await open_pool(settings.database_url, max_size=12, name="dispatcher")
-    nc = await tnats.connect(settings.nats_url, name="telecast-dispatcher")
+    nc = await tnats.connect(settings, name="telecast-dispatcher")
     policy = TargetPolicy.from_setting(settings.webhook_allowed_hosts)
     sealer = Sealer(settings.data_encryption_key)
 

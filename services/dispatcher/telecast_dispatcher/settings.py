@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from telecast_dispatcher.sending.port import Account
 from telecast_dispatcher.sending.telegram_accounts import AccountConfig, accounts_from_settings
@@ -13,6 +14,13 @@ from telecast_libs.tracking import DEV_TRACKING_SECRET, MIN_SECRET_LENGTH
 
 
 class DispatcherSettings(CommonSettings, kw_only=True):
+    nats_user: ClassVar[str | None] = "dispatcher"
+    nats_dispatcher_password: str = ""
+
+    @property
+    def nats_password(self) -> str:
+        return self.nats_dispatcher_password
+
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9103
 

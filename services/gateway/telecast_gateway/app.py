@@ -82,7 +82,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             settings.admin_password(),
             must_change_password=not settings.development,
         )
-        nc = await tnats.connect(settings.nats_url, name="telecast-gateway")
+        nc = await tnats.connect(settings, name="telecast-gateway")
         await credentials.listen(nc, subjects.operator_changed)
 
         async def postgres_ready() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from telecast_gateway.passwords import password_problem
 from telecast_libs.settings import CommonSettings, SettingsError
 from telecast_libs.tracking import DEV_TRACKING_SECRET, MIN_SECRET_LENGTH
@@ -13,6 +15,13 @@ DEV_ADMIN_PASSWORD = "telecast"
 
 
 class GatewaySettings(CommonSettings, kw_only=True):
+    nats_user: ClassVar[str | None] = "gateway"
+    nats_gateway_password: str = ""
+
+    @property
+    def nats_password(self) -> str:
+        return self.nats_gateway_password
+
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
     # /metrics (Prometheus) and a second /health and /ready, on a port of their own: never

@@ -32,7 +32,7 @@ async def republish_deliveries(
     subjects = subjects_for(settings.telecast_namespace)
     await prepare_database(settings.database_url)
     pool = await open_pool(settings.database_url, max_size=2, name="dispatcher-republish")
-    nc = await tnats.connect(settings.nats_url, name="telecast-dispatcher-republish")
+    nc = await tnats.connect(settings, name="telecast-dispatcher-republish")
     try:
         js = nc.jetstream()
         await tnats.ensure_stream(js, delivery_events_stream(subjects))

@@ -1,0 +1,59 @@
+"""deploy/nats: the server configuration parses with the services' users, a user without a
+password stops the server, and the file's users are the services' (each connects as the
+user its settings name). Fast: nats-server checks the files without starting."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from telecast_campaign.settings import CampaignSettings
+from telecast_devenv.embedded import nats_server_binary
+from telecast_devenv.nats_users import AUTHORIZATION, USERS, generate_passwords, password_variable
+from telecast_dispatcher.settings import DispatcherSettings
+from telecast_gateway.settings import GatewaySettings
+from telecast_projection.settings import ProjectionSettings
+from telecast_telegram_sim.settings import SimulatorSettings
+
+SERVER_CONF = AUTHORIZATION.parent / "nats-server.conf"
+
+
+def check(config: Path, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``nats-server -t``: parse the configuration and exit."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NATS_")}
+    return subprocess.run(
+        [str(nats_server_binary()), "-t", "-c", str(config)],
+        env={**env, **environment},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("config", [SERVER_CONF, AUTHORIZATION], ids=lambda p: p.name)
+def test_the_configuration_is_valid_with_every_users_password(config: Path) -> None:
+    checked = check(config, generate_passwords())
+    assert checked.returncode == 0, checked.stderr
+    assert "is valid" in checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_a_user_without_a_password_stops_the_server(user: str) -> None:
+    passwords = generate_passwords()
+    del passwords[password_variable(user)]
+    checked = check(SERVER_CONF, passwords)
+    assert checked.returncode != 0
+    assert f"'{password_variable(user)}'" in checked.stderr
+
+
+def test_the_files_users_are_the_services() -> None:
+    text = AUTHORIZATION.read_text()
+    named = {line.split(":", 1)[1].strip() for line in text.splitlines() if "user:" in line}
+    assert named == set(USERS)
+    settings = [GatewaySettings, CampaignSettings, ProjectionSettings, DispatcherSettings]
+    assert {cls.nats_user for cls in settings} == set(USERS)
+    # The simulator plays Telegram: it has no NATS user, and no credentials to leak.
+    assert SimulatorSettings.nats_user is None
