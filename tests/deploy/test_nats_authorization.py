@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from telecast_campaign.settings import CampaignSettings
 from telecast_devenv.embedded import nats_server_binary
@@ -18,6 +19,7 @@ from telecast_gateway.settings import GatewaySettings
 from telecast_projection.settings import ProjectionSettings
 from telecast_telegram_sim.settings import SimulatorSettings
 
+ROOT = AUTHORIZATION.parents[2]
 SERVER_CONF = AUTHORIZATION.parent / "nats-server.conf"
 
 
@@ -57,3 +59,44 @@ def test_the_files_users_are_the_services() -> None:
     assert {cls.nats_user for cls in settings} == set(USERS)
     # The simulator plays Telegram: it has no NATS user, and no credentials to leak.
     assert SimulatorSettings.nats_user is None
+
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def compose_entrypoint(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The compose nats service's entrypoint, run by sh here with ``true`` as the server."""
+    entrypoint = [part.replace("$$", "$") for part in COMPOSE["services"]["nats"]["entrypoint"]]
+    return subprocess.run(
+        [*entrypoint, "true"],
+        env={"PATH": os.environ["PATH"], **environment},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_compose_starts_nats_only_with_every_users_password() -> None:
+    passwords = generate_passwords()
+    assert compose_entrypoint(passwords).returncode == 0
+    for user in USERS:
+        # nats-server would take an empty password: anyone could connect as that service.
+        refused = compose_entrypoint({**passwords, password_variable(user): ""})
+        assert refused.returncode == 1
+        assert password_variable(user) in refused.stderr
+
+
+def test_compose_gives_each_service_its_own_password_only() -> None:
+    services = COMPOSE["services"]
+    for user in USERS:
+        assert passwords(services[user]) == {password_variable(user)}, user
+    assert passwords(services["nats"]) == {password_variable(user) for user in USERS}
+    assert passwords(services["telegram-sim"]) == set()
+
+
+def passwords(service: dict) -> set[str]:
+    return {
+        name
+        for name in service["environment"]
+        if name.startswith("NATS_") and name.endswith("_PASSWORD")
+    }
