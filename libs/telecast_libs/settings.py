@@ -129,14 +129,27 @@ class CommonSettings(msgspec.Struct, kw_only=True):
     def development(self) -> bool:
         return self.telecast_env == DEVELOPMENT
 
-    def require_secret(self, variable: str, value: str, development_default: str) -> None:
-        """Outside development a secret must be set, and not to the default that the source
-        code publishes. The message names the variable, never the value."""
+    def require_secret(
+        self, variable: str, value: str, development_default: str, what: str = "a secret"
+    ) -> None:
+        """Outside development a secret (or a key that goes with one) must be set, and not to
+        the default that the source code publishes. The message names the variable, never
+        the value."""
         if self.development:
             return
         if not value or value == development_default:
             raise SettingsError(
-                f"environment variable {variable} must be set to a secret of your own "
+                f"environment variable {variable} must be set to {what} of your own "
                 f"(it is unset, empty or the development default; only TELECAST_ENV="
                 f"{DEVELOPMENT} runs on the defaults)"
             )
+
+
+def check_command_key(variable: str, value: str) -> None:
+    """A signing or verify key of signed commands (telecast_libs/command_signing.py)."""
+    from telecast_libs.command_signing import SigningKeyError, check_key
+
+    try:
+        check_key(value)
+    except SigningKeyError as error:
+        raise SettingsError(f"environment variable {variable}: {error}") from None

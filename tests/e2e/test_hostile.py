@@ -27,6 +27,7 @@ from telecast_devenv import Infra
 from telecast_devenv.databases import create_database, drop_database
 from telecast_devenv.platform import Platform, Service, free_port
 from telecast_gateway.settings import DEV_JWT_SECRET
+from telecast_libs.command_signing import DEV_GATEWAY_SIGNING_KEY, generate_signing_key
 from telecast_libs.tracking import DEV_TRACKING_SECRET
 
 pytestmark = pytest.mark.e2e
@@ -227,7 +228,9 @@ def _gateway(infra: Infra, database_url: str, log_dir: Path, **env: str) -> Serv
     environment = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("TELECAST_", "JWT_", "TRACKING_", "BOOTSTRAP_", "NATS_GATEWAY_"))
+        if not key.startswith(
+            ("TELECAST_", "JWT_", "TRACKING_", "BOOTSTRAP_", "NATS_GATEWAY_", "GATEWAY_SIGNING_")
+        )
     }
     return Service(
         "gateway",
@@ -247,7 +250,12 @@ def _gateway(infra: Infra, database_url: str, log_dir: Path, **env: str) -> Serv
 
 # The session's NATS asks for no password and ignores one; production requires it.
 NATS_PASSWORD = {"NATS_GATEWAY_PASSWORD": "n" * 40}
-SECRETS = {"JWT_SECRET": "j" * 40, "TRACKING_SECRET": "t" * 40, **NATS_PASSWORD}
+SECRETS = {
+    "JWT_SECRET": "j" * 40,
+    "TRACKING_SECRET": "t" * 40,
+    "GATEWAY_SIGNING_KEY": generate_signing_key(),
+    **NATS_PASSWORD,
+}
 
 
 @pytest.mark.parametrize(
@@ -260,6 +268,7 @@ SECRETS = {"JWT_SECRET": "j" * 40, "TRACKING_SECRET": "t" * 40, **NATS_PASSWORD}
         ({**SECRETS, "TRACKING_SECRET": DEV_TRACKING_SECRET}, "TRACKING_SECRET"),
         ({**SECRETS, "BOOTSTRAP_ADMIN_PASSWORD": "telecast"}, "BOOTSTRAP_ADMIN_PASSWORD"),
         ({**SECRETS, "NATS_GATEWAY_PASSWORD": ""}, "NATS_GATEWAY_PASSWORD"),
+        ({**SECRETS, "GATEWAY_SIGNING_KEY": DEV_GATEWAY_SIGNING_KEY}, "GATEWAY_SIGNING_KEY"),
     ],
 )
 def test_a_gateway_for_production_refuses_the_development_defaults(

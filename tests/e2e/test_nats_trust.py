@@ -14,7 +14,10 @@ subjects) and a database of its own.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
+import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -30,6 +33,14 @@ from telecast_devenv.databases import create_database, drop_database
 from telecast_devenv.embedded import EmbeddedNats
 from telecast_devenv.nats_users import AUTHORIZATION, generate_passwords, password_variable
 from telecast_devenv.platform import Platform, free_port
+from telecast_libs import command_signing
+from telecast_libs.command_signing import (
+    DISPATCHER,
+    GATEWAY,
+    CommandSigner,
+    generate_signing_key,
+    public_key_of,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -41,6 +52,7 @@ class Guarded:
     platform: Platform
     server: EmbeddedNats
     passwords: dict[str, str]
+    keys: dict[str, str]
 
     def password(self, user: str) -> str:
         return self.passwords[password_variable(user)]
@@ -55,6 +67,14 @@ class Guarded:
 def guarded(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guarded]:
     state = tmp_path_factory.mktemp("nats-trust")
     passwords = generate_passwords()
+    # Keys of its own, not the development ones, as a deployment has.
+    gateway_key, dispatcher_key = generate_signing_key(), generate_signing_key()
+    keys = {
+        "GATEWAY_SIGNING_KEY": gateway_key,
+        "GATEWAY_VERIFY_KEY": public_key_of(gateway_key),
+        "DISPATCHER_SIGNING_KEY": dispatcher_key,
+        "DISPATCHER_VERIFY_KEY": public_key_of(dispatcher_key),
+    }
     server = EmbeddedNats(
         state / "nats",
         free_port(),
@@ -66,12 +86,14 @@ def guarded(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     database = f"telecast_t_{secrets.token_hex(4)}"
     database_url = create_database(infra.database_url, database)
     (state / "logs").mkdir()
-    platform = Platform(database_url, server.url, NAMESPACE, state / "logs", env={**passwords})
+    platform = Platform(
+        database_url, server.url, NAMESPACE, state / "logs", env={**passwords, **keys}
+    )
     try:
         server.start()
         try:
             platform.start()
-            yield Guarded(platform, server, passwords)
+            yield Guarded(platform, server, passwords, keys)
         except BaseException:
             print(platform.logs())
             raise
@@ -218,3 +240,112 @@ async def test_no_user_reads_the_answers_meant_for_another(guarded: Guarded) -> 
             )
     finally:
         await nc.close()
+
+
+# Signed commands: NATS credentials are not enough to command the platform. --------------
+
+
+def create_campaign_command(campaign_id: str, actor: str = "op-1") -> bytes:
+    meta = {"actor": {"id": actor, "role": "admin"}, "correlationId": campaign_id}
+    content = {"name": f"forged {campaign_id[:8]}", "type": "message"}
+    return json.dumps(
+        {"kind": "campaign.create", "meta": meta, "content": content, "campaignId": campaign_id}
+    ).encode()
+
+
+def send_as_gateway(guarded: Guarded, subject: str, payload: bytes, headers: dict | None) -> dict:
+    """A request with the gateway's NATS credentials (which permit it), and its answer."""
+
+    async def send() -> dict:
+        nc = await connect_as(guarded, "gateway", Reported())
+        try:
+            reply = await nc.request(subject, payload, timeout=10, headers=headers)
+            return json.loads(reply.data)
+        finally:
+            await nc.close()
+
+    return asyncio.run(send())
+
+
+def refused(answer: dict, reason: str) -> None:
+    assert answer["ok"] is False, answer
+    assert answer["error"]["code"] == "COMMAND_NOT_AUTHENTIC", answer
+    assert reason in answer["error"]["message"], answer
+
+
+CREATE = f"{NAMESPACE}.cmd.campaign.create"
+
+
+def test_a_command_signed_with_the_gateways_key_is_carried_out(
+    guarded: Guarded, api: httpx.Client
+) -> None:
+    # The control: the same request as below, signed as the gateway signs.
+    campaign_id = str(uuid.uuid4())
+    payload = create_campaign_command(campaign_id)
+    signer = CommandSigner(GATEWAY, guarded.keys["GATEWAY_SIGNING_KEY"])
+    answer = send_as_gateway(guarded, CREATE, payload, signer.sign(CREATE, payload))
+    assert answer["ok"] is True, answer
+    assert api.get(f"/api/v1/campaigns/{campaign_id}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("forgery", "reason"),
+    [
+        ("unsigned", "not signed"),
+        ("signed with another key", "does not match its signature"),
+        ("another actor than signed", "does not match its signature"),
+        ("signed by the dispatcher", "dispatcher may not send campaign.create"),
+        ("by a signer nobody trusts", "whom this service does not trust"),
+        ("signed two minutes ago", "at most 60 s"),
+    ],
+)
+def test_a_command_not_signed_by_the_gateway_is_refused_and_logged(
+    guarded: Guarded,
+    api: httpx.Client,
+    monkeypatch: pytest.MonkeyPatch,
+    forgery: str,
+    reason: str,
+) -> None:
+    campaign_id = str(uuid.uuid4())
+    payload = create_campaign_command(campaign_id)
+    gateway = CommandSigner(GATEWAY, guarded.keys["GATEWAY_SIGNING_KEY"])
+    match forgery:
+        case "unsigned":
+            headers = None
+        case "signed with another key":
+            headers = CommandSigner(GATEWAY, generate_signing_key()).sign(CREATE, payload)
+        case "another actor than signed":
+            headers = gateway.sign(CREATE, payload)
+            payload = create_campaign_command(campaign_id, actor="someone-else")
+        case "signed by the dispatcher":
+            dispatcher = CommandSigner(DISPATCHER, guarded.keys["DISPATCHER_SIGNING_KEY"])
+            headers = dispatcher.sign(CREATE, payload)
+        case "by a signer nobody trusts":
+            headers = CommandSigner("projection", generate_signing_key()).sign(CREATE, payload)
+        case "signed two minutes ago":
+            now = time.time()
+            monkeypatch.setattr(command_signing.time, "time", lambda: now - 120)
+            headers = gateway.sign(CREATE, payload)
+            monkeypatch.undo()
+    refused(send_as_gateway(guarded, CREATE, payload, headers), reason)
+    assert api.get(f"/api/v1/campaigns/{campaign_id}").status_code == 404
+    wait_until(
+        lambda: any(
+            "command.not_authentic" in line and reason in line
+            for line in guarded.platform["campaign"].log_path.read_text().splitlines()
+        ),
+        timeout=10,
+        what="the refusal in the campaign service's log",
+    )
+
+
+def test_a_webhooks_secret_cannot_be_rotated_without_the_gateways_signature(
+    guarded: Guarded,
+) -> None:
+    # The security review rotated one with a bare request; the dispatcher now asks who sent it.
+    subject = f"{NAMESPACE}.cmd.webhook.rotate_secret"
+    meta = {"actor": {"id": "op-1", "role": "admin"}, "correlationId": "rotate"}
+    payload = json.dumps(
+        {"kind": "webhook.rotate_secret", "meta": meta, "webhookId": str(uuid.uuid4())}
+    ).encode()
+    refused(send_as_gateway(guarded, subject, payload, None), "not signed")

@@ -18,12 +18,15 @@ from telecast_campaign.relay import OutboxRelay, RelayPosition
 from telecast_campaign.scheduler import Scheduler
 from telecast_campaign.settings import CampaignSettings
 from telecast_libs import nats as tnats
+from telecast_libs.command_signing import DISPATCHER, GATEWAY, CommandVerifier, Trusted
+from telecast_libs.contracts.contacts import MarkContactBlocked
+from telecast_libs.contracts.messages import CompleteCampaign, FailCampaign, PauseCampaign
 from telecast_libs.log import configure_logging, get_logger
 from telecast_libs.ops import serve_ops
 from telecast_libs.pg import ensure_schema, eventsourcing_env, open_pool
 from telecast_libs.settings import load_settings
 from telecast_libs.streams import campaign_events_stream
-from telecast_libs.subjects import subjects_for
+from telecast_libs.subjects import Subjects, subjects_for
 
 SCHEMA = "campaign"
 
@@ -39,6 +42,24 @@ AUDIENCE_MODULES = (contact_requests, selection)
 def build_application(database_url: str) -> Campaigns:
     ensure_schema(database_url, SCHEMA)
     return Campaigns(env=eventsourcing_env(database_url, SCHEMA))
+
+
+# What the dispatcher may command: the campaign changes that sending decides, and a contact
+# that blocked the bot. Every other command comes from the gateway, on an operator's behalf.
+DISPATCHER_COMMANDS = tuple(
+    command.__struct_config__.tag
+    for command in (CompleteCampaign, PauseCampaign, FailCampaign, MarkContactBlocked)
+)
+
+
+def command_verifier(settings: CampaignSettings, subjects: Subjects) -> CommandVerifier:
+    return CommandVerifier(
+        subjects.command_prefix,
+        {
+            GATEWAY: Trusted(settings.gateway_verify_key),
+            DISPATCHER: Trusted(settings.dispatcher_verify_key, DISPATCHER_COMMANDS),
+        },
+    )
 
 
 async def serve(settings: CampaignSettings) -> None:
@@ -57,7 +78,8 @@ async def serve(settings: CampaignSettings) -> None:
         RelayPosition(SCHEMA),
         batch_size=settings.relay_batch_size,
     )
-    endpoint = CommandEndpoint(app, nc, subjects, relay.wake, settings.command_batch_size)
+    verifier = command_verifier(settings, subjects)
+    endpoint = CommandEndpoint(app, nc, subjects, relay.wake, settings.command_batch_size, verifier)
     scheduler = Scheduler(app, settings.database_url, SCHEMA, relay.wake)
     async with await psycopg.AsyncConnection.connect(
         settings.database_url, autocommit=True
@@ -66,7 +88,7 @@ async def serve(settings: CampaignSettings) -> None:
     pool = await open_pool(settings.database_url, max_size=10, name="campaign")
     # After the contacts table exists: the counts read it.
     app.contact_counter = await asyncio.to_thread(selection.ContactCounter, settings.database_url)
-    audience = AudienceEndpoint(pool, nc, subjects)
+    audience = AudienceEndpoint(pool, nc, subjects, verifier)
 
     async def postgres_ready() -> None:
         async with await psycopg.AsyncConnection.connect(

@@ -49,6 +49,7 @@ from telecast_gateway.security import build_auth, document_public_paths, passwor
 from telecast_gateway.settings import GatewaySettings
 from telecast_gateway.strict_bodies import decode_strictly
 from telecast_libs import nats as tnats
+from telecast_libs.command_signing import GATEWAY, CommandSigner
 from telecast_libs.log import get_logger
 from telecast_libs.ops import serve_ops
 from telecast_libs.pg import open_pool
@@ -104,6 +105,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         await app.state.idempotency.create_schema()
         app.state.bus = Bus(
             nc,
+            CommandSigner(GATEWAY, settings.gateway_signing_key),
             subjects,
             settings.nats_request_timeout_ms,
             settings.read_your_writes_timeout_ms,

@@ -20,6 +20,7 @@ from telecast_dispatcher.sending import events, interactions
 from telecast_dispatcher.sending.campaign_client import CampaignClient
 from telecast_dispatcher.settings import DispatcherSettings
 from telecast_libs import nats as tnats
+from telecast_libs.command_signing import DISPATCHER, CommandSigner
 from telecast_libs.pg import open_pool
 from telecast_libs.streams import delivery_events_stream
 from telecast_libs.subjects import subjects_for
@@ -33,6 +34,7 @@ async def republish_deliveries(
     await prepare_database(settings.database_url)
     pool = await open_pool(settings.database_url, max_size=2, name="dispatcher-republish")
     nc = await tnats.connect(settings, name="telecast-dispatcher-republish")
+    signer = CommandSigner(DISPATCHER, settings.dispatcher_signing_key)
     try:
         js = nc.jetstream()
         await tnats.ensure_stream(js, delivery_events_stream(subjects))
@@ -40,7 +42,7 @@ async def republish_deliveries(
             pool,
             js,
             subjects,
-            CampaignClient(nc, subjects),
+            CampaignClient(nc, subjects, signer),
             older_than_seconds=0.0,
             execution_id=execution_id,
         )
