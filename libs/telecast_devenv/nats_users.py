@@ -24,8 +24,10 @@ def password_variable(user: str) -> str:
 
 
 def generate_passwords() -> dict[str, str]:
-    """A fresh password for each user, by variable (a server that lives as long as a test)."""
-    return {password_variable(user): secrets.token_urlsafe(24) for user in USERS}
+    """A fresh password for each user, by variable (a server that lives as long as a test).
+    A letter first: nats-server reads the variable as a configuration value (NATS_PASSWORD
+    in telecast_libs/settings.py)."""
+    return {password_variable(user): f"p{secrets.token_hex(24)}" for user in USERS}
 
 
 def kept_passwords(path: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:

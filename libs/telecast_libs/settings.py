@@ -18,6 +18,11 @@ import msgspec
 T = TypeVar("T", bound=msgspec.Struct)
 
 _PATH_FIELD = re.compile(r"\$\.(\w+)")
+# nats-server reads a password from its environment as a configuration value, not as text:
+# one that starts with a digit or '-' is lexed as a number or a date, "true" as a boolean,
+# and the server refuses to start. Letters, digits, '-' and '_', a letter first, read as
+# text; 16 characters at least.
+NATS_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{15,}$")
 
 
 class SettingsError(Exception):
@@ -117,8 +122,14 @@ class CommonSettings(msgspec.Struct, kw_only=True):
                 "environment variable LOG_LEVEL: expected debug, info, warning or error"
             )
         if self.nats_user is not None:
+            variable = f"NATS_{self.nats_user.upper()}_PASSWORD"
             # A NATS server without users would take any process for a service.
-            self.require_secret(f"NATS_{self.nats_user.upper()}_PASSWORD", self.nats_password, "")
+            self.require_secret(variable, self.nats_password, "")
+            if self.nats_password and not NATS_PASSWORD.match(self.nats_password):
+                raise SettingsError(
+                    f"environment variable {variable}: use 16 or more letters, digits, '-' "
+                    "or '_', a letter first (nats-server would misread anything else)"
+                )
         if self.nats_tls_key and not self.nats_tls_cert:
             raise SettingsError(
                 "environment variable NATS_TLS_KEY: set NATS_TLS_CERT too (the certificate "

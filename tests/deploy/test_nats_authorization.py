@@ -16,6 +16,7 @@ from telecast_devenv.embedded import nats_server_binary
 from telecast_devenv.nats_users import AUTHORIZATION, USERS, generate_passwords, password_variable
 from telecast_dispatcher.settings import DispatcherSettings
 from telecast_gateway.settings import GatewaySettings
+from telecast_libs.settings import NATS_PASSWORD, SettingsError, load_settings
 from telecast_projection.settings import ProjectionSettings
 from telecast_telegram_sim.settings import SimulatorSettings
 
@@ -84,6 +85,28 @@ def test_compose_starts_nats_only_with_every_users_password() -> None:
         refused = compose_entrypoint({**passwords, password_variable(user): ""})
         assert refused.returncode == 1
         assert password_variable(user) in refused.stderr
+    # It reads the variable as a configuration value: a number, a date, a boolean, a list.
+    for misread in ("12-" + "a" * 20, "true", "a" * 10, "p" * 20 + ",x", "p" * 20 + " x"):
+        refused = compose_entrypoint({**passwords, password_variable("gateway"): misread})
+        assert refused.returncode == 1, misread
+
+
+@pytest.mark.parametrize(
+    "password", ["12-" + "a" * 20, "true", "a" * 10, "p" * 20 + ",x", "-" + "a" * 20]
+)
+def test_a_service_refuses_a_password_nats_server_would_misread(password: str) -> None:
+    environment = {
+        "DATABASE_URL": "postgresql://x@localhost/x",
+        "TELECAST_ENV": "development",
+        "NATS_CAMPAIGN_PASSWORD": password,
+    }
+    with pytest.raises(SettingsError, match="NATS_CAMPAIGN_PASSWORD"):
+        load_settings(CampaignSettings, environment)
+
+
+def test_the_generated_passwords_are_read_as_they_are() -> None:
+    for password in generate_passwords().values():
+        assert NATS_PASSWORD.match(password)
 
 
 def test_compose_gives_each_service_its_own_password_only() -> None:
