@@ -285,7 +285,12 @@ def test_a_command_signed_with_the_gateways_key_is_carried_out(
     signer = CommandSigner(GATEWAY, guarded.keys["GATEWAY_SIGNING_KEY"])
     answer = send_as_gateway(guarded, CREATE, payload, signer.sign(CREATE, payload))
     assert answer["ok"] is True, answer
-    assert api.get(f"/api/v1/campaigns/{campaign_id}").status_code == 200
+    # Not through the gateway, so not waited for: the read model shows it soon after.
+    wait_until(
+        lambda: api.get(f"/api/v1/campaigns/{campaign_id}").status_code == 200,
+        timeout=10,
+        what="the campaign in the read model",
+    )
 
 
 @pytest.mark.parametrize(
