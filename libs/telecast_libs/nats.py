@@ -35,7 +35,7 @@ async def connect(settings: CommonSettings, name: str) -> Client:
     return await nats.connect(
         servers=settings.nats_url.split(","),
         **credentials(settings),
-        tls=tls_context(settings),
+        **tls_options(settings),
         name=name,
         # Keep trying for as long as the service lives: NATS restarts must not kill it.
         max_reconnect_attempts=-1,
@@ -62,16 +62,20 @@ def credentials(settings: CommonSettings) -> dict[str, Any]:
     }
 
 
-def tls_context(settings: CommonSettings) -> ssl.SSLContext | None:
-    """TLS for a tls:// URL or a configured CA: the server's certificate verified against
-    the CA (else the system's), this client's certificate presented if one is set."""
+def tls_options(settings: CommonSettings) -> dict[str, Any]:
+    """nats.connect's options for TLS, with a tls:// URL or a configured CA or certificate:
+    the server's certificate verified against the CA (else the system's), this client's
+    presented if one is set. The handshake comes first, before the server says anything:
+    nats-py otherwise upgrades only when the server's greeting asks for TLS, so whoever
+    answered in the server's place could have the password sent in clear. The server's tls
+    block needs ``handshake_first`` (deploy/nats/nats-server.conf)."""
     tls_url = any(server.strip().startswith("tls://") for server in settings.nats_url.split(","))
     if not (tls_url or settings.nats_tls_ca or settings.nats_tls_cert):
-        return None
+        return {}
     context = ssl.create_default_context(cafile=settings.nats_tls_ca or None)
     if settings.nats_tls_cert:
         context.load_cert_chain(settings.nats_tls_cert, settings.nats_tls_key or None)
-    return context
+    return {"tls": context, "tls_handshake_first": True}
 
 
 async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:

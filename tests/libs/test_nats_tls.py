@@ -108,6 +108,9 @@ async def tls_server(tmp_path: Path) -> AsyncIterator[TlsServer]:
         f'  key_file: "{certificates / "server.key"}"\n'
         f'  ca_file: "{certificates / "ca.pem"}"\n'
         "  verify: true\n"
+        # As the services ask (a TLS handshake first); the wait lets the clear-text readiness
+        # probe of EmbeddedNats have its greeting.
+        '  handshake_first: "300ms"\n'
         "}\n"
     )
     server = EmbeddedNats(tmp_path / "nats", free_port(), keep_store=False, config=config)
@@ -141,7 +144,8 @@ async def test_a_service_connects_with_the_ca_and_its_client_certificate(
 async def attempt(settings: CampaignSettings) -> None:
     nc = await nats.connect(
         settings.nats_url,
-        tls=tnats.tls_context(settings),
+        **tnats.credentials(settings),
+        **tnats.tls_options(settings),
         allow_reconnect=False,
         max_reconnect_attempts=0,
         connect_timeout=3,
@@ -166,3 +170,24 @@ async def test_a_client_without_a_certificate_is_refused(tls_server: TlsServer) 
     settings = tls_server.settings(NATS_TLS_CA=str(tls_server.certificates / "ca.pem"))
     with pytest.raises((nats.errors.Error, OSError)):
         await attempt(settings)
+
+
+async def test_a_server_that_does_not_speak_tls_gets_nothing_in_clear(tmp_path: Path) -> None:
+    # Whoever answers in the server's place without TLS: the client never sends its
+    # password (or anything) in clear, it does not connect.
+    plain = EmbeddedNats(tmp_path / "nats", free_port(), keep_store=False)
+    plain.start()
+    try:
+        settings = load_settings(
+            CampaignSettings,
+            {
+                "DATABASE_URL": "postgresql://tls@localhost/unused",
+                "TELECAST_ENV": "development",
+                "NATS_URL": f"tls://127.0.0.1:{plain.port}",
+                "NATS_CAMPAIGN_PASSWORD": "p" * 24,
+            },
+        )
+        with pytest.raises((nats.errors.Error, OSError)):
+            await attempt(settings)
+    finally:
+        plain.stop()
