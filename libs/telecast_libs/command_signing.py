@@ -148,15 +148,11 @@ class CommandVerifier:
         self._commands = {name: t.commands for name, t in trusted.items()}
 
     def refusal(
-        self,
-        subject: str,
-        payload: bytes,
-        headers: Mapping[str, str] | None,
-        now: float | None = None,
+        self, subject: str, payload: bytes, headers: Mapping[str, str] | None
     ) -> ErrorBody | None:
         """None if the command may be carried out, else the error to answer with (logged:
         a refused command is a misconfiguration or an attack, never a client's mistake)."""
-        refused = self._check(subject, payload, headers, time.time() if now is None else now)
+        refused = self._check(subject, payload, headers, time.time())
         if refused is not None:
             log.warning("command.not_authentic", subject=subject, reason=refused.message)
         return refused
