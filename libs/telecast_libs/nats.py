@@ -4,7 +4,9 @@ publishing that never waits without a deadline."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Iterable
+from typing import Any
 
 import nats
 from nats.aio.client import Client
@@ -13,11 +15,14 @@ from nats.js.api import ConsumerConfig, StreamConfig
 from nats.js.errors import NotFoundError
 
 from telecast_libs.log import get_logger
+from telecast_libs.settings import CommonSettings
 
 log = get_logger(__name__)
 
 
-async def connect(url: str, name: str) -> Client:
+async def connect(settings: CommonSettings, name: str) -> Client:
+    """Connect to ``NATS_URL`` as the service's NATS user, over TLS if configured."""
+
     async def disconnected() -> None:
         log.warning("nats.disconnected")
 
@@ -28,7 +33,9 @@ async def connect(url: str, name: str) -> Client:
         log.warning("nats.error", error=str(exc))
 
     return await nats.connect(
-        servers=url.split(","),
+        servers=settings.nats_url.split(","),
+        **credentials(settings),
+        **tls_options(settings),
         name=name,
         # Keep trying for as long as the service lives: NATS restarts must not kill it.
         max_reconnect_attempts=-1,
@@ -39,6 +46,36 @@ async def connect(url: str, name: str) -> Client:
         reconnected_cb=reconnected,
         error_cb=error,
     )
+
+
+def credentials(settings: CommonSettings) -> dict[str, Any]:
+    """nats.connect's options for the service's user; none without a password (development
+    on a server that asks for none)."""
+    if settings.nats_user is None or not settings.nats_password:
+        return {}
+    return {
+        "user": settings.nats_user,
+        "password": settings.nats_password,
+        # Answers to this user's requests (JetStream's too) come to _INBOX.<user>.…, the only
+        # inboxes its permissions let it read: no service can read another's answers.
+        "inbox_prefix": f"_INBOX.{settings.nats_user}",
+    }
+
+
+def tls_options(settings: CommonSettings) -> dict[str, Any]:
+    """nats.connect's options for TLS, with a tls:// URL or a configured CA or certificate:
+    the server's certificate verified against the CA (else the system's), this client's
+    presented if one is set. The handshake comes first, before the server says anything:
+    nats-py otherwise upgrades only when the server's greeting asks for TLS, so whoever
+    answered in the server's place could have the password sent in clear. The server's tls
+    block needs ``handshake_first`` (deploy/nats/nats-server.conf)."""
+    tls_url = any(server.strip().startswith("tls://") for server in settings.nats_url.split(","))
+    if not (tls_url or settings.nats_tls_ca or settings.nats_tls_cert):
+        return {}
+    context = ssl.create_default_context(cafile=settings.nats_tls_ca or None)
+    if settings.nats_tls_cert:
+        context.load_cert_chain(settings.nats_tls_cert, settings.nats_tls_key or None)
+    return {"tls": context, "tls_handshake_first": True}
 
 
 async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 import msgspec
@@ -18,6 +18,11 @@ import msgspec
 T = TypeVar("T", bound=msgspec.Struct)
 
 _PATH_FIELD = re.compile(r"\$\.(\w+)")
+# nats-server reads a password from its environment as a configuration value, not as text:
+# one that starts with a digit or '-' is lexed as a number or a date, "true" as a boolean,
+# and the server refuses to start. Letters, digits, '-' and '_', a letter first, read as
+# text; 16 characters at least.
+NATS_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{15,}$")
 
 
 class SettingsError(Exception):
@@ -76,6 +81,22 @@ class CommonSettings(msgspec.Struct, kw_only=True):
     telecast_namespace: str = "telecast"
     log_format: str = "auto"
     log_level: str = "info"
+    # TLS to NATS where its traffic leaves the host (docs/security.md): the CA that signed
+    # the server's certificate (else the system's), and this client's certificate and key
+    # when the server asks for one. A tls:// URL or a CA turns TLS on.
+    nats_tls_ca: str = ""
+    nats_tls_cert: str = ""
+    nats_tls_key: str = ""
+
+    # The NATS user a service connects as (deploy/nats/authorization.conf), None for one that
+    # uses no NATS. Its password is read from a variable of its own, NATS_<USER>_PASSWORD, so
+    # that one environment can hold every service's, as `make run`'s does.
+    nats_user: ClassVar[str | None] = None
+
+    @property
+    def nats_password(self) -> str:
+        """The NATS user's password (empty: connect without credentials)."""
+        return ""
 
     def __post_init__(self) -> None:
         from telecast_libs.subjects import check_namespace
@@ -100,19 +121,46 @@ class CommonSettings(msgspec.Struct, kw_only=True):
             raise SettingsError(
                 "environment variable LOG_LEVEL: expected debug, info, warning or error"
             )
+        if self.nats_user is not None:
+            variable = f"NATS_{self.nats_user.upper()}_PASSWORD"
+            # A NATS server without users would take any process for a service.
+            self.require_secret(variable, self.nats_password, "")
+            if self.nats_password and not NATS_PASSWORD.match(self.nats_password):
+                raise SettingsError(
+                    f"environment variable {variable}: use 16 or more letters, digits, '-' "
+                    "or '_', a letter first (nats-server would misread anything else)"
+                )
+        if self.nats_tls_key and not self.nats_tls_cert:
+            raise SettingsError(
+                "environment variable NATS_TLS_KEY: set NATS_TLS_CERT too (the certificate "
+                "the key belongs to)"
+            )
 
     @property
     def development(self) -> bool:
         return self.telecast_env == DEVELOPMENT
 
-    def require_secret(self, variable: str, value: str, development_default: str) -> None:
-        """Outside development a secret must be set, and not to the default that the source
-        code publishes. The message names the variable, never the value."""
+    def require_secret(
+        self, variable: str, value: str, development_default: str, what: str = "a secret"
+    ) -> None:
+        """Outside development a secret (or a key that goes with one) must be set, and not to
+        the default that the source code publishes. The message names the variable, never
+        the value."""
         if self.development:
             return
         if not value or value == development_default:
             raise SettingsError(
-                f"environment variable {variable} must be set to a secret of your own "
+                f"environment variable {variable} must be set to {what} of your own "
                 f"(it is unset, empty or the development default; only TELECAST_ENV="
                 f"{DEVELOPMENT} runs on the defaults)"
             )
+
+
+def check_command_key(variable: str, value: str) -> None:
+    """A signing or verify key of signed commands (telecast_libs/command_signing.py)."""
+    from telecast_libs.command_signing import SigningKeyError, check_key
+
+    try:
+        check_key(value)
+    except SigningKeyError as error:
+        raise SettingsError(f"environment variable {variable}: {error}") from None

@@ -55,8 +55,13 @@ class Subjects(msgspec.Struct, frozen=True):
     # Request/reply. A command or query ``kind`` is "<area>.<name>" (campaign.create,
     # segment.list, …): its subject is <ns>.cmd.<kind> or <ns>.query.<kind>, and each service
     # subscribes to the areas it serves.
+    @property
+    def command_prefix(self) -> str:
+        """What every command subject starts with (commands are signed: command_signing)."""
+        return f"{self.namespace}.cmd."
+
     def command(self, kind: str) -> str:
-        return f"{self.namespace}.cmd.{kind}"
+        return f"{self.command_prefix}{kind}"
 
     def commands(self, area: str) -> str:
         return f"{self.namespace}.cmd.{area}.*"

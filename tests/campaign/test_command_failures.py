@@ -42,7 +42,7 @@ class Application:
 
 
 def endpoint(error: Exception) -> CommandEndpoint:
-    return CommandEndpoint(Application(error), None, None, lambda: None, 10)  # type: ignore[arg-type]
+    return CommandEndpoint(Application(error), None, None, lambda: None, 10, None)  # type: ignore[arg-type]
 
 
 def batch(*names: str) -> list[tuple[Command, Any, float]]:

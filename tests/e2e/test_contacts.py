@@ -16,8 +16,10 @@ from collections.abc import Iterator
 import httpx
 import nats
 import pytest
+from support import signed
 
 from telecast_devenv.platform import Platform
+from telecast_libs.command_signing import DISPATCHER
 from telecast_libs.subjects import subjects_for
 
 TAG = f"t{secrets.token_hex(4)}"
@@ -208,7 +210,8 @@ def test_the_dispatcher_marks_a_contact_blocked(platform: Platform, api: httpx.C
     async def mark(telegram_id: int, blocked: bool) -> dict:
         nc = await nats.connect(platform.nats_url)
         try:
-            reply = await nc.request(
+            reply = await signed.request(
+                nc,
                 subjects_for(platform.namespace).command("contact.mark_blocked"),
                 json.dumps(
                     {
@@ -218,7 +221,7 @@ def test_the_dispatcher_marks_a_contact_blocked(platform: Platform, api: httpx.C
                         "blocked": blocked,
                     }
                 ).encode(),
-                timeout=10,
+                DISPATCHER,
             )
         finally:
             await nc.close()

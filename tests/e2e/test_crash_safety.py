@@ -9,6 +9,7 @@ import uuid
 
 import httpx
 import nats
+from support import signed
 from support.inspect import (
     checkpoint,
     read_model_rows,
@@ -78,8 +79,8 @@ async def _send_commands(nats_url: str, namespace: str, count: int, ids: list[st
         }
         reply = json.loads(
             (
-                await nc.request(
-                    subjects.command("campaign.create"), json.dumps(create).encode(), 10
+                await signed.request(
+                    nc, subjects.command("campaign.create"), json.dumps(create).encode()
                 )
             ).data
         )
@@ -94,8 +95,8 @@ async def _send_commands(nats_url: str, namespace: str, count: int, ids: list[st
             }
             reply = json.loads(
                 (
-                    await nc.request(
-                        subjects.command("campaign.update"), json.dumps(update).encode(), 10
+                    await signed.request(
+                        nc, subjects.command("campaign.update"), json.dumps(update).encode()
                     )
                 ).data
             )

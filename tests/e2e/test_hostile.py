@@ -28,6 +28,7 @@ from telecast_devenv.databases import create_database, drop_database
 from telecast_devenv.platform import Platform, Service, free_port
 from telecast_devenv.schemas import migrate_all
 from telecast_gateway.settings import DEV_JWT_SECRET
+from telecast_libs.command_signing import DEV_GATEWAY_SIGNING_KEY, generate_signing_key
 from telecast_libs.tracking import DEV_TRACKING_SECRET
 
 pytestmark = pytest.mark.e2e
@@ -228,7 +229,9 @@ def _gateway(infra: Infra, database_url: str, log_dir: Path, **env: str) -> Serv
     environment = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("TELECAST_", "JWT_", "TRACKING_", "BOOTSTRAP_"))
+        if not key.startswith(
+            ("TELECAST_", "JWT_", "TRACKING_", "BOOTSTRAP_", "NATS_GATEWAY_", "GATEWAY_SIGNING_")
+        )
     }
     return Service(
         "gateway",
@@ -246,18 +249,27 @@ def _gateway(infra: Infra, database_url: str, log_dir: Path, **env: str) -> Serv
     )
 
 
-SECRETS = {"JWT_SECRET": "j" * 40, "TRACKING_SECRET": "t" * 40}
+# The session's NATS asks for no password and ignores one; production requires it.
+NATS_PASSWORD = {"NATS_GATEWAY_PASSWORD": "n" * 40}
+SECRETS = {
+    "JWT_SECRET": "j" * 40,
+    "TRACKING_SECRET": "t" * 40,
+    "GATEWAY_SIGNING_KEY": generate_signing_key(),
+    **NATS_PASSWORD,
+}
 
 
 @pytest.mark.parametrize(
     ("env", "variable"),
     [
-        ({}, "JWT_SECRET"),
-        ({"JWT_SECRET": ""}, "JWT_SECRET"),
-        ({"JWT_SECRET": DEV_JWT_SECRET, "TRACKING_SECRET": "t" * 40}, "JWT_SECRET"),
-        ({"JWT_SECRET": "j" * 40}, "TRACKING_SECRET"),
-        ({"JWT_SECRET": "j" * 40, "TRACKING_SECRET": DEV_TRACKING_SECRET}, "TRACKING_SECRET"),
+        (NATS_PASSWORD, "JWT_SECRET"),
+        ({**NATS_PASSWORD, "JWT_SECRET": ""}, "JWT_SECRET"),
+        ({**SECRETS, "JWT_SECRET": DEV_JWT_SECRET}, "JWT_SECRET"),
+        ({**NATS_PASSWORD, "JWT_SECRET": "j" * 40}, "TRACKING_SECRET"),
+        ({**SECRETS, "TRACKING_SECRET": DEV_TRACKING_SECRET}, "TRACKING_SECRET"),
         ({**SECRETS, "BOOTSTRAP_ADMIN_PASSWORD": "telecast"}, "BOOTSTRAP_ADMIN_PASSWORD"),
+        ({**SECRETS, "NATS_GATEWAY_PASSWORD": ""}, "NATS_GATEWAY_PASSWORD"),
+        ({**SECRETS, "GATEWAY_SIGNING_KEY": DEV_GATEWAY_SIGNING_KEY}, "GATEWAY_SIGNING_KEY"),
     ],
 )
 def test_a_gateway_for_production_refuses_the_development_defaults(
@@ -283,7 +295,12 @@ def test_a_dispatcher_for_production_refuses_the_development_tracking_secret(
     environment = {k: v for k, v in os.environ.items() if not k.startswith("TELECAST_")}
     done = subprocess.run(
         [sys.executable, "-m", "telecast_dispatcher"],
-        env={**environment, "DATABASE_URL": database_url, "TRACKING_SECRET": ""},
+        env={
+            **environment,
+            "DATABASE_URL": database_url,
+            "TRACKING_SECRET": "",
+            "NATS_DISPATCHER_PASSWORD": "n" * 40,
+        },
         capture_output=True,
         text=True,
         timeout=60,

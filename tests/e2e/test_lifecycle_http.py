@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import nats
 import pytest
+from support import signed
 from support.inspect import stream_messages, wait_until
 
 from telecast_devenv.platform import Platform
+from telecast_libs.command_signing import DISPATCHER
 from telecast_libs.subjects import subjects_for
 
 
@@ -192,10 +194,11 @@ def _from_dispatcher(platform: Platform, kind: str, **fields: object) -> dict:
         nc = await nats.connect(platform.nats_url)
         try:
             meta = {"actor": {"id": "dispatcher"}, "correlationId": "dispatcher-1"}
-            reply = await nc.request(
+            reply = await signed.request(
+                nc,
                 subjects_for(platform.namespace).command(kind),
                 json.dumps({"kind": kind, "meta": meta, **fields}).encode(),
-                timeout=10,
+                DISPATCHER,
             )
         finally:
             await nc.close()

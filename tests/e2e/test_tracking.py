@@ -17,6 +17,7 @@ import httpx
 import nats
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from support import signed
 from support.inspect import wait_until
 from support.sending import (
     execute,
@@ -100,8 +101,8 @@ def report_click(platform: Platform, click: RecordClick) -> dict[str, Any]:
         nc = await nats.connect(platform.nats_url)
         try:
             subjects = subjects_for(platform.namespace)
-            answer = await nc.request(
-                subjects.tracking_command("tracking.click"), encode(click), timeout=10
+            answer = await signed.request(
+                nc, subjects.tracking_command("tracking.click"), encode(click)
             )
             return decode(answer.data, dict)
         finally:

@@ -22,6 +22,9 @@ class ErrorCode:
     TOO_MANY_REQUESTS = "TOO_MANY_REQUESTS"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    # A command over NATS not signed by a sender the service trusts for it
+    # (telecast_libs/command_signing.py): never the gateway's client's fault.
+    COMMAND_NOT_AUTHENTIC = "COMMAND_NOT_AUTHENTIC"
 
 
 class ErrorBody(Wire):

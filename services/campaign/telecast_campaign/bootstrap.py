@@ -18,13 +18,16 @@ from telecast_campaign.relay import OutboxRelay, RelayPosition
 from telecast_campaign.scheduler import Scheduler
 from telecast_campaign.settings import CampaignSettings
 from telecast_libs import nats as tnats
+from telecast_libs.command_signing import DISPATCHER, GATEWAY, CommandVerifier, Trusted
+from telecast_libs.contracts.contacts import MarkContactBlocked
+from telecast_libs.contracts.messages import CompleteCampaign, FailCampaign, PauseCampaign
 from telecast_libs.log import configure_logging, get_logger
 from telecast_libs.migrations import require_current
 from telecast_libs.ops import serve_ops
 from telecast_libs.pg import eventsourcing_env, open_pool
 from telecast_libs.settings import load_settings
 from telecast_libs.streams import campaign_events_stream
-from telecast_libs.subjects import subjects_for
+from telecast_libs.subjects import Subjects, subjects_for
 
 SCHEMA = "campaign"
 
@@ -42,12 +45,30 @@ def build_application(database_url: str) -> Campaigns:
     return Campaigns(env=eventsourcing_env(database_url, SCHEMA))
 
 
+# What the dispatcher may command: the campaign changes that sending decides, and a contact
+# that blocked the bot. Every other command comes from the gateway, on an operator's behalf.
+DISPATCHER_COMMANDS = tuple(
+    command.__struct_config__.tag
+    for command in (CompleteCampaign, PauseCampaign, FailCampaign, MarkContactBlocked)
+)
+
+
+def command_verifier(settings: CampaignSettings, subjects: Subjects) -> CommandVerifier:
+    return CommandVerifier(
+        subjects.command_prefix,
+        {
+            GATEWAY: Trusted(settings.gateway_verify_key),
+            DISPATCHER: Trusted(settings.dispatcher_verify_key, DISPATCHER_COMMANDS),
+        },
+    )
+
+
 async def serve(settings: CampaignSettings) -> None:
     subjects = subjects_for(settings.telecast_namespace)
     await asyncio.to_thread(require_current, settings.database_url, HISTORY)
     app = await asyncio.to_thread(build_application, settings.database_url)
     selection.use_application(app)
-    nc = await tnats.connect(settings.nats_url, name="telecast-campaign")
+    nc = await tnats.connect(settings, name="telecast-campaign")
     js = nc.jetstream()
     await tnats.ensure_stream(js, campaign_events_stream(subjects))
 
@@ -59,11 +80,12 @@ async def serve(settings: CampaignSettings) -> None:
         RelayPosition(SCHEMA),
         batch_size=settings.relay_batch_size,
     )
-    endpoint = CommandEndpoint(app, nc, subjects, relay.wake, settings.command_batch_size)
+    verifier = command_verifier(settings, subjects)
+    endpoint = CommandEndpoint(app, nc, subjects, relay.wake, settings.command_batch_size, verifier)
     scheduler = Scheduler(app, settings.database_url, SCHEMA, relay.wake)
     pool = await open_pool(settings.database_url, max_size=10, name="campaign")
     app.contact_counter = await asyncio.to_thread(selection.ContactCounter, settings.database_url)
-    audience = AudienceEndpoint(pool, nc, subjects)
+    audience = AudienceEndpoint(pool, nc, subjects, verifier)
 
     async def postgres_ready() -> None:
         async with await psycopg.AsyncConnection.connect(

@@ -18,6 +18,7 @@ from nats.aio.subscription import Subscription
 from prometheus_client import Counter, Histogram
 
 from telecast_campaign.application import Campaigns, Outcome
+from telecast_libs.command_signing import CommandVerifier
 from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.errors import ErrorBody, ErrorCode, Problem
 from telecast_libs.contracts.messages import Command, CommandReply, CommandResult, kinds
@@ -44,8 +45,10 @@ class CommandEndpoint:
         subjects: Subjects,
         on_saved: Callable[[], None],
         batch_size: int,
+        verifier: CommandVerifier,
     ) -> None:
         self.app = app
+        self.verifier = verifier
         self.nc = nc
         self.subjects = subjects
         self.on_saved = on_saved
@@ -67,6 +70,11 @@ class CommandEndpoint:
 
     async def _receive(self, msg: Msg) -> None:
         received = time.perf_counter()
+        refused = self.verifier.refusal(msg.subject, msg.data, msg.headers)
+        if refused is not None:
+            COMMANDS.labels("unknown", refused.code).inc()
+            await self._reply(msg, CommandReply(ok=False, error=refused))
+            return
         try:
             command = decode(msg.data, Command)
         except msgspec.ValidationError as error:

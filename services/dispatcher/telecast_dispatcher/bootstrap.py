@@ -7,6 +7,7 @@ import asyncio
 import signal
 
 from telecast_dispatcher.migrations import HISTORY
+from telecast_dispatcher.sending.campaign_client import CampaignClient
 from telecast_dispatcher.sending.capacity import CapacityEndpoint
 from telecast_dispatcher.sending.guards import GuardSettings
 from telecast_dispatcher.sending.limits import LimitSettings
@@ -26,6 +27,13 @@ from telecast_dispatcher.webhooks.retries import DisablePolicy, RetryPolicy
 from telecast_dispatcher.webhooks.subscriptions import Subscriptions
 from telecast_dispatcher.webhooks.targets import TargetPolicy
 from telecast_libs import nats as tnats
+from telecast_libs.command_signing import (
+    DISPATCHER,
+    GATEWAY,
+    CommandSigner,
+    CommandVerifier,
+    Trusted,
+)
 from telecast_libs.log import configure_logging, get_logger
 from telecast_libs.migrations import require_current
 from telecast_libs.ops import serve_ops
@@ -86,7 +94,7 @@ async def serve(settings: DispatcherSettings) -> None:
     subjects = subjects_for(settings.telecast_namespace)
     await asyncio.to_thread(require_current, settings.database_url, HISTORY)
     pool = await open_pool(settings.database_url, max_size=12, name="dispatcher")
-    nc = await tnats.connect(settings.nats_url, name="telecast-dispatcher")
+    nc = await tnats.connect(settings, name="telecast-dispatcher")
     policy = TargetPolicy.from_setting(settings.webhook_allowed_hosts)
     sealer = Sealer(settings.data_encryption_key)
 
@@ -122,8 +130,12 @@ async def serve(settings: DispatcherSettings) -> None:
         on_reactivated=worker.wake,
         sealer=sealer,
     )
+    # Webhook and tracking commands are carried out only if the gateway signed them.
+    verifier = CommandVerifier(
+        subjects.command_prefix, {GATEWAY: Trusted(settings.gateway_verify_key)}
+    )
     endpoint = WebhookEndpoint(
-        nc, subjects, subscriptions, DeliveryLog(pool, on_enqueued=worker.wake)
+        nc, subjects, subscriptions, DeliveryLog(pool, on_enqueued=worker.wake), verifier
     )
 
     async def postgres_ready() -> None:
@@ -148,7 +160,7 @@ async def serve(settings: DispatcherSettings) -> None:
         tracking_secret=settings.tracking_secret,
         tracking_base_url=settings.tracking_base_url,
     )
-    tracking = TrackingEndpoint(nc, subjects, interactions)
+    tracking = TrackingEndpoint(nc, subjects, interactions, verifier)
     await tracking.start()
     sender = telegram_sender(settings)
     sender.on_receipt(receipts.on_receipt)
@@ -159,13 +171,14 @@ async def serve(settings: DispatcherSettings) -> None:
         subjects,
         sender,
         sending_settings(settings),
+        CampaignClient(nc, subjects, CommandSigner(DISPATCHER, settings.dispatcher_signing_key)),
         links=(
             LinkTracker(settings.tracking_base_url, settings.tracking_secret)
             if settings.tracking_base_url
             else None
         ),
     )
-    capacity = CapacityEndpoint(nc, subjects, sender.accounts, sending.retired_accounts)
+    capacity = CapacityEndpoint(nc, subjects, sender.accounts, sending.retired_accounts, verifier)
     if settings.sending_enabled:
         await sending.start()
         await capacity.start()

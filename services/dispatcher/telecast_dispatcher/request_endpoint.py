@@ -4,7 +4,8 @@ Every replica answers (queue group ``dispatcher``); each request is answered in 
 task, and every failure is answered explicitly: a ``Problem`` with its code, anything
 unexpected as ``telecast_libs.failures`` says (an outage or a bug), without internals
 (``nats.micro`` would answer ``repr(error)``). A subclass names its subjects, the union of
-requests it decodes, its reply type and ``handle``.
+requests it decodes, its reply type and ``handle``. A command is carried out only if the
+gateway signed it (``telecast_libs.command_signing``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from prometheus_client import Histogram
 
+from telecast_libs.command_signing import CommandVerifier
 from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.errors import ErrorBody, ErrorCode, Problem
 from telecast_libs.failures import failure_body
@@ -32,9 +34,12 @@ class RequestEndpoint:
     requests: Any
     reply: Any
 
-    def __init__(self, nc: Client, subjects: list[str], latency: Histogram) -> None:
+    def __init__(
+        self, nc: Client, subjects: list[str], latency: Histogram, verifier: CommandVerifier
+    ) -> None:
         self.nc = nc
         self._subjects = subjects
+        self._verifier = verifier
         self._latency = latency
         self._subscriptions: list[Subscription] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -62,17 +67,21 @@ class RequestEndpoint:
 
     async def _answer(self, msg: Msg) -> None:
         with correlation(correlation_from_headers(msg.headers)):
-            try:
-                request = decode(msg.data, self.requests)
-            except msgspec.DecodeError as error:
-                reply = self.reply(
-                    ok=False, error=ErrorBody(ErrorCode.VALIDATION_ERROR, str(error))
-                )
+            refused = self._verifier.refusal(msg.subject, msg.data, msg.headers)
+            if refused is not None:
+                reply = self.reply(ok=False, error=refused)
             else:
-                with self._latency.labels(request.__struct_config__.tag).time():
-                    reply = await self._run(request)
+                reply = await self._decided(msg.data)
             if msg.reply:
                 await self.nc.publish(msg.reply, encode(reply))
+
+    async def _decided(self, data: bytes) -> Any:
+        try:
+            request = decode(data, self.requests)
+        except msgspec.DecodeError as error:
+            return self.reply(ok=False, error=ErrorBody(ErrorCode.VALIDATION_ERROR, str(error)))
+        with self._latency.labels(request.__struct_config__.tag).time():
+            return await self._run(request)
 
     async def _run(self, request: Any) -> Any:
         try:

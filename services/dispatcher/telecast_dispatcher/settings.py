@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from telecast_dispatcher.telegram.accounts import AccountConfig, accounts_from_settings
 from telecast_dispatcher.telegram.port import Account
 from telecast_dispatcher.webhooks.targets import parse_allowlist
+from telecast_libs.command_signing import DEV_DISPATCHER_SIGNING_KEY, DEV_GATEWAY_VERIFY_KEY
 from telecast_libs.sealing import DEV_DATA_ENCRYPTION_KEY, Sealer, SealingError
-from telecast_libs.settings import CommonSettings, SettingsError
+from telecast_libs.settings import CommonSettings, SettingsError, check_command_key
 from telecast_libs.tracking import DEV_TRACKING_SECRET, MIN_SECRET_LENGTH
 
 
 class DispatcherSettings(CommonSettings, kw_only=True):
+    nats_user: ClassVar[str | None] = "dispatcher"
+    nats_dispatcher_password: str = ""
+
+    @property
+    def nats_password(self) -> str:
+        return self.nats_dispatcher_password
+
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9103
 
@@ -96,6 +105,11 @@ class DispatcherSettings(CommonSettings, kw_only=True):
     # with `python -m telecast_dispatcher generate-key`). Changing it makes the sealed
     # secrets unreadable: rotate them afterwards.
     data_encryption_key: str = DEV_DATA_ENCRYPTION_KEY
+    # Signs the commands the dispatcher sends the campaign service (Ed25519,
+    # telecast_libs/command_signing.py); the campaign service holds its verify key.
+    dispatcher_signing_key: str = DEV_DISPATCHER_SIGNING_KEY
+    # Checks that the webhook and tracking commands come from the gateway.
+    gateway_verify_key: str = DEV_GATEWAY_VERIFY_KEY
     # Keep the first 512 bytes of each webhook answer in the delivery log.
     webhook_response_excerpt: bool = True
 
@@ -105,6 +119,14 @@ class DispatcherSettings(CommonSettings, kw_only=True):
         self.require_secret(
             "DATA_ENCRYPTION_KEY", self.data_encryption_key, DEV_DATA_ENCRYPTION_KEY
         )
+        self.require_secret(
+            "DISPATCHER_SIGNING_KEY", self.dispatcher_signing_key, DEV_DISPATCHER_SIGNING_KEY
+        )
+        self.require_secret(
+            "GATEWAY_VERIFY_KEY", self.gateway_verify_key, DEV_GATEWAY_VERIFY_KEY, "a key"
+        )
+        check_command_key("DISPATCHER_SIGNING_KEY", self.dispatcher_signing_key)
+        check_command_key("GATEWAY_VERIFY_KEY", self.gateway_verify_key)
         try:
             Sealer(self.data_encryption_key)
         except SealingError as error:

@@ -49,6 +49,7 @@ from telecast_gateway.security import build_auth, document_public_paths, passwor
 from telecast_gateway.settings import GatewaySettings
 from telecast_gateway.strict_bodies import decode_strictly
 from telecast_libs import nats as tnats
+from telecast_libs.command_signing import GATEWAY, CommandSigner
 from telecast_libs.log import get_logger
 from telecast_libs.ops import serve_ops
 from telecast_libs.pg import open_pool
@@ -81,7 +82,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             settings.admin_password(),
             must_change_password=not settings.development,
         )
-        nc = await tnats.connect(settings.nats_url, name="telecast-gateway")
+        nc = await tnats.connect(settings, name="telecast-gateway")
         await credentials.listen(nc, subjects.operator_changed)
 
         async def postgres_ready() -> None:
@@ -102,6 +103,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
         )
         app.state.bus = Bus(
             nc,
+            CommandSigner(GATEWAY, settings.gateway_signing_key),
             subjects,
             settings.nats_request_timeout_ms,
             settings.read_your_writes_timeout_ms,

@@ -9,6 +9,7 @@ import msgspec
 import nats.errors
 from nats.aio.client import Client
 
+from telecast_libs.command_signing import CommandSigner
 from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.errors import ErrorCode, Problem
 from telecast_libs.contracts.messages import (
@@ -40,10 +41,18 @@ class Broken(Problem):
 
 
 class Bus:
+    """Requests over NATS, each signed as the gateway's (telecast_libs.command_signing)."""
+
     def __init__(
-        self, nc: Client, subjects: Subjects, timeout_ms: int, read_your_writes_timeout_ms: int
+        self,
+        nc: Client,
+        signer: CommandSigner,
+        subjects: Subjects,
+        timeout_ms: int,
+        read_your_writes_timeout_ms: int,
     ) -> None:
         self.nc = nc
+        self.signer = signer
         self.subjects = subjects
         self.timeout = timeout_ms / 1000
         self.read_your_writes_timeout_ms = read_your_writes_timeout_ms
@@ -120,6 +129,7 @@ class Bus:
         correlation_id = current_correlation_id()
         if correlation_id:
             headers[CORRELATION_HEADER] = correlation_id
+        headers = self.signer.sign(subject, payload, headers)
         try:
             msg = await self.nc.request(subject, payload, timeout=timeout, headers=headers)
         except nats.errors.NoRespondersError:

@@ -10,6 +10,7 @@ import nats.errors
 from nats.aio.client import Client
 
 from telecast_gateway.bus import Broken
+from telecast_libs.command_signing import CommandSigner
 from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.errors import ErrorCode, Problem
 from telecast_libs.log import CORRELATION_HEADER, current_correlation_id, get_logger
@@ -24,14 +25,22 @@ class DispatcherUnavailable(Problem):
 
 
 async def ask_dispatcher(
-    nc: Client, subject: str, request: Any, reply: Any, answer: type[T], timeout: float
+    nc: Client,
+    signer: CommandSigner,
+    subject: str,
+    request: Any,
+    reply: Any,
+    answer: type[T],
+    timeout: float,
 ) -> T:
     """``reply`` is the generic reply struct (``WebhookReply``, ``TrackingReply``)."""
     headers = {}
     if correlation_id := current_correlation_id():
         headers[CORRELATION_HEADER] = correlation_id
+    payload = encode(request)
+    headers = signer.sign(subject, payload, headers)
     try:
-        msg = await nc.request(subject, encode(request), timeout=timeout, headers=headers)
+        msg = await nc.request(subject, payload, timeout=timeout, headers=headers)
     except nats.errors.NoRespondersError:
         raise DispatcherUnavailable("the dispatcher service is not running") from None
     except (nats.errors.TimeoutError, nats.errors.ConnectionClosedError):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from telecast_gateway.passwords import password_problem
-from telecast_libs.settings import CommonSettings, SettingsError
+from telecast_libs.command_signing import DEV_GATEWAY_SIGNING_KEY
+from telecast_libs.settings import CommonSettings, SettingsError, check_command_key
 from telecast_libs.tracking import DEV_TRACKING_SECRET, MIN_SECRET_LENGTH
 
 # Only for development (TELECAST_ENV=development): elsewhere the gateway refuses to start on
@@ -13,6 +16,13 @@ DEV_ADMIN_PASSWORD = "telecast"
 
 
 class GatewaySettings(CommonSettings, kw_only=True):
+    nats_user: ClassVar[str | None] = "gateway"
+    nats_gateway_password: str = ""
+
+    @property
+    def nats_password(self) -> str:
+        return self.nats_gateway_password
+
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
     # /metrics (Prometheus) and a second /health and /ready, on a port of their own: never
@@ -43,11 +53,18 @@ class GatewaySettings(CommonSettings, kw_only=True):
     login_free_failures_per_account: int = 5
     # Verifies the tokens of tracked links (GET /r/<token>); the dispatcher's must be the same.
     tracking_secret: str = DEV_TRACKING_SECRET
+    # Signs every command sent over NATS (Ed25519, telecast_libs/command_signing.py); the
+    # services hold its verify key (GATEWAY_VERIFY_KEY).
+    gateway_signing_key: str = DEV_GATEWAY_SIGNING_KEY
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.require_secret("JWT_SECRET", self.jwt_secret, DEV_JWT_SECRET)
         self.require_secret("TRACKING_SECRET", self.tracking_secret, DEV_TRACKING_SECRET)
+        self.require_secret(
+            "GATEWAY_SIGNING_KEY", self.gateway_signing_key, DEV_GATEWAY_SIGNING_KEY
+        )
+        check_command_key("GATEWAY_SIGNING_KEY", self.gateway_signing_key)
         if not self.development and self.bootstrap_admin_password == DEV_ADMIN_PASSWORD:
             raise SettingsError(
                 "environment variable BOOTSTRAP_ADMIN_PASSWORD: the development default is "

@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from nats.aio.client import Client
 
 from telecast_gateway.dispatcher_requests import ask_dispatcher
+from telecast_libs.command_signing import CommandSigner
 from telecast_libs.contracts.tracking import TrackingReply, TrackingRequest
 from telecast_libs.subjects import Subjects, subjects_for
 
@@ -16,8 +17,11 @@ T = TypeVar("T")
 
 
 class TrackingBus:
-    def __init__(self, nc: Client, subjects: Subjects, timeout_ms: int) -> None:
+    def __init__(
+        self, nc: Client, signer: CommandSigner, subjects: Subjects, timeout_ms: int
+    ) -> None:
         self.nc = nc
+        self.signer = signer
         self.subjects = subjects
         self.timeout = timeout_ms / 1000
 
@@ -27,7 +31,7 @@ class TrackingBus:
         """Send a request; its answer, or the dispatcher's refusal as a Problem."""
         subject = self.subjects.tracking_command(request.__struct_config__.tag)
         return await ask_dispatcher(
-            self.nc, subject, request, TrackingReply, answer, timeout or self.timeout
+            self.nc, self.signer, subject, request, TrackingReply, answer, timeout or self.timeout
         )
 
 
@@ -38,6 +42,7 @@ def provide_tracking_bus(state: State) -> TrackingBus:
         settings = state.settings
         bus = TrackingBus(
             state.bus.nc,
+            state.bus.signer,
             subjects_for(settings.telecast_namespace),
             settings.nats_request_timeout_ms,
         )

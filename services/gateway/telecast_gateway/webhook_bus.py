@@ -8,6 +8,7 @@ from litestar.datastructures import State
 from nats.aio.client import Client
 
 from telecast_gateway.dispatcher_requests import ask_dispatcher
+from telecast_libs.command_signing import CommandSigner
 from telecast_libs.contracts.webhooks import WebhookCommand, WebhookQuery, WebhookReply
 from telecast_libs.subjects import Subjects, subjects_for
 
@@ -15,8 +16,11 @@ T = TypeVar("T")
 
 
 class WebhookBus:
-    def __init__(self, nc: Client, subjects: Subjects, timeout_ms: int) -> None:
+    def __init__(
+        self, nc: Client, signer: CommandSigner, subjects: Subjects, timeout_ms: int
+    ) -> None:
         self.nc = nc
+        self.signer = signer
         self.subjects = subjects
         self.timeout = timeout_ms / 1000
 
@@ -27,7 +31,9 @@ class WebhookBus:
             subject = self.subjects.webhook_command(kind)
         else:
             subject = self.subjects.webhook_query(kind)
-        return await ask_dispatcher(self.nc, subject, request, WebhookReply, answer, self.timeout)
+        return await ask_dispatcher(
+            self.nc, self.signer, subject, request, WebhookReply, answer, self.timeout
+        )
 
 
 def provide_webhook_bus(state: State) -> WebhookBus:
@@ -37,6 +43,7 @@ def provide_webhook_bus(state: State) -> WebhookBus:
         settings = state.settings
         bus = WebhookBus(
             state.bus.nc,
+            state.bus.signer,
             subjects_for(settings.telecast_namespace),
             settings.nats_request_timeout_ms,
         )

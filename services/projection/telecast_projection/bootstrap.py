@@ -41,7 +41,7 @@ async def serve(settings: ProjectionSettings) -> None:
     await asyncio.to_thread(require_current, settings.database_url, HISTORY)
     await prepare_database(settings.database_url)
     pool = await open_pool(settings.database_url, max_size=10, name="projection")
-    nc = await tnats.connect(settings.nats_url, name="telecast-projection")
+    nc = await tnats.connect(settings, name="telecast-projection")
     follower = Follower(
         pool, nc.jetstream(), subjects, settings.database_url, settings.projection_batch_size
     )

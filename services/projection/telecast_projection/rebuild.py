@@ -33,7 +33,7 @@ def rebuild_subject(subjects: Subjects) -> str:
 async def trimmed_streams(settings: ProjectionSettings) -> list[str]:
     """The streams whose history no longer starts at their first message."""
     subjects = subjects_for(settings.telecast_namespace)
-    nc = await tnats.connect(settings.nats_url, name="telecast-projection-rebuild")
+    nc = await tnats.connect(settings, name="telecast-projection-rebuild")
     try:
         js = nc.jetstream()
         trimmed = []
@@ -54,7 +54,7 @@ async def request_rebuild(settings: ProjectionSettings) -> None:
         conn.execute("DELETE FROM projection.read_model_version")
         conn.execute("INSERT INTO projection.read_model_version VALUES (%s)", (OUTDATED,))
     subjects = subjects_for(settings.telecast_namespace)
-    nc = await tnats.connect(settings.nats_url, name="telecast-projection-rebuild")
+    nc = await tnats.connect(settings, name="telecast-projection-rebuild")
     try:
         await nc.publish(rebuild_subject(subjects), b"")
         await nc.flush()

@@ -18,6 +18,7 @@ from nats.aio.subscription import Subscription
 from prometheus_client import Histogram
 from psycopg_pool import AsyncConnectionPool
 
+from telecast_libs.command_signing import CommandVerifier
 from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.errors import ErrorBody, ErrorCode, Problem
 from telecast_libs.contracts.views import QueryReply
@@ -44,10 +45,17 @@ def handles(request_type: type, verb: str = "query") -> Callable[[Handler], Hand
 
 
 class AudienceEndpoint:
-    def __init__(self, pool: AsyncConnectionPool, nc: Client, subjects: Subjects) -> None:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        nc: Client,
+        subjects: Subjects,
+        verifier: CommandVerifier,
+    ) -> None:
         self.pool = pool
         self.nc = nc
         self.subjects = subjects
+        self.verifier = verifier
         self._subscriptions: list[Subscription] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._union: Any = None
@@ -75,29 +83,33 @@ class AudienceEndpoint:
 
     async def _answer(self, msg: Msg) -> None:
         with correlation(correlation_from_headers(msg.headers)):
-            try:
-                request = decode(msg.data, self._union)
-            except msgspec.ValidationError as error:
-                reply = QueryReply(
-                    ok=False, error=ErrorBody(ErrorCode.VALIDATION_ERROR, str(error))
-                )
+            refused = self.verifier.refusal(msg.subject, msg.data, msg.headers)
+            if refused is not None:
+                reply = QueryReply(ok=False, error=refused)
             else:
-                kind = request.__struct_config__.tag
-                handler, _ = _HANDLERS[type(request)]
-                with LATENCY.labels(kind).time():
-                    try:
-                        reply = QueryReply(ok=True, data=await handler(self.pool, request))
-                    except Problem as problem:
-                        reply = QueryReply(ok=False, error=problem.body())
-                    except Exception as error:
-                        body = failure_body(
-                            error,
-                            "audience",
-                            "the audience store is unavailable",
-                            # Not the request: an import carries contacts' data.
-                            kind=kind,
-                            campaign_id=getattr(request, "campaign_id", None),
-                        )
-                        reply = QueryReply(ok=False, error=body)
+                reply = await self._handle(msg.data)
             if msg.reply:
                 await self.nc.publish(msg.reply, encode(reply))
+
+    async def _handle(self, data: bytes) -> QueryReply:
+        try:
+            request = decode(data, self._union)
+        except msgspec.ValidationError as error:
+            return QueryReply(ok=False, error=ErrorBody(ErrorCode.VALIDATION_ERROR, str(error)))
+        kind = request.__struct_config__.tag
+        handler, _ = _HANDLERS[type(request)]
+        with LATENCY.labels(kind).time():
+            try:
+                return QueryReply(ok=True, data=await handler(self.pool, request))
+            except Problem as problem:
+                return QueryReply(ok=False, error=problem.body())
+            except Exception as error:
+                body = failure_body(
+                    error,
+                    "audience",
+                    "the audience store is unavailable",
+                    # Not the request: an import carries contacts' data.
+                    kind=kind,
+                    campaign_id=getattr(request, "campaign_id", None),
+                )
+                return QueryReply(ok=False, error=body)

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 from nats.aio.client import Client
 
+from telecast_libs.command_signing import CommandSigner
 from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.contacts import MarkContactBlocked
 from telecast_libs.contracts.messages import (
@@ -45,17 +46,24 @@ class CampaignServiceError(Exception):
 
 
 class CampaignClient:
-    def __init__(self, nc: Client, subjects: Subjects, timeout: float = 10.0) -> None:
+    """Requests to the campaign service, each signed as the dispatcher's (command_signing)."""
+
+    def __init__(
+        self, nc: Client, subjects: Subjects, signer: CommandSigner, timeout: float = 10.0
+    ) -> None:
         self.nc = nc
         self.subjects = subjects
+        self.signer = signer
         self.timeout = timeout
 
     def _meta(self, correlation_id: str | None) -> CommandMeta:
         return CommandMeta(actor=ACTOR, correlation_id=correlation_id or "dispatcher")
 
     async def _request(self, subject: str, body: Any, correlation_id: str | None) -> bytes:
+        payload = encode(body)
         headers = {CORRELATION_HEADER: correlation_id} if correlation_id else None
-        reply = await self.nc.request(subject, encode(body), timeout=self.timeout, headers=headers)
+        headers = self.signer.sign(subject, payload, headers)
+        reply = await self.nc.request(subject, payload, timeout=self.timeout, headers=headers)
         return reply.data
 
     async def _command(self, command: Any, correlation_id: str | None) -> bool:

@@ -12,6 +12,7 @@ from prometheus_client import Histogram
 
 from telecast_dispatcher.request_endpoint import RequestEndpoint
 from telecast_dispatcher.telegram.port import Account
+from telecast_libs.command_signing import CommandVerifier
 from telecast_libs.contracts.sending import GetSendingCapacity, SendingCapacity
 from telecast_libs.contracts.views import QueryReply
 from telecast_libs.subjects import Subjects
@@ -42,8 +43,10 @@ class CapacityEndpoint(RequestEndpoint):
         subjects: Subjects,
         accounts: list[Account],
         retired: Callable[[], Awaitable[set[str]]],
+        verifier: CommandVerifier,
     ) -> None:
-        super().__init__(nc, [subjects.query(GetSendingCapacity.__struct_config__.tag)], LATENCY)
+        subject = subjects.query(GetSendingCapacity.__struct_config__.tag)
+        super().__init__(nc, [subject], LATENCY, verifier)
         self.accounts = accounts
         self.retired = retired
 

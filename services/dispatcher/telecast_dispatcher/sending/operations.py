@@ -23,6 +23,7 @@ from telecast_dispatcher.sending.campaign_client import CampaignClient
 from telecast_dispatcher.settings import DispatcherSettings
 from telecast_dispatcher.tracking import interactions
 from telecast_libs import nats as tnats
+from telecast_libs.command_signing import DISPATCHER, CommandSigner
 from telecast_libs.migrations import require_current
 from telecast_libs.pg import open_pool
 from telecast_libs.streams import delivery_events_stream
@@ -36,7 +37,8 @@ async def republish_deliveries(
     subjects = subjects_for(settings.telecast_namespace)
     await asyncio.to_thread(require_current, settings.database_url, HISTORY)
     pool = await open_pool(settings.database_url, max_size=2, name="dispatcher-republish")
-    nc = await tnats.connect(settings.nats_url, name="telecast-dispatcher-republish")
+    nc = await tnats.connect(settings, name="telecast-dispatcher-republish")
+    signer = CommandSigner(DISPATCHER, settings.dispatcher_signing_key)
     try:
         js = nc.jetstream()
         await tnats.ensure_stream(js, delivery_events_stream(subjects))
@@ -44,7 +46,7 @@ async def republish_deliveries(
             pool,
             js,
             subjects,
-            CampaignClient(nc, subjects),
+            CampaignClient(nc, subjects, signer),
             older_than_seconds=0.0,
             execution_id=execution_id,
         )

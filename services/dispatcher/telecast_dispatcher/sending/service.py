@@ -77,6 +77,7 @@ class Sending:
         subjects: Subjects,
         sender: TelegramSender,
         settings: SendingSettings,
+        campaigns: CampaignClient,
         links: LinkTracker | None = None,
     ) -> None:
         self.pool = pool
@@ -87,7 +88,7 @@ class Sending:
         self.sender = sender
         self.settings = settings
         self.replica_id = secrets.token_hex(4)
-        self.campaigns = CampaignClient(nc, subjects)
+        self.campaigns = campaigns
         self.queue = ReadyQueue()
         self.halts = Halts(nc, pool, subjects)
         self.recorder = Recorder(

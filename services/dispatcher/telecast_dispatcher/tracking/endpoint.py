@@ -10,6 +10,7 @@ from prometheus_client import Histogram
 
 from telecast_dispatcher.request_endpoint import RequestEndpoint
 from telecast_dispatcher.tracking.interactions import Interactions
+from telecast_libs.command_signing import CommandVerifier
 from telecast_libs.contracts.errors import ErrorCode, Problem
 from telecast_libs.contracts.tracking import (
     RecordClick,
@@ -32,8 +33,14 @@ class TrackingEndpoint(RequestEndpoint):
     requests = TrackingRequests
     reply = TrackingReply
 
-    def __init__(self, nc: Client, subjects: Subjects, interactions: Interactions) -> None:
-        super().__init__(nc, [subjects.tracking_commands], LATENCY)
+    def __init__(
+        self,
+        nc: Client,
+        subjects: Subjects,
+        interactions: Interactions,
+        verifier: CommandVerifier,
+    ) -> None:
+        super().__init__(nc, [subjects.tracking_commands], LATENCY, verifier)
         self.interactions = interactions
 
     async def handle(self, request: Any) -> Any:

@@ -11,6 +11,7 @@ from prometheus_client import Histogram
 from telecast_dispatcher.request_endpoint import RequestEndpoint
 from telecast_dispatcher.webhooks.delivery_log import DeliveryLog
 from telecast_dispatcher.webhooks.subscriptions import Subscriptions
+from telecast_libs.command_signing import CommandVerifier
 from telecast_libs.contracts.errors import ErrorCode, Problem
 from telecast_libs.contracts.webhooks import (
     CreateWebhook,
@@ -51,8 +52,11 @@ class WebhookEndpoint(RequestEndpoint):
         subjects: Subjects,
         subscriptions: Subscriptions,
         deliveries: DeliveryLog,
+        verifier: CommandVerifier,
     ) -> None:
-        super().__init__(nc, [subjects.webhook_commands, subjects.webhook_queries], LATENCY)
+        super().__init__(
+            nc, [subjects.webhook_commands, subjects.webhook_queries], LATENCY, verifier
+        )
         self.subscriptions = subscriptions
         self.deliveries = deliveries
 
