@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import get_args
 
 import msgspec
 import pytest
 
 from telecast_campaign.application import Campaigns
-from telecast_campaign.bootstrap import build_application
+from telecast_campaign.bootstrap import DECIDERS, build_application
 from telecast_libs.contracts.errors import Problem
 from telecast_libs.contracts.messages import (
+    Command,
     CommandResult,
     CreateCampaign,
     DeleteCampaign,
@@ -124,3 +126,9 @@ def test_a_create_repeated_with_its_id_answers_the_first_one(app: Campaigns) -> 
     both = app.handle([command, command])
     assert {first.aggregate_id, again.aggregate_id} | {o.aggregate_id for o in both} == {chosen}
     assert app.repository.get(uuid.UUID(chosen)).version == 1
+
+
+def test_every_command_the_service_takes_has_its_decider() -> None:
+    """A command type added to the contracts without a decider in the bootstrap's table
+    would answer every such request with an internal error."""
+    assert set(DECIDERS) == set(get_args(Command))

@@ -3,15 +3,15 @@
 It holds every aggregate of the service (campaigns, and the segments and templates their
 audience and content need) in one event store, so one notification log orders them all and
 one relay publishes them. Commands are decided in batches: each command is applied to its
-aggregate by the decider registered for its type, then all new events are saved in one
-transaction. The event store serializes writers with a table lock, so one commit for many
-commands is what lets throughput grow with concurrency.
+aggregate by the decider of its type (the table is the service's bootstrap's), then all new
+events are saved in one transaction. The event store serializes writers with a table lock,
+so one commit for many commands is what lets throughput grow with concurrency.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -87,19 +87,9 @@ class Workspace:
             return None
 
 
+# Decides one command: applies it to its aggregate within the batch's workspace (the
+# command's metadata as builtins, for the events), or raises a Problem.
 Decider = Callable[[Workspace, Any, dict[str, Any]], Decision]
-_DECIDERS: dict[type, Decider] = {}
-
-
-def decides(*command_types: type) -> Callable[[Decider], Decider]:
-    """Register the function that decides commands of these types."""
-
-    def register(decider: Decider) -> Decider:
-        for command_type in command_types:
-            _DECIDERS[command_type] = decider
-        return decider
-
-    return register
 
 
 def _utc_now() -> datetime:
@@ -113,13 +103,20 @@ class Campaigns(Application[uuid.UUID]):
     # it: audience.selection.ContactCounter); None counts nothing.
     contact_counter: Any = None
 
+    def __init__(self, deciders: Mapping[type, Decider], **kwargs: Any) -> None:
+        """``deciders``: the function that decides each command type (the service's
+        bootstrap builds the table)."""
+        super().__init__(**kwargs)
+        self.deciders = deciders
+
     def handle(self, commands: list[Command]) -> list[Outcome]:
         """Decide and save a batch of commands; one outcome per command, in order."""
         workspace = Workspace(self, self.clock())
         decided: list[Decision | Problem] = []
         for command in commands:
             try:
-                decision = _DECIDERS[type(command)](workspace, command, to_builtins(command.meta))
+                decide = self.deciders[type(command)]
+                decision = decide(workspace, command, to_builtins(command.meta))
             except Problem as problem:
                 decided.append(problem)
                 continue

@@ -8,7 +8,7 @@ import signal
 import psycopg
 
 from telecast_campaign import campaign_commands, segment_commands, template_commands
-from telecast_campaign.application import Campaigns
+from telecast_campaign.application import Campaigns, Decider
 from telecast_campaign.audience import contacts as contact_requests
 from telecast_campaign.audience import selection
 from telecast_campaign.audience.endpoint import AudienceEndpoint
@@ -20,7 +20,20 @@ from telecast_campaign.settings import CampaignSettings
 from telecast_libs import nats as tnats
 from telecast_libs.command_signing import DISPATCHER, GATEWAY, CommandVerifier, Trusted
 from telecast_libs.contracts.contacts import MarkContactBlocked
-from telecast_libs.contracts.messages import CompleteCampaign, FailCampaign, PauseCampaign
+from telecast_libs.contracts.messages import (
+    CloneCampaign,
+    CompleteCampaign,
+    CreateCampaign,
+    DeleteCampaign,
+    ExecuteCampaign,
+    FailCampaign,
+    PauseCampaign,
+    ResumeCampaign,
+    StartScheduledExecution,
+    UpdateCampaign,
+)
+from telecast_libs.contracts.segments import CreateSegment, DeleteSegment, UpdateSegment
+from telecast_libs.contracts.templates import CreateTemplate, DeleteTemplate, UpdateTemplate
 from telecast_libs.log import configure_logging, get_logger
 from telecast_libs.migrations import require_current
 from telecast_libs.ops import serve_ops
@@ -34,15 +47,32 @@ SCHEMA = "campaign"
 log = get_logger(__name__)
 
 
-# Importing the command modules registers their deciders with the application.
-DECIDER_MODULES = (campaign_commands, segment_commands, template_commands)
+# Which function decides each command (the application's deciders).
+DECIDERS: dict[type, Decider] = {
+    CreateCampaign: campaign_commands.create,
+    CloneCampaign: campaign_commands.clone,
+    UpdateCampaign: campaign_commands.update,
+    DeleteCampaign: campaign_commands.delete,
+    ExecuteCampaign: campaign_commands.execute,
+    PauseCampaign: campaign_commands.pause,
+    ResumeCampaign: campaign_commands.resume,
+    CompleteCampaign: campaign_commands.complete,
+    FailCampaign: campaign_commands.fail,
+    StartScheduledExecution: campaign_commands.start_scheduled,
+    CreateSegment: segment_commands.create,
+    UpdateSegment: segment_commands.update,
+    DeleteSegment: segment_commands.delete,
+    CreateTemplate: template_commands.create,
+    UpdateTemplate: template_commands.update,
+    DeleteTemplate: template_commands.delete,
+}
 # Importing the audience modules registers their request handlers with the AudienceEndpoint.
 AUDIENCE_MODULES = (contact_requests, selection)
 
 
 def build_application(database_url: str) -> Campaigns:
     """The event-sourced application, on a schema migrated beforehand (migrations/)."""
-    return Campaigns(env=eventsourcing_env(database_url, SCHEMA))
+    return Campaigns(DECIDERS, env=eventsourcing_env(database_url, SCHEMA))
 
 
 # What the dispatcher may command: the campaign changes that sending decides, and a contact

@@ -1,14 +1,16 @@
-"""How each campaign command is decided: which aggregate, which method, what it answers."""
+"""How each campaign command is decided: which aggregate, which method, what it answers.
+One function per command; the service's bootstrap maps each command type to its function."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import msgspec
 
-from telecast_campaign.application import Decision, Workspace, decides
+from telecast_campaign.application import Decision, Workspace
 from telecast_campaign.audience.selection import Scope
 from telecast_campaign.domain.audience import Audience
 from telecast_campaign.domain.campaign import SCHEDULED, Campaign
@@ -83,7 +85,6 @@ def _decision(campaign: Campaign, execution_id: str | None = None) -> Decision:
     )
 
 
-@decides(CreateCampaign)
 def create(workspace: Workspace, command: CreateCampaign, meta: dict[str, Any]) -> Decision:
     existing = workspace.find(Campaign, command.campaign_id)
     if existing is not None:
@@ -99,7 +100,6 @@ def create(workspace: Workspace, command: CreateCampaign, meta: dict[str, Any]) 
     return _decision(campaign)
 
 
-@decides(CloneCampaign)
 def clone(workspace: Workspace, command: CloneCampaign, meta: dict[str, Any]) -> Decision:
     existing = workspace.find(Campaign, command.new_campaign_id)
     if existing is not None:
@@ -117,65 +117,93 @@ def clone(workspace: Workspace, command: CloneCampaign, meta: dict[str, Any]) ->
     return _decision(copy)
 
 
-@decides(
-    UpdateCampaign,
-    DeleteCampaign,
-    ExecuteCampaign,
-    PauseCampaign,
-    ResumeCampaign,
-    CompleteCampaign,
-    FailCampaign,
-    StartScheduledExecution,
-)
-def change(workspace: Workspace, command: Any, meta: dict[str, Any]) -> Decision:
-    campaign = workspace.get(Campaign, command.campaign_id, CampaignNotFound)
-    campaign.check_version(getattr(command, "expected_version", None))
-    now = workspace.now
-    execution_id = None
-    lookup = workspace_lookup(workspace)
+def update(workspace: Workspace, command: UpdateCampaign, meta: dict[str, Any]) -> Decision:
+    campaign = _campaign(workspace, command)
+    if not to_builtins(command.changes):
+        raise ValidationFailed("nothing to change: the body names no field")
     counts = _Counts(workspace)
-
-    def audience(strict: bool) -> Audience:
-        return audience_of(campaign.content, lookup, strict=strict)
-
-    def messages() -> list[dict[str, Any]]:
-        return resolve_messages(workspace, campaign.content)
-
-    if isinstance(command, UpdateCampaign):
-        if not to_builtins(command.changes):
-            raise ValidationFailed("nothing to change: the body names no field")
-        campaign.update(
-            command.changes,
+    campaign.update(
+        command.changes,
+        meta=meta,
+        templates=lambda template_id: find_template(workspace, template_id),
+        counts=counts,
+    )
+    if command.changes.status is not msgspec.UNSET:
+        campaign.change_status(
+            command.changes.status.value,
+            workspace.now,
             meta=meta,
-            templates=lambda template_id: find_template(workspace, template_id),
+            audience=_audience(workspace, campaign),
+            messages=lambda: resolve_messages(workspace, campaign.content),
             counts=counts,
         )
-        if command.changes.status is not msgspec.UNSET:
-            campaign.change_status(
-                command.changes.status.value,
-                now,
-                meta=meta,
-                audience=audience,
-                messages=messages,
-                counts=counts,
-            )
-    elif isinstance(command, DeleteCampaign):
-        campaign.delete(meta=meta)
-    elif isinstance(command, ExecuteCampaign):
-        execution_id = campaign.execute(
-            command.options, now, meta=meta, audience=audience, messages=messages, counts=counts
-        )
-    elif isinstance(command, PauseCampaign):
-        campaign.pause(meta=meta, reason=command.reason, code=command.code)
-    elif isinstance(command, ResumeCampaign):
-        campaign.resume(meta=meta)
-    elif isinstance(command, CompleteCampaign):
-        campaign.complete(command.reason, meta=meta, code=command.code)
-    elif isinstance(command, FailCampaign):
-        campaign.fail(command.reason, command.code, meta=meta, execution_id=command.execution_id)
-    elif isinstance(command, StartScheduledExecution):
-        campaign.start_scheduled(now, meta=meta, audience=audience, counts=counts)
+    return _decision(campaign)
+
+
+def delete(workspace: Workspace, command: DeleteCampaign, meta: dict[str, Any]) -> Decision:
+    campaign = _campaign(workspace, command)
+    campaign.delete(meta=meta)
+    return _decision(campaign)
+
+
+def execute(workspace: Workspace, command: ExecuteCampaign, meta: dict[str, Any]) -> Decision:
+    campaign = _campaign(workspace, command)
+    execution_id = campaign.execute(
+        command.options,
+        workspace.now,
+        meta=meta,
+        audience=_audience(workspace, campaign),
+        messages=lambda: resolve_messages(workspace, campaign.content),
+        counts=_Counts(workspace),
+    )
     return _decision(campaign, execution_id)
+
+
+def pause(workspace: Workspace, command: PauseCampaign, meta: dict[str, Any]) -> Decision:
+    campaign = _campaign(workspace, command)
+    campaign.pause(meta=meta, reason=command.reason, code=command.code)
+    return _decision(campaign)
+
+
+def resume(workspace: Workspace, command: ResumeCampaign, meta: dict[str, Any]) -> Decision:
+    campaign = _campaign(workspace, command)
+    campaign.resume(meta=meta)
+    return _decision(campaign)
+
+
+def complete(workspace: Workspace, command: CompleteCampaign, meta: dict[str, Any]) -> Decision:
+    campaign = _campaign(workspace, command)
+    campaign.complete(command.reason, meta=meta, code=command.code)
+    return _decision(campaign)
+
+
+def fail(workspace: Workspace, command: FailCampaign, meta: dict[str, Any]) -> Decision:
+    campaign = _campaign(workspace, command)
+    campaign.fail(command.reason, command.code, meta=meta, execution_id=command.execution_id)
+    return _decision(campaign)
+
+
+def start_scheduled(
+    workspace: Workspace, command: StartScheduledExecution, meta: dict[str, Any]
+) -> Decision:
+    campaign = _campaign(workspace, command)
+    campaign.start_scheduled(
+        workspace.now, meta=meta, audience=_audience(workspace, campaign), counts=_Counts(workspace)
+    )
+    return _decision(campaign)
+
+
+def _campaign(workspace: Workspace, command: Any) -> Campaign:
+    """The campaign a command changes, at the version the command expects (if it says)."""
+    campaign = workspace.get(Campaign, command.campaign_id, CampaignNotFound)
+    campaign.check_version(getattr(command, "expected_version", None))
+    return campaign
+
+
+def _audience(workspace: Workspace, campaign: Campaign) -> Callable[[bool], Audience]:
+    """The campaign's audience, its segments looked up as the batch sees them."""
+    lookup = workspace_lookup(workspace)
+    return lambda strict: audience_of(campaign.content, lookup, strict=strict)
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
 
-from telecast_campaign.application import Decision, Workspace, decides
+from telecast_campaign.application import Decision, Workspace
 from telecast_campaign.domain.audience import Audience, SegmentFilter
 from telecast_campaign.domain.segment import Segment, SegmentNotFound
 from telecast_libs.contracts.segments import CreateSegment, DeleteSegment, UpdateSegment
@@ -22,7 +22,6 @@ def _decision(segment: Segment) -> Decision:
     return Decision(segment, segment.version, name=segment.name)
 
 
-@decides(CreateSegment)
 def create(workspace: Workspace, command: CreateSegment, meta: dict[str, Any]) -> Decision:
     existing = workspace.find(Segment, command.segment_id)
     if existing is not None:
@@ -36,15 +35,22 @@ def create(workspace: Workspace, command: CreateSegment, meta: dict[str, Any]) -
     return _decision(segment)
 
 
-@decides(UpdateSegment, DeleteSegment)
-def change(workspace: Workspace, command: Any, meta: dict[str, Any]) -> Decision:
+def update(workspace: Workspace, command: UpdateSegment, meta: dict[str, Any]) -> Decision:
+    segment = _segment(workspace, command)
+    segment.update(command.changes, meta=meta)
+    return _decision(segment)
+
+
+def delete(workspace: Workspace, command: DeleteSegment, meta: dict[str, Any]) -> Decision:
+    segment = _segment(workspace, command)
+    segment.delete(meta=meta)
+    return _decision(segment)
+
+
+def _segment(workspace: Workspace, command: UpdateSegment | DeleteSegment) -> Segment:
     segment = workspace.get(Segment, command.segment_id, SegmentNotFound)
     segment.check_version(command.expected_version)
-    if isinstance(command, UpdateSegment):
-        segment.update(command.changes, meta=meta)
-    else:
-        segment.delete(meta=meta)
-    return _decision(segment)
+    return segment
 
 
 # Audiences ------------------------------------------------------------------------------

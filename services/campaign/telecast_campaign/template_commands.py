@@ -8,7 +8,7 @@ from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
 
-from telecast_campaign.application import Decision, Workspace, decides
+from telecast_campaign.application import Decision, Workspace
 from telecast_campaign.domain.message_content import resolve_message
 from telecast_campaign.domain.template import Template, TemplateNotFound, UnknownTemplate
 from telecast_libs.contracts.templates import CreateTemplate, DeleteTemplate, UpdateTemplate
@@ -18,7 +18,6 @@ def _decision(template: Template) -> Decision:
     return Decision(template, template.version, name=template.name)
 
 
-@decides(CreateTemplate)
 def create(workspace: Workspace, command: CreateTemplate, meta: dict[str, Any]) -> Decision:
     existing = workspace.find(Template, command.template_id)
     if existing is not None:
@@ -32,15 +31,22 @@ def create(workspace: Workspace, command: CreateTemplate, meta: dict[str, Any]) 
     return _decision(template)
 
 
-@decides(UpdateTemplate, DeleteTemplate)
-def change(workspace: Workspace, command: Any, meta: dict[str, Any]) -> Decision:
+def update(workspace: Workspace, command: UpdateTemplate, meta: dict[str, Any]) -> Decision:
+    template = _template(workspace, command)
+    template.update(command.changes, meta=meta)
+    return _decision(template)
+
+
+def delete(workspace: Workspace, command: DeleteTemplate, meta: dict[str, Any]) -> Decision:
+    template = _template(workspace, command)
+    template.delete(meta=meta)
+    return _decision(template)
+
+
+def _template(workspace: Workspace, command: UpdateTemplate | DeleteTemplate) -> Template:
     template = workspace.get(Template, command.template_id, UnknownTemplate)
     template.check_version(command.expected_version)
-    if isinstance(command, UpdateTemplate):
-        template.update(command.changes, meta=meta)
-    else:
-        template.delete(meta=meta)
-    return _decision(template)
+    return template
 
 
 # Executions ------------------------------------------------------------------------------
