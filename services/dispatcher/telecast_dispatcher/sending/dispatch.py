@@ -16,7 +16,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from telecast_dispatcher.sending import metrics
 from telecast_dispatcher.sending.limits import AccountLimits, LimitSettings
@@ -26,14 +26,12 @@ from telecast_dispatcher.telegram.port import (
     Accepted,
     Account,
     ChatKind,
+    OutgoingMessage,
     SendError,
     Target,
     TelegramSender,
 )
 from telecast_libs.log import get_logger
-
-if TYPE_CHECKING:
-    from telecast_dispatcher.sending.runs import ItemRun
 
 log = get_logger(__name__)
 
@@ -41,9 +39,29 @@ log = get_logger(__name__)
 _SCAN = 64
 
 
+class Run(Protocol):
+    """What a driver needs of the run a job belongs to (``runs.ItemRun``): its priority,
+    whether it was halted, the message of a step, and where the answer goes."""
+
+    priority: str
+    halted: bool
+    # An invitation campaign's settings: each recipient gets a link of their own.
+    invitation: dict[str, Any] | None
+
+    def give_back(self, job: Job) -> None: ...
+
+    async def invite_link(self, sender: TelegramSender, account: str, job: Job) -> str: ...
+
+    def render(self, job: Job, step: int) -> OutgoingMessage: ...
+
+    def on_answer(
+        self, job: Job, step: int, answer: Accepted | SendError, account: str
+    ) -> None: ...
+
+
 @dataclass(eq=False)
 class Job:
-    run: ItemRun
+    run: Run
     contact_id: str
     recipient: dict[str, Any]
     target: Target
@@ -117,7 +135,7 @@ class ReadyQueue:
                 soonest = min(soonest, at)
         return None, soonest
 
-    def remove_run(self, run: ItemRun) -> list[Job]:
+    def remove_run(self, run: Run) -> list[Job]:
         """Take every waiting job of ``run`` out (it was halted)."""
         removed: list[Job] = []
         for priority, queue in self._queues.items():

@@ -31,7 +31,9 @@ _PUBLISH_RETRY_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class OutcomeRow:
+    """A delivery's outcome as its ledger row records it."""
+
     execution_id: str
     contact_id: str
     step: int
@@ -62,13 +64,13 @@ class Recorder:
         self.campaigns = campaigns
         self.guard_settings = guard_settings
         self.on_trip = on_trip
-        self._pending: list[Outcome] = []
+        self._pending: list[OutcomeRow] = []
         self._executions: dict[str, dict[str, Any]] = {}
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._published: asyncio.Queue[tuple[list[Any], dict[str, str | None]]] = asyncio.Queue()
 
-    def record(self, outcome: Outcome, execution: dict[str, Any]) -> None:
+    def record(self, outcome: OutcomeRow, execution: dict[str, Any]) -> None:
         self._pending.append(outcome)
         self._executions[outcome.execution_id] = execution
         if len(self._pending) >= _FLUSH_SIZE:
@@ -108,7 +110,7 @@ class Recorder:
                 self._pending = batch + self._pending
                 raise
 
-    async def _commit(self, batch: list[Outcome]) -> None:
+    async def _commit(self, batch: list[OutcomeRow]) -> None:
         async with self.pool.connection() as conn, conn.transaction():
             cursor = await conn.execute(
                 f"""

@@ -33,8 +33,7 @@ from telecast_dispatcher.sending.campaign_client import CampaignClient
 from telecast_dispatcher.sending.dispatch import Job, ReadyQueue
 from telecast_dispatcher.sending.finish import finish_if_done
 from telecast_dispatcher.sending.outcomes import RENDER_FAILED, Kind, Outcome
-from telecast_dispatcher.sending.recorder import Outcome as Recorded
-from telecast_dispatcher.sending.recorder import Recorder
+from telecast_dispatcher.sending.recorder import OutcomeRow, Recorder
 from telecast_dispatcher.sending.work import PRIORITIES, WorkItem
 from telecast_dispatcher.telegram.port import (
     Accepted,
@@ -422,7 +421,7 @@ class ItemRun:
         claim: uuid.UUID | str | None = "own",
     ) -> None:
         self.ctx.recorder.record(
-            Recorded(
+            OutcomeRow(
                 execution_id=self.item.execution_id,
                 contact_id=contact_id,
                 step=step,
