@@ -1,0 +1,11 @@
+/// <reference types="vite/client" />
+import "vue-router";
+
+declare module "vue-router" {
+  interface RouteMeta {
+    /** Shown without signing in. */
+    public?: boolean;
+    /** A screen that writes: not a viewer's. */
+    writes?: boolean;
+  }
+}
