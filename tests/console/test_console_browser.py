@@ -1,0 +1,284 @@
+"""The console in a real browser against the real platform (the simulator plays Telegram):
+what an operator does, and sees, from signing in to a campaign's statistics.
+
+Every test fails on an error in the browser's console (a script error, a refused request,
+a Content-Security-Policy violation). Screenshots of each screen at 1280 and 390 px go to
+``screenshot_dir`` (docs/console/ with CONSOLE_SCREENSHOTS=1).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
+from support.sending import Audience, client, create_campaign, execute, make_audience, own_platform
+
+from telecast_devenv import Infra
+from telecast_devenv.platform import Platform
+
+ADMIN = {"email": "admin@telecast.local", "password": "telecast"}
+VIEWER = {"email": "viewer@telecast.local", "password": "a viewer's long passphrase"}
+WIDE, NARROW = 1280, 390
+# Generous: the first load of a screen may wait for the platform's first answers.
+SLOW = 60_000
+
+
+@pytest.fixture(scope="module")
+def platform(
+    infra: Infra, nats_url: str, console_dist: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    # 10 messages a second: a campaign of a few hundred recipients runs long enough to be
+    # paused from the browser, one of twenty ends in a few seconds.
+    env = {"TELEGRAM_BOT_RATE": "10", "CONSOLE_DIR": str(console_dist)}
+    with own_platform(
+        infra.database_url, nats_url, tmp_path_factory.mktemp("logs"), env
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def api(platform: Platform) -> Iterator[httpx.Client]:
+    with client(platform) as admin:
+        yield admin
+
+
+@pytest.fixture(scope="module")
+def viewer(api: httpx.Client) -> dict[str, str]:
+    answer = api.post("/api/v1/users", json={**VIEWER, "name": "Vera Viewer", "role": "viewer"})
+    assert answer.status_code == 201, answer.text
+    return VIEWER
+
+
+@dataclass
+class BrowserLog:
+    """What went wrong in the browser: console errors, and refused requests (the browser
+    reports those as errors too) apart from the statuses a test provokes on purpose."""
+
+    errors: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    expected: set[int] = field(default_factory=set)
+
+    def on_response(self, response: Response) -> None:
+        if response.status >= 400 and response.status not in self.expected:
+            self.refused.append(f"{response.status} {response.request.method} {response.url}")
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        # The refusal itself is in `refused`, with its address, or was expected.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.errors.append(message.text)
+
+
+@pytest.fixture
+def log() -> BrowserLog:
+    return BrowserLog()
+
+
+@pytest.fixture
+def page(browser: Browser, platform: Platform, log: BrowserLog) -> Iterator[Page]:
+    context = browser.new_context(
+        base_url=platform.base_url,
+        viewport={"width": WIDE, "height": 900},
+        # Not the machine's zone: the console must show dates in the operator's own.
+        timezone_id="Asia/Kolkata",
+        locale="en-GB",
+    )
+    opened = context.new_page()
+    opened.on("console", log.on_console)
+    opened.on("response", log.on_response)
+    opened.on("pageerror", lambda error: log.errors.append(str(error)))
+    opened.set_default_timeout(SLOW)
+    try:
+        yield opened
+        assert log.errors == [], f"errors in the browser's console: {log.errors}"
+        assert log.refused == [], f"requests the API refused: {log.refused}"
+    finally:
+        context.close()
+
+
+def sign_in(page: Page, account: dict[str, str]) -> None:
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.get_by_label("Email").fill(account["email"])
+    page.get_by_label("Password").fill(account["password"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+def shoot(page: Page, folder: Path, name: str) -> None:
+    """The screen at both widths; at the narrow one nothing may stick out sideways."""
+    for width in (WIDE, NARROW):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(300)  # let the charts and tables follow the new width
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= width, f"{name} is {overflow} px wide at {width} px"
+        page.screenshot(path=folder / f"{name}-{width}.png", full_page=True)
+    page.set_viewport_size({"width": WIDE, "height": 900})
+
+
+def choose(page: Page, label: str, option: str) -> None:
+    """Picks ``option`` in the select labelled ``label`` (Element Plus draws its own list)."""
+    # Its placeholder lies over the input the label names: the click is meant for both.
+    page.get_by_role("combobox", name=label).click(force=True)
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def audience(api: httpx.Client, size: int) -> Audience:
+    start = 700_000_000 + secrets.randbelow(10_000_000) * 1000
+    return make_audience(api, secrets.token_hex(3), list(range(start, start + size)))
+
+
+def test_an_operator_runs_an_ab_campaign_from_sign_in_to_its_statistics(
+    page: Page, api: httpx.Client, screenshot_dir: Path
+) -> None:
+    group = audience(api, 20)
+    sign_in(page, ADMIN)
+    shoot(page, screenshot_dir, "dashboard")
+
+    page.get_by_role("link", name="Campaigns").first.click()
+    page.get_by_role("button", name="New campaign").click()
+    page.get_by_label("Name").fill(f"Spring sale {group.batch}")
+    choose(page, "Segments (none: every contact)", f"batch {group.batch}")
+    # The live count of the chosen segment.
+    expect(page.get_by_text("20 reachable contacts")).to_be_visible()
+    page.get_by_label("Message text").fill("Hi {{firstName|there}}, spring is here!")
+    page.get_by_role("button", name="Add a variation").click()
+    page.get_by_label("Variation 1", exact=True).fill("Hello {{firstName|there}}: 20 % off today")
+    page.get_by_label("Weight of variation 1 (%)").fill("50")
+    page.get_by_label("Start date").fill("2026-01-10T09:30")
+    shoot(page, screenshot_dir, "campaign-form")
+    page.get_by_role("button", name="Create campaign").click()
+
+    expect(page.get_by_test_id("status")).to_have_text("draft")
+    campaign_id = page.url.rsplit("/", 1)[1]
+    stored = api.get(f"/api/v1/campaigns/{campaign_id}").json()["data"]
+    # Entered in the operator's zone (India, UTC+5:30), stored in UTC, shown as entered.
+    assert stored["startDate"] == "2026-01-10T04:00:00Z"
+    assert [v["weight"] for v in stored["messages"][0]["variations"]] == [50]
+    expect(page.get_by_text("10 Jan 2026, 09:30")).to_be_visible()
+
+    page.get_by_role("button", name="Execute").click()
+    page.get_by_role("button", name="Start").click()
+    expect(page.get_by_test_id("progress-status")).to_have_text("completed", timeout=SLOW)
+    expect(page.get_by_test_id("status")).to_have_text("completed")
+    # The period switch asks again: every figure for the last 24 hours.
+    page.get_by_text("24 hours", exact=True).click()
+    expect(page.get_by_test_id("stat-sent")).to_have_text("20")
+    expect(page.get_by_role("heading", name="A/B test")).to_be_visible()
+    expect(page.get_by_role("img", name="Funnel")).to_be_visible()
+    # A completed campaign offers only what is left to do with it.
+    expect(page.get_by_role("button", name="Clone")).to_be_visible()
+    for gone in ("Execute", "Pause", "Resume", "Delete", "Edit"):
+        expect(page.get_by_role("button", name=gone, exact=True)).to_have_count(0)
+    shoot(page, screenshot_dir, "campaign")
+
+    # A bookmarked campaign's address reloads into the console.
+    page.reload()
+    expect(page.get_by_role("heading", name=re.compile("Spring sale"))).to_be_visible()
+
+
+def test_an_operator_pauses_and_resumes_a_running_campaign(page: Page, api: httpx.Client) -> None:
+    group = audience(api, 400)
+    campaign_id = create_campaign(api, group, ["Hi {{firstName}}"])
+    execute(api, campaign_id)
+    sign_in(page, ADMIN)
+    page.goto(f"/campaigns/{campaign_id}")
+
+    expect(page.get_by_test_id("progress-status")).to_have_text("running")
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_test_id("status")).to_have_text("paused")
+    expect(page.get_by_test_id("progress-status")).to_have_text("paused")
+    expect(page.get_by_role("button", name="Pause")).to_have_count(0)
+
+    page.get_by_role("button", name="Resume").click()
+    expect(page.get_by_test_id("status")).to_have_text("active")
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    api.post(f"/api/v1/campaigns/{campaign_id}/pause")
+
+
+def test_a_refused_action_says_why_in_words(page: Page, api: httpx.Client, log: BrowserLog) -> None:
+    log.expected.add(409)
+    campaign_id = create_campaign(api, audience(api, 3), ["Hello"])
+    sign_in(page, ADMIN)
+    page.goto(f"/campaigns/{campaign_id}")
+    expect(page.get_by_role("button", name="Execute")).to_be_visible()
+    # Someone else executes it meanwhile: this page still offers Execute, the API refuses.
+    execute(api, campaign_id)
+    page.get_by_role("button", name="Execute").click()
+    page.get_by_role("button", name="Start").click()
+    expect(page.get_by_role("alert")).to_contain_text(re.compile(r"active|completed"))
+
+
+def test_the_list_keeps_its_filters_in_the_address(page: Page, api: httpx.Client) -> None:
+    word = f"zebra{secrets.token_hex(2)}"
+    for name in (f"{word} one", f"{word} two"):
+        assert api.post("/api/v1/campaigns", json={"name": name, "type": "message"}).is_success
+    sign_in(page, ADMIN)
+    page.goto("/campaigns")
+    page.get_by_label("Search").fill(word)
+    expect(page).to_have_url(re.compile(f"search={word}"))
+    expect(page.get_by_role("link", name=re.compile(word))).to_have_count(2)
+    choose(page, "Sort", "Name, Z to A")
+    expect(page).to_have_url(re.compile("sort=-name"))
+    expect(page.get_by_role("link", name=re.compile(word)).first).to_have_text(f"{word} two")
+    choose(page, "Status", "completed")
+    expect(page.get_by_text("No campaigns match")).to_be_visible()
+
+    page.reload()
+    expect(page.get_by_label("Search")).to_have_value(word)
+    expect(page.get_by_text("No campaigns match")).to_be_visible()
+    page.goto(f"/campaigns?search={word}&sort=name")
+    expect(page.get_by_role("link", name=re.compile(word)).first).to_have_text(f"{word} one")
+
+
+def test_an_edit_that_lost_a_race_says_so_and_offers_to_reload(
+    page: Page, api: httpx.Client, log: BrowserLog, screenshot_dir: Path
+) -> None:
+    log.expected.add(412)
+    created = api.post("/api/v1/campaigns", json={"name": "Autumn", "type": "message"})
+    campaign_id = created.json()["data"]["id"]
+    sign_in(page, ADMIN)
+    page.goto(f"/campaigns/{campaign_id}/edit")
+    expect(page.get_by_label("Name")).to_have_value("Autumn")
+    assert api.put(f"/api/v1/campaigns/{campaign_id}", json={"name": "Autumn 2"}).is_success
+
+    page.get_by_label("Name").fill("Autumn (mine)")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("Someone changed this campaign")).to_be_visible()
+    page.get_by_role("button", name="Reload the campaign").click()
+    expect(page.get_by_label("Name")).to_have_value("Autumn 2")
+    page.get_by_label("Name").fill("Autumn (mine)")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("heading", name=re.compile(r"Autumn \(mine\)"))).to_be_visible()
+    page.goto("/campaigns")
+    shoot(page, screenshot_dir, "campaigns")
+
+
+def test_a_viewer_sees_no_control_it_may_not_use(
+    page: Page, api: httpx.Client, viewer: dict[str, Any], screenshot_dir: Path
+) -> None:
+    campaign_id = create_campaign(api, audience(api, 3), ["Hello"])
+    sign_in(page, viewer)
+    expect(page.get_by_text("viewer", exact=True)).to_be_visible()
+    page.goto("/campaigns")
+    expect(page.get_by_role("link", name=re.compile("sending"))).not_to_have_count(0)
+    expect(page.get_by_role("button", name="New campaign")).to_have_count(0)
+    page.goto(f"/campaigns/{campaign_id}")
+    expect(page.get_by_test_id("status")).to_have_text("draft")
+    for control in ("Execute", "Pause", "Resume", "Edit", "Clone", "Delete"):
+        expect(page.get_by_role("button", name=control, exact=True)).to_have_count(0)
+    # An address typed in leads nowhere that writes.
+    page.goto("/campaigns/new")
+    expect(page).to_have_url(re.compile(r"/campaigns$"))
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/login"))
+    shoot(page, screenshot_dir, "sign-in")
+    page.goto(f"/campaigns/{campaign_id}")
+    expect(page).to_have_url(re.compile(r"/login"))
