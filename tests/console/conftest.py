@@ -13,18 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.console_checks import unavailable
 
 from telecast_devenv import console
 
 # Where the screenshots go: docs/console/ when asked for (make console-screenshots), so that a
 # plain test run leaves the checkout as it was.
 SCREENSHOTS = os.environ.get("CONSOLE_SCREENSHOTS")
-
-
-def unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: the browser tests must run)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
