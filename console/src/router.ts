@@ -19,6 +19,7 @@ export const router = createRouter({
       props: true,
       meta: { writes: true },
     },
+    { path: "/contacts", component: () => import("./views/ContactsPage.vue") },
     { path: "/:unknown(.*)*", redirect: "/dashboard" },
   ],
 });

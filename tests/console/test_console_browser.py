@@ -260,6 +260,39 @@ def test_an_edit_that_lost_a_race_says_so_and_offers_to_reload(
     shoot(page, screenshot_dir, "campaigns")
 
 
+def test_an_operator_imports_contacts_and_sees_the_rows_refused(
+    page: Page, screenshot_dir: Path
+) -> None:
+    first = 800_000_000 + secrets.randbelow(10_000_000) * 10
+    rows = (
+        "telegramId,chatType,firstName,location\n"
+        f"{first},private,Quentin,FR\n"
+        f"{first + 1},private,Rosalind,France\n"
+        f"{first + 2},private,Quirinus,DE\n"
+    )
+    sign_in(page, ADMIN)
+    page.get_by_role("link", name="Contacts").click()
+    page.get_by_label("File to import").set_input_files(
+        files=[{"name": "contacts.csv", "mimeType": "text/csv", "buffer": rows.encode()}]
+    )
+    page.get_by_role("button", name="Import", exact=True).click()
+    report = page.get_by_test_id("import-report")
+    expect(report).to_contain_text("2 created, 0 updated, 1 rejected")
+    # The refused row, by its line in the file (the header is line 1).
+    refused = report.get_by_role("row").filter(has_text="location")
+    expect(refused.get_by_role("cell").first).to_have_text("3")
+
+    page.get_by_label("Search contacts").fill("Qu")
+    expect(page).to_have_url(re.compile("search=Qu"))
+    quentin = page.get_by_role("row").filter(has_text=str(first))
+    expect(quentin).to_contain_text("receives")
+    shoot(page, screenshot_dir, "contacts")
+    quentin.get_by_role("button", name="Opt out").click()
+    expect(quentin).to_contain_text("opted out")
+    quentin.get_by_role("button", name="Opt in").click()
+    expect(quentin).to_contain_text("receives")
+
+
 def test_a_viewer_sees_no_control_it_may_not_use(
     page: Page, api: httpx.Client, viewer: dict[str, Any], screenshot_dir: Path
 ) -> None:
@@ -276,6 +309,10 @@ def test_a_viewer_sees_no_control_it_may_not_use(
     # An address typed in leads nowhere that writes.
     page.goto("/campaigns/new")
     expect(page).to_have_url(re.compile(r"/campaigns$"))
+    page.get_by_role("link", name="Contacts").click()
+    expect(page.get_by_role("heading", name="Contacts")).to_be_visible()
+    expect(page.get_by_role("heading", name="Import")).to_have_count(0)
+    expect(page.get_by_role("button", name="Opt out")).to_have_count(0)
 
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/login"))

@@ -34,7 +34,16 @@ def built(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/login", "/dashboard", "/campaigns", "/campaigns/abc", "/campaigns/abc/edit"]
+    "path",
+    [
+        "/",
+        "/login",
+        "/dashboard",
+        "/campaigns",
+        "/campaigns/abc",
+        "/campaigns/abc/edit",
+        "/contacts",
+    ],
 )
 def test_every_console_route_reloads_into_the_console(built: Path, path: str) -> None:
     with _client(built) as client:

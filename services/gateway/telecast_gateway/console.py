@@ -29,6 +29,7 @@ ROUTES = [
     "/dashboard",
     "/campaigns",
     "/campaigns/{rest:path}",
+    "/contacts",
 ]
 CONSOLE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
