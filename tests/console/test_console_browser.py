@@ -26,6 +26,7 @@ from telecast_devenv.platform import Platform
 ADMIN = {"email": "admin@telecast.local", "password": "telecast"}
 VIEWER = {"email": "viewer@telecast.local", "password": "a viewer's long passphrase"}
 WIDE, NARROW = 1280, 390
+TOKEN_TTL = 70
 # Generous: the first load of a screen may wait for the platform's first answers.
 SLOW = 60_000
 
@@ -35,8 +36,13 @@ def platform(
     infra: Infra, nats_url: str, console_dist: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
     # 10 messages a second: a campaign of a few hundred recipients runs long enough to be
-    # paused from the browser, one of twenty ends in a few seconds.
-    env = {"TELEGRAM_BOT_RATE": "10", "CONSOLE_DIR": str(console_dist)}
+    # paused from the browser, one of twenty ends in a few seconds. Access tokens of 70 s:
+    # the console renews them a minute before they lapse, so every 10 s here.
+    env = {
+        "TELEGRAM_BOT_RATE": "10",
+        "TOKEN_TTL_SECONDS": str(TOKEN_TTL),
+        "CONSOLE_DIR": str(console_dist),
+    }
     with own_platform(
         infra.database_url, nats_url, tmp_path_factory.mktemp("logs"), env
     ) as running:
@@ -181,6 +187,22 @@ def test_an_operator_runs_an_ab_campaign_from_sign_in_to_its_statistics(
     # A bookmarked campaign's address reloads into the console.
     page.reload()
     expect(page.get_by_role("heading", name=re.compile("Spring sale"))).to_be_visible()
+
+
+def test_the_session_outlives_its_access_token(page: Page, api: httpx.Client) -> None:
+    sign_in(page, ADMIN)
+    first = page.evaluate("sessionStorage.getItem('telecast.session')")
+    # Renewed quietly, before it lapses: the operator sees nothing of it.
+    with page.expect_response("**/api/v1/auth/refresh", timeout=TOKEN_TTL * 1000) as renewal:
+        pass
+    assert renewal.value.status == 200
+    assert page.evaluate("sessionStorage.getItem('telecast.session')") != first
+    page.get_by_role("link", name="Campaigns").first.click()
+    expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
+    # A reload keeps the operator signed in.
+    page.reload()
+    expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def test_an_operator_pauses_and_resumes_a_running_campaign(page: Page, api: httpx.Client) -> None:
