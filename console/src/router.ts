@@ -20,6 +20,9 @@ export const router = createRouter({
       meta: { writes: true },
     },
     { path: "/contacts", component: () => import("./views/ContactsPage.vue") },
+    { path: "/segments", component: () => import("./views/SegmentsPage.vue") },
+    { path: "/segments/new", component: () => import("./views/SegmentEditor.vue"), meta: { writes: true } },
+    { path: "/segments/:id", component: () => import("./views/SegmentEditor.vue"), props: true },
     { path: "/:unknown(.*)*", redirect: "/dashboard" },
   ],
 });

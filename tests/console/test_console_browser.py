@@ -315,6 +315,38 @@ def test_an_operator_imports_contacts_and_sees_the_rows_refused(
     expect(quentin).to_contain_text("receives")
 
 
+def test_an_operator_builds_a_segment_seeing_whom_it_reaches(
+    page: Page, api: httpx.Client, screenshot_dir: Path
+) -> None:
+    group = audience(api, 7)
+    sign_in(page, ADMIN)
+    page.get_by_role("link", name="Segments").click()
+    page.get_by_role("button", name="New segment").click()
+    page.get_by_label("Name").fill(f"Batch {group.batch} in France")
+    choose(page, "Field of condition 1", "Attribute…")
+    page.get_by_label("Attribute of condition 1").fill("batch")
+    page.get_by_label("Value of condition 1").fill(f"batch-{group.batch}")
+    count = page.get_by_test_id("segment-count")
+    expect(count).to_contain_text("7 reachable contacts")
+    page.get_by_role("button", name="Add a condition").click()
+    page.get_by_label("Value of condition 2").fill("FR")
+    # Nobody of the batch lives in France (no location): all of the conditions reach none…
+    expect(count).to_contain_text("0 reachable contacts")
+    # …any of them reaches the batch again (and whoever else lives in France).
+    choose(page, "Match", "any of")
+    expect(count).not_to_contain_text(re.compile(r"^0 reachable"))
+    choose(page, "Match", "all of")
+    expect(count).to_contain_text("0 reachable contacts")
+    shoot(page, screenshot_dir, "segment")
+    page.get_by_role("button", name="Create segment").click()
+
+    expect(page).to_have_url(re.compile(r"/segments/[0-9a-f-]{36}$"))
+    page.reload()
+    expect(page.get_by_label("Value of condition 1")).to_have_value(f"batch-{group.batch}")
+    expect(page.get_by_label("Value of condition 2")).to_have_value("FR")
+    expect(count).to_contain_text("0 reachable contacts")
+
+
 def test_a_viewer_sees_no_control_it_may_not_use(
     page: Page, api: httpx.Client, viewer: dict[str, Any], screenshot_dir: Path
 ) -> None:
@@ -335,6 +367,14 @@ def test_a_viewer_sees_no_control_it_may_not_use(
     expect(page.get_by_role("heading", name="Contacts")).to_be_visible()
     expect(page.get_by_role("heading", name="Import")).to_have_count(0)
     expect(page.get_by_role("button", name="Opt out")).to_have_count(0)
+    page.get_by_role("link", name="Segments").click()
+    expect(page.get_by_role("heading", name="Segments")).to_be_visible()
+    expect(page.get_by_role("button", name="New segment")).to_have_count(0)
+    page.get_by_role("link", name=re.compile("batch")).first.click()
+    expect(page.get_by_test_id("segment-count")).to_be_visible()
+    expect(page.get_by_label("Name")).to_be_disabled()
+    for control in ("Save changes", "Delete", "Add a condition"):
+        expect(page.get_by_role("button", name=control)).to_have_count(0)
 
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/login"))

@@ -30,6 +30,8 @@ ROUTES = [
     "/campaigns",
     "/campaigns/{rest:path}",
     "/contacts",
+    "/segments",
+    "/segments/{rest:path}",
 ]
 CONSOLE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
