@@ -7,5 +7,7 @@ declare module "vue-router" {
     public?: boolean;
     /** A screen that writes: not a viewer's. */
     writes?: boolean;
+    /** The administrators' only. */
+    admins?: boolean;
   }
 }

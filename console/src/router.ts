@@ -23,6 +23,7 @@ export const router = createRouter({
     { path: "/segments", component: () => import("./views/SegmentsPage.vue") },
     { path: "/segments/new", component: () => import("./views/SegmentEditor.vue"), meta: { writes: true } },
     { path: "/segments/:id", component: () => import("./views/SegmentEditor.vue"), props: true },
+    { path: "/operators", component: () => import("./views/OperatorsPage.vue"), meta: { admins: true } },
     { path: "/:unknown(.*)*", redirect: "/dashboard" },
   ],
 });
@@ -41,5 +42,6 @@ router.beforeEach(async (to) => {
   }
   // A viewer has no screen that writes; an address typed in leads to the list instead.
   if (to.meta.writes && !session.canWrite) return "/campaigns";
+  if (to.meta.admins && session.role !== "admin") return "/dashboard";
   return true;
 });

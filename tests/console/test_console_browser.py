@@ -131,7 +131,7 @@ def shoot(page: Page, folder: Path, name: str) -> None:
 def choose(page: Page, label: str, option: str) -> None:
     """Picks ``option`` in the select labelled ``label`` (Element Plus draws its own list)."""
     # Its placeholder lies over the input the label names: the click is meant for both.
-    page.get_by_role("combobox", name=label).click(force=True)
+    page.get_by_role("combobox", name=label, exact=True).click(force=True)
     page.get_by_role("option", name=option, exact=True).click()
 
 
@@ -347,6 +347,31 @@ def test_an_operator_builds_a_segment_seeing_whom_it_reaches(
     expect(count).to_contain_text("0 reachable contacts")
 
 
+def test_an_administrator_manages_operators(page: Page, screenshot_dir: Path) -> None:
+    email = f"mina.{secrets.token_hex(3)}@telecast.local"
+    sign_in(page, ADMIN)
+    page.get_by_role("link", name="Operators").click()
+    page.get_by_role("button", name="Add an operator").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Full name").fill("Mina Manager")
+    page.get_by_label("Password (10 characters or more)").fill("a long and unusual passphrase")
+    choose(page, "Role", "Manager")
+    page.get_by_role("button", name="Add", exact=True).click()
+    mina = page.get_by_role("row").filter(has_text=email)
+    expect(mina).to_contain_text("active")
+    expect(mina).to_contain_text("Manager")
+
+    choose(page, f"Role of {email}", "Viewer")
+    expect(page.get_by_text(f"{email} is now viewer")).to_be_visible()
+    mina.get_by_role("button", name="Disable").click()
+    expect(mina).to_contain_text("disabled")
+    shoot(page, screenshot_dir, "operators")
+    # The administrator's own row offers nothing that would lock them out.
+    me = page.get_by_role("row").filter(has_text=ADMIN["email"])
+    expect(me.get_by_role("button")).to_have_count(0)
+    expect(me.get_by_role("combobox")).to_be_disabled()
+
+
 def test_a_viewer_sees_no_control_it_may_not_use(
     page: Page, api: httpx.Client, viewer: dict[str, Any], screenshot_dir: Path
 ) -> None:
@@ -375,6 +400,10 @@ def test_a_viewer_sees_no_control_it_may_not_use(
     expect(page.get_by_label("Name")).to_be_disabled()
     for control in ("Save changes", "Delete", "Add a condition"):
         expect(page.get_by_role("button", name=control)).to_have_count(0)
+    # Operators are the administrators' alone: not in the navigation, not at their address.
+    expect(page.get_by_role("link", name="Operators")).to_have_count(0)
+    page.goto("/operators")
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
 
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/login"))

@@ -32,6 +32,7 @@ ROUTES = [
     "/contacts",
     "/segments",
     "/segments/{rest:path}",
+    "/operators",
 ]
 CONSOLE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
