@@ -347,6 +347,28 @@ def test_an_operator_builds_a_segment_seeing_whom_it_reaches(
     expect(count).to_contain_text("0 reachable contacts")
 
 
+def test_an_operator_writes_a_template_and_previews_it(page: Page, screenshot_dir: Path) -> None:
+    sign_in(page, ADMIN)
+    page.get_by_role("link", name="Templates").click()
+    page.get_by_role("button", name="New template").click()
+    page.get_by_label("Name").fill(f"Welcome {secrets.token_hex(2)}")
+    page.get_by_label("Text").fill("Hi {{firstName|there}}, welcome from {{location|afar}}!")
+    page.get_by_role("button", name="Create template").click()
+    preview = page.get_by_test_id("template-preview")
+    expect(preview).to_have_text("Hi Ann, welcome from afar!")
+    page.get_by_label("Sample first name").fill("Bea")
+    page.get_by_label("Sample country").fill("FR")
+    page.get_by_role("button", name="Preview").click()
+    expect(preview).to_have_text("Hi Bea, welcome from FR!")
+    shoot(page, screenshot_dir, "template")
+
+    page.get_by_label("Text").fill("Hello {{firstName|there}}.")
+    page.get_by_role("button", name="Save changes").click()
+    page.get_by_label("Sample first name").fill("")
+    page.get_by_role("button", name="Preview").click()
+    expect(preview).to_have_text("Hello there.")
+
+
 def test_an_administrator_manages_operators(page: Page, screenshot_dir: Path) -> None:
     email = f"mina.{secrets.token_hex(3)}@telecast.local"
     sign_in(page, ADMIN)

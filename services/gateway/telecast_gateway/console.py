@@ -32,6 +32,8 @@ ROUTES = [
     "/contacts",
     "/segments",
     "/segments/{rest:path}",
+    "/templates",
+    "/templates/{rest:path}",
     "/operators",
 ]
 CONSOLE_CSP = (
