@@ -26,6 +26,8 @@ export const router = createRouter({
     { path: "/templates", component: () => import("./views/TemplatesPage.vue") },
     { path: "/templates/new", component: () => import("./views/TemplateEditor.vue"), meta: { writes: true } },
     { path: "/templates/:id", component: () => import("./views/TemplateEditor.vue"), props: true },
+    { path: "/webhooks", component: () => import("./views/WebhooksPage.vue"), meta: { writes: true } },
+    { path: "/webhooks/:id", component: () => import("./views/WebhookPage.vue"), props: true, meta: { writes: true } },
     { path: "/operators", component: () => import("./views/OperatorsPage.vue"), meta: { admins: true } },
     { path: "/:unknown(.*)*", redirect: "/dashboard" },
   ],

@@ -18,7 +18,9 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
+from support.inspect import wait_until
 from support.sending import Audience, client, create_campaign, execute, make_audience, own_platform
+from support.webhook_receiver import running_receiver
 
 from telecast_devenv import Infra
 from telecast_devenv.platform import Platform
@@ -41,6 +43,8 @@ def platform(
     env = {
         "TELEGRAM_BOT_RATE": "10",
         "TOKEN_TTL_SECONDS": str(TOKEN_TTL),
+        # The webhook test's receiver listens on loopback.
+        "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1:*",
         "CONSOLE_DIR": str(console_dist),
     }
     with own_platform(
@@ -369,6 +373,35 @@ def test_an_operator_writes_a_template_and_previews_it(page: Page, screenshot_di
     expect(preview).to_have_text("Hello there.")
 
 
+def test_an_operator_subscribes_a_webhook_and_follows_its_deliveries(
+    page: Page, screenshot_dir: Path
+) -> None:
+    with running_receiver() as receiver:
+        sign_in(page, ADMIN)
+        page.get_by_role("link", name="Webhooks").click()
+        page.get_by_role("button", name="New webhook").click()
+        page.get_by_label("Address").fill(receiver.url("console"))
+        page.get_by_label("Description").fill("Our CRM")
+        page.get_by_role("button", name="Create webhook").click()
+        # The secret, once: the operator copies it before going on.
+        expect(page.get_by_role("textbox", name="Signing secret")).to_have_value(
+            re.compile(r"\S{20,}")
+        )
+        page.get_by_role("button", name="I have copied it").click()
+        expect(page).to_have_url(re.compile(r"/webhooks/[0-9a-f-]{36}$"))
+
+        page.get_by_role("button", name="Send a test event").click()
+        # The log is read again while a delivery is pending: it shows the outcome by itself.
+        test_row = page.get_by_role("row").filter(has_text="webhook.test")
+        expect(test_row).to_contain_text("succeeded")
+        expect(test_row).to_contain_text("200")
+        assert [r.event_type for r in receiver.at("console")] == ["webhook.test"]
+        shoot(page, screenshot_dir, "webhook")
+        test_row.get_by_role("button", name="Redeliver").click()
+        expect(page.get_by_text("Delivered again")).to_be_visible()
+        wait_until(lambda: len(receiver.at("console")) == 2, what="the redelivery")
+
+
 def test_an_administrator_manages_operators(page: Page, screenshot_dir: Path) -> None:
     email = f"mina.{secrets.token_hex(3)}@telecast.local"
     sign_in(page, ADMIN)
@@ -422,6 +455,8 @@ def test_a_viewer_sees_no_control_it_may_not_use(
     expect(page.get_by_label("Name")).to_be_disabled()
     for control in ("Save changes", "Delete", "Add a condition"):
         expect(page.get_by_role("button", name=control)).to_have_count(0)
+    # Webhooks' addresses and logs are internal: not a viewer's either.
+    expect(page.get_by_role("link", name="Webhooks")).to_have_count(0)
     # Operators are the administrators' alone: not in the navigation, not at their address.
     expect(page.get_by_role("link", name="Operators")).to_have_count(0)
     page.goto("/operators")

@@ -34,6 +34,8 @@ ROUTES = [
     "/segments/{rest:path}",
     "/templates",
     "/templates/{rest:path}",
+    "/webhooks",
+    "/webhooks/{rest:path}",
     "/operators",
 ]
 CONSOLE_CSP = (
