@@ -26,7 +26,7 @@ from telecast_devenv import Infra
 from telecast_devenv.platform import Platform
 
 ADMIN = {"email": "admin@telecast.local", "password": "telecast"}
-VIEWER = {"email": "viewer@telecast.local", "password": "a viewer's long passphrase"}
+VIEWER_PASSWORD = "a viewer's long passphrase"
 WIDE, NARROW = 1280, 390
 TOKEN_TTL = 70
 # Generous: the first load of a screen may wait for the platform's first answers.
@@ -53,17 +53,19 @@ def platform(
         yield running
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def api(platform: Platform) -> Iterator[httpx.Client]:
+    """An administrator's client, signed in for the test (access tokens last 70 s here)."""
     with client(platform) as admin:
         yield admin
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def viewer(api: httpx.Client) -> dict[str, str]:
-    answer = api.post("/api/v1/users", json={**VIEWER, "name": "Vera Viewer", "role": "viewer"})
+    account = {"email": f"vera.{secrets.token_hex(3)}@telecast.local", "password": VIEWER_PASSWORD}
+    answer = api.post("/api/v1/users", json={**account, "name": "Vera Viewer", "role": "viewer"})
     assert answer.status_code == 201, answer.text
-    return VIEWER
+    return account
 
 
 @dataclass
@@ -133,10 +135,13 @@ def shoot(page: Page, folder: Path, name: str) -> None:
 
 
 def choose(page: Page, label: str, option: str) -> None:
-    """Picks ``option`` in the select labelled ``label`` (Element Plus draws its own list)."""
-    # Its placeholder lies over the input the label names: the click is meant for both.
-    page.get_by_role("combobox", name=label, exact=True).click(force=True)
-    page.get_by_role("option", name=option, exact=True).click()
+    """Picks ``option`` in the select labelled ``label``. Element Plus draws its own list,
+    in a layer of the page's, which the select names in aria-controls; its placeholder lies
+    over the input the label names, so the click goes to the select's frame."""
+    select = page.get_by_role("combobox", name=label, exact=True)
+    select.locator("xpath=ancestor::div[contains(@class, 'el-select__wrapper')]").click()
+    options = page.locator(f"#{select.get_attribute('aria-controls')}")
+    options.get_by_role("option", name=option, exact=True).click()
 
 
 def audience(api: httpx.Client, size: int) -> Audience:
@@ -149,7 +154,6 @@ def test_an_operator_runs_an_ab_campaign_from_sign_in_to_its_statistics(
 ) -> None:
     group = audience(api, 20)
     sign_in(page, ADMIN)
-    shoot(page, screenshot_dir, "dashboard")
 
     page.get_by_role("link", name="Campaigns").first.click()
     page.get_by_role("button", name="New campaign").click()
@@ -209,12 +213,18 @@ def test_the_session_outlives_its_access_token(page: Page, api: httpx.Client) ->
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
-def test_an_operator_pauses_and_resumes_a_running_campaign(page: Page, api: httpx.Client) -> None:
+def test_an_operator_pauses_and_resumes_a_running_campaign(
+    page: Page, api: httpx.Client, screenshot_dir: Path
+) -> None:
     group = audience(api, 400)
     campaign_id = create_campaign(api, group, ["Hi {{firstName}}"])
     execute(api, campaign_id)
     sign_in(page, ADMIN)
-    page.goto(f"/campaigns/{campaign_id}")
+    # The dashboard shows it running, with its progress live.
+    running = page.locator(".running").filter(has_text=f"sending {group.batch}")
+    expect(running.get_by_test_id("progress-status")).to_have_text("running")
+    shoot(page, screenshot_dir, "dashboard")
+    running.get_by_role("link").click()
 
     expect(page.get_by_test_id("progress-status")).to_have_text("running")
     page.get_by_role("button", name="Pause").click()
