@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import re
 import secrets
 import shutil
 import statistics
@@ -27,6 +26,16 @@ from telecast_devenv.jetstream import delete_streams
 from telecast_devenv.platform import Platform
 
 ROUNDS = 10
+# The page notes, by its own clock (from the navigation's start), when the "Sign in" button
+# appears: Playwright's round trips to a busy browser are not the page's time.
+SIGN_IN_SHOWN = """
+new MutationObserver((_, observer) => {
+  if ([...document.querySelectorAll("button")].some((b) => b.textContent.includes("Sign in"))) {
+    window.signInShownAt = performance.now();
+    observer.disconnect();
+  }
+}).observe(document, { childList: true, subtree: true });
+"""
 ADMIN = {"email": "admin@telecast.local", "password": "telecast"}
 
 
@@ -35,17 +44,12 @@ def _gz(path: Path) -> int:
 
 
 def weights(dist: Path) -> dict[str, int]:
-    """Gzipped bytes: all JavaScript but the charts', and the first screen's."""
+    """Gzipped bytes: all JavaScript but the charts', and the charts'."""
     scripts = sorted((dist / "assets").glob("*.js"))
     charts = [p for p in scripts if p.name.startswith("echarts")]
-    index = (dist / "index.html").read_text()
-    first = re.findall(r'(?:src|href)="/assets/([^"]+\.js)"', index)
-    sign_in = [p for p in scripts if p.name.startswith("SignIn")]
     return {
         "before charts": sum(_gz(p) for p in scripts if p not in charts),
         "charts": sum(_gz(p) for p in charts),
-        "first screen": sum(_gz(dist / "assets" / name) for name in first)
-        + sum(_gz(p) for p in sign_in),
     }
 
 
@@ -60,19 +64,27 @@ def logins(base_url: str) -> list[float]:
     return samples
 
 
-def first_loads(base_url: str, chromium: str) -> tuple[list[float], list[float]]:
-    """Milliseconds: to the sign-in screen, and from signing in to the dashboard."""
+def first_loads(base_url: str, chromium: str, dist: Path) -> tuple[list[float], list[float], int]:
+    """Milliseconds: to the sign-in screen (SIGN_IN_SHOWN), and from signing in to the
+    dashboard; and the
+    gzipped bytes of the scripts the browser fetched for the sign-in screen."""
     to_sign_in: list[float] = []
     to_dashboard: list[float] = []
+    fetched: set[str] = set()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, headless=True)
         for _ in range(ROUNDS):
             context = browser.new_context(base_url=base_url)  # a cold cache each round
             page = context.new_page()
-            started = time.perf_counter()
+            scripts: set[str] = set()
+            page.on(
+                "response", lambda r, s=scripts: s.add(r.url) if r.url.endswith(".js") else None
+            )
+            page.add_init_script(SIGN_IN_SHOWN)
             page.goto("/login")
             page.get_by_role("button", name="Sign in").wait_for()
-            to_sign_in.append((time.perf_counter() - started) * 1000)
+            to_sign_in.append(page.evaluate("window.signInShownAt"))
+            fetched = fetched or set(scripts)
             page.get_by_label("Email").fill(ADMIN["email"])
             page.get_by_label("Password").fill(ADMIN["password"])
             started = time.perf_counter()
@@ -82,7 +94,8 @@ def first_loads(base_url: str, chromium: str) -> tuple[list[float], list[float]]
             to_dashboard.append((time.perf_counter() - started) * 1000)
             context.close()
         browser.close()
-    return to_sign_in, to_dashboard
+    first_screen = sum(_gz(dist / "assets" / url.rsplit("/", 1)[1]) for url in fetched)
+    return to_sign_in, to_dashboard, first_screen
 
 
 def main() -> None:
@@ -100,7 +113,7 @@ def main() -> None:
     platform = Platform(url, infra.nats_url, namespace, Path(tempfile.mkdtemp()))
     try:
         platform.start()
-        sign_in, dashboard = first_loads(platform.base_url, chromium)
+        sign_in, dashboard, first_screen = first_loads(platform.base_url, chromium, console.DIST)
         login = logins(platform.base_url)
     finally:
         platform.stop()
@@ -112,6 +125,7 @@ def main() -> None:
         ("sign in → dashboard", dashboard),
         ("of which the login request", login),
     )
+    print(f"JavaScript, the sign-in screen's: {first_screen / 1024:.0f} KB gzipped")
     for name, samples in timed:
         print(
             f"{name}: median {statistics.median(samples):.0f} ms, "
