@@ -362,10 +362,11 @@ def test_an_operator_builds_a_segment_seeing_whom_it_reaches(
 
 
 def test_an_operator_writes_a_template_and_previews_it(page: Page, screenshot_dir: Path) -> None:
+    name = f"Welcome {secrets.token_hex(2)}"
     sign_in(page, ADMIN)
     page.get_by_role("link", name="Templates").click()
     page.get_by_role("button", name="New template").click()
-    page.get_by_label("Name").fill(f"Welcome {secrets.token_hex(2)}")
+    page.get_by_label("Name").fill(name)
     page.get_by_label("Text").fill("Hi {{firstName|there}}, welcome from {{location|afar}}!")
     page.get_by_role("button", name="Create template").click()
     preview = page.get_by_test_id("template-preview")
@@ -381,6 +382,17 @@ def test_an_operator_writes_a_template_and_previews_it(page: Page, screenshot_di
     page.get_by_label("Sample first name").fill("")
     page.get_by_role("button", name="Preview").click()
     expect(preview).to_have_text("Hello there.")
+
+    # A campaign's message can be the template.
+    template_id = page.url.rsplit("/", 1)[1]
+    page.get_by_role("link", name="Campaigns").first.click()
+    page.get_by_role("button", name="New campaign").click()
+    page.get_by_label("Name").fill("Welcome wave")
+    choose(page, "Template (none: the text below)", name)
+    expect(page.get_by_label("Message text")).to_have_count(0)
+    page.get_by_role("button", name="Create campaign").click()
+    expect(page.get_by_test_id("status")).to_have_text("draft")
+    expect(page.get_by_text(f"template {template_id}")).to_be_visible()
 
 
 def test_an_operator_subscribes_a_webhook_and_follows_its_deliveries(
