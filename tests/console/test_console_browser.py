@@ -251,6 +251,22 @@ def test_a_refused_action_says_why_in_words(page: Page, api: httpx.Client, log: 
     expect(page.get_by_role("alert")).to_contain_text(re.compile(r"active|completed"))
 
 
+def test_an_operator_clones_a_campaign_and_deletes_the_copy(page: Page, api: httpx.Client) -> None:
+    name = f"Summer {secrets.token_hex(2)}"
+    created = api.post("/api/v1/campaigns", json={"name": name, "type": "message"})
+    sign_in(page, ADMIN)
+    page.goto(f"/campaigns/{created.json()['data']['id']}")
+    page.get_by_role("button", name="Clone").click()
+    expect(page.get_by_role("heading", name=f"{name} (Copy)")).to_be_visible()
+    expect(page.get_by_test_id("status")).to_have_text("draft")
+    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("tooltip").get_by_role("button", name="Delete").click()
+    expect(page).to_have_url(re.compile(r"/campaigns$"))
+    page.get_by_label("Search").fill(name)
+    expect(page.get_by_role("link", name=name, exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name=f"{name} (Copy)")).to_have_count(0)
+
+
 def test_the_list_keeps_its_filters_in_the_address(page: Page, api: httpx.Client) -> None:
     word = f"zebra{secrets.token_hex(2)}"
     for name in (f"{word} one", f"{word} two"):
@@ -422,6 +438,10 @@ def test_an_operator_subscribes_a_webhook_and_follows_its_deliveries(
         test_row.get_by_role("button", name="Redeliver").click()
         expect(page.get_by_text("Delivered again")).to_be_visible()
         wait_until(lambda: len(receiver.at("console")) == 2, what="the redelivery")
+        page.get_by_role("button", name="Delete").click()
+        page.get_by_role("tooltip").get_by_role("button", name="Delete").click()
+        expect(page).to_have_url(re.compile(r"/webhooks$"))
+        expect(page.get_by_text("No webhooks yet")).to_be_visible()
 
 
 def test_an_administrator_manages_operators(page: Page, screenshot_dir: Path) -> None:
