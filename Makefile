@@ -6,6 +6,8 @@
 #   make bench   the benchmarks
 #   make demo    a demo audience and campaign sent through the simulator, shown with the CLI
 #   make clean   forget the embedded servers' data in .local/ (keeps .venv)
+#   make console-client       regenerate the console's API client from the OpenAPI document
+#   make console-screenshots  the console's browser tests, saving screenshots to docs/console/
 #
 # PostgreSQL and NATS come from $DATABASE_URL / $NATS_URL if set, else Docker if it answers,
 # else embedded servers installed from PyPI (libs/telecast_devenv/infra.py).
@@ -18,7 +20,7 @@ VENV_STAMP := $(VENV)/.installed
 # The folders that exist (git keeps no empty ones).
 CODE := $(wildcard libs services tests bench)
 
-.PHONY: venv run test lint format bench demo clean
+.PHONY: venv run test lint format bench demo clean console console-client console-screenshots
 
 venv: $(VENV_STAMP)
 
@@ -39,8 +41,19 @@ $(VENV_STAMP): pyproject.toml
 run: venv
 	$(VENV_PYTHON) -m telecast_devenv.run
 
+# The console is built (when its sources changed) by make run, and by its browser tests'
+# fixture; without Node 20+ both say so and go on (tests/console/conftest.py).
 test: venv
 	$(VENV_PYTHON) -m pytest $(PYTEST_ARGS)
+
+console: venv
+	$(VENV_PYTHON) -m telecast_devenv.console build
+
+console-client: venv
+	$(VENV_PYTHON) -m telecast_devenv.console client
+
+console-screenshots: venv
+	CONSOLE_SCREENSHOTS=1 $(VENV_PYTHON) -m pytest tests/console/test_console_browser.py
 
 lint: venv
 	$(VENV_PYTHON) -m ruff check $(CODE)

@@ -14,6 +14,7 @@ import sysconfig
 from collections.abc import Mapping
 from types import FrameType
 
+from telecast_devenv import console
 from telecast_devenv.databases import ensure_database
 from telecast_devenv.infra import Infra, redacted, repo_root, resolve
 from telecast_devenv.schemas import migrate_all
@@ -28,7 +29,24 @@ def procfile_processes() -> list[str]:
     return [line.split(":", 1)[0].strip() for line in lines if ":" in line and line[0] != "#"]
 
 
+def build_console() -> None:
+    """Build the web console if its sources changed; without Node, or when the build fails,
+    say so and go on: the API runs regardless (and ``/`` says the console is not built)."""
+    problem = console.node_problem()
+    if problem:
+        print(f"console: not built, {problem}; the API runs without it", flush=True)
+        return
+    if console.is_current():
+        return
+    print("console: building (npm ci, type check, vite build)…", flush=True)
+    try:
+        console.build()
+    except console.ConsoleBuildError as error:
+        print(f"console: the build failed; the API runs without it\n{error}", flush=True)
+
+
 def main() -> int:
+    build_console()
     infra = resolve("run")
     try:
         database_url = infra.database_url
@@ -73,6 +91,7 @@ def banner(environment: Mapping[str, str], infra: Infra) -> str:
     email = environment.get("BOOTSTRAP_ADMIN_EMAIL") or "admin@telecast.local"
     password = environment.get("BOOTSTRAP_ADMIN_PASSWORD") or "telecast"
     rows = [
+        ("console", f"{gateway}/"),
         ("API", gateway),
         ("OpenAPI", f"{gateway}/schema"),
         ("admin", f"{email} / {password}"),

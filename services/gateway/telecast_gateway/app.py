@@ -20,6 +20,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from telecast_gateway.allow import complete_allow
 from telecast_gateway.bus import Bus
 from telecast_gateway.click_filter import ClickFilter
+from telecast_gateway.console import console_routes
 from telecast_gateway.credentials import Credentials
 from telecast_gateway.document import complete_document
 from telecast_gateway.envelope import exception_handlers
@@ -136,6 +137,7 @@ def create_app(settings: GatewaySettings) -> Litestar:
             TrackedLinkController,
             health,
             ready,
+            *console_routes(settings.console_path),
         ],
         lifespan=[connections],
         on_app_init=[auth.on_app_init],

@@ -4,7 +4,8 @@ The API answers JSON only: a browser must neither sniff it as something else, fr
 run anything from it, nor send the page's address along. Behind TLS (the request's scheme
 is https, also as a reverse proxy reports it in X-Forwarded-Proto), browsers are told to
 use TLS only. The schema's documentation pages (``/schema``, development by default) load
-their scripts from a CDN and so get no Content-Security-Policy.
+their scripts from a CDN and so get no Content-Security-Policy; the console's pages bring
+their own (``console.py``), which this leaves in place.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ async def security_headers(message: Message, scope: Scope) -> None:
     if message["type"] != "http.response.start":
         return
     extra = list(_ALWAYS)
-    if not scope["path"].startswith("/schema"):
+    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+    has_policy = any(k.lower() == _CSP[0] for k, _ in headers)
+    if not scope["path"].startswith("/schema") and not has_policy:
         extra.append(_CSP)
     if scope.get("scheme") == "https":
         extra.append(_HSTS)
-    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
     message["headers"] = headers + extra  # type: ignore[typeddict-unknown-key]

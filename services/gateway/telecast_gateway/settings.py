@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
+from telecast_gateway.console import default_console_dir
 from telecast_gateway.passwords import password_problem
 from telecast_libs.command_signing import DEV_GATEWAY_SIGNING_KEY
 from telecast_libs.settings import CommonSettings, SettingsError, check_command_key
@@ -51,6 +53,8 @@ class GatewaySettings(CommonSettings, kw_only=True):
     # address, and per account (gateway/login_throttle.py).
     login_free_failures_per_address: int = 20
     login_free_failures_per_account: int = 5
+    # Where the built web console is (console/dist of this checkout when empty); served at /.
+    console_dir: str = ""
     # Verifies the tokens of tracked links (GET /r/<token>); the dispatcher's must be the same.
     tracking_secret: str = DEV_TRACKING_SECRET
     # Signs every command sent over NATS (Ed25519, telecast_libs/command_signing.py); the
@@ -91,6 +95,10 @@ class GatewaySettings(CommonSettings, kw_only=True):
             problem = password_problem(self.bootstrap_admin_password)
             if problem:
                 raise SettingsError(f"environment variable BOOTSTRAP_ADMIN_PASSWORD: {problem}")
+
+    @property
+    def console_path(self) -> Path:
+        return Path(self.console_dir) if self.console_dir else default_console_dir()
 
     @property
     def schema_ui(self) -> bool:
