@@ -618,11 +618,16 @@ def dockerfile_stages() -> list[dict[str, Any]]:
 
 
 def test_dockerfile_is_multi_stage_on_python_3_11_slim() -> None:
+    """Python stages on python:3.11-slim, the image run on one of them; the console's
+    static files are built on Node 20 (slim), which the image does not carry."""
     stages = dockerfile_stages()
     assert len(stages) >= 2
     python_slim = re.compile(r"(docker\.io/)?(library/)?python:3\.11(\.\d+)?-slim[\w.-]*")
+    node_slim = re.compile(r"(docker\.io/)?(library/)?node:2\d(\.\d+)*-slim[\w.-]*")
     for stage in stages:
-        assert python_slim.fullmatch(stage["image"]), stage["image"]
+        image = stage["image"]
+        assert python_slim.fullmatch(image) or node_slim.fullmatch(image), image
+    assert python_slim.fullmatch(stages[-1]["image"])
 
 
 def test_final_stage_runs_unbuffered_as_a_non_root_user() -> None:
@@ -654,7 +659,7 @@ def test_every_copied_path_exists_and_is_in_the_build_context() -> None:
         for source in [word for word in words[:-1] if not word.startswith("--")]:
             path = ROOT / source
             assert path.exists(), f"COPY {source}: no such path"
-            files = [path] if path.is_file() else [p for p in path.rglob("*.py") if p.is_file()]
+            files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
             included = [p for p in files if not ignore.ignored(p.relative_to(ROOT).as_posix())]
             assert included, f"COPY {source}: .dockerignore leaves it out of the build context"
 
@@ -737,3 +742,21 @@ def test_the_services_run_in_production_unless_told_otherwise() -> None:
         assert environment(SERVICES[name])["TELECAST_ENV"] == "production", name
     raw = environment(RAW["services"]["dispatcher"])
     assert variables_used(raw["DATA_ENCRYPTION_KEY"]) == {"DATA_ENCRYPTION_KEY"}
+
+
+def test_the_image_serves_the_console_it_built() -> None:
+    """The gateway in a container serves the console (not "the console is not built")."""
+    stages = dockerfile_stages()
+    builds = [
+        arguments
+        for stage in stages[:-1]
+        for keyword, arguments in stage["instructions"]
+        if keyword == "RUN"
+    ]
+    assert any("npm ci" in run for run in builds) and any("npm run build" in run for run in builds)
+    final = stages[-1]["instructions"]
+    copied = [a.split() for k, a in final if k == "COPY" and a.startswith("--from=console")]
+    assert copied, "the runtime stage does not take the console's build"
+    target = copied[0][-1]
+    env = " ".join(arguments for keyword, arguments in final if keyword == "ENV")
+    assert re.search(rf"\bCONSOLE_DIR={re.escape(target)}(\s|$)", env)
