@@ -82,7 +82,8 @@ export const useSession = defineStore("session", () => {
     await loadOperator();
   }
 
-  /** Answers a new token pair: the API signs out every other login of the operator. */
+  /** The API answers a new token pair, kept here: it signs out every other login of the
+   * operator, this one included with its old tokens. */
   async function changePassword(currentPassword: string, newPassword: string): Promise<void> {
     keep(await unwrap(api.POST("/api/v1/auth/password", { body: { currentPassword, newPassword } })));
     await loadOperator();
