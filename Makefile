@@ -53,7 +53,7 @@ console-client: venv
 	$(VENV_PYTHON) -m telecast_devenv.console client
 
 console-screenshots: venv
-	CONSOLE_SCREENSHOTS=1 $(VENV_PYTHON) -m pytest tests/console/test_console_browser.py
+	CONSOLE_SCREENSHOTS=1 $(VENV_PYTHON) -m pytest tests/console/test_console_browser.py tests/console/test_console_password.py
 
 lint: venv
 	$(VENV_PYTHON) -m ruff check $(CODE)

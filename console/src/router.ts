@@ -10,6 +10,7 @@ export const router = createRouter({
     { path: "/", redirect: "/dashboard" },
     { path: "/login", component: () => import("./views/SignIn.vue"), meta: { public: true } },
     { path: "/dashboard", component: () => import("./views/DashboardPage.vue") },
+    { path: "/password", component: () => import("./views/PasswordPage.vue") },
     { path: "/campaigns", component: () => import("./views/CampaignList.vue") },
     { path: "/campaigns/new", component: () => import("./views/CampaignForm.vue"), meta: { writes: true } },
     { path: "/campaigns/:id", component: () => import("./views/CampaignPage.vue"), props: true },
@@ -44,6 +45,10 @@ router.beforeEach(async (to) => {
       session.forget();
       return { path: "/login", query: { next: to.fullPath } };
     }
+  }
+  // Nothing else would answer (403 PASSWORD_CHANGE_REQUIRED) before a password of their own.
+  if (session.mustChangePassword && to.path !== "/password") {
+    return { path: "/password", query: { next: to.fullPath } };
   }
   // A viewer has no screen that writes; an address typed in leads to the list instead.
   if (to.meta.writes && !session.canWrite) return "/campaigns";

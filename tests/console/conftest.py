@@ -11,11 +11,17 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from support.console_browser import SLOW, WIDE, BrowserLog
 from support.console_checks import unavailable
 
 from telecast_devenv import console
+from telecast_devenv.platform import Platform
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 # Where the screenshots go: docs/console/ when asked for (make console-screenshots), so that a
 # plain test run leaves the checkout as it was.
@@ -66,3 +72,31 @@ def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
     return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture
+def log() -> BrowserLog:
+    return BrowserLog()
+
+
+@pytest.fixture
+def page(browser: Browser, platform: Platform, log: BrowserLog) -> Iterator[Page]:
+    """A page of the module's ``platform``, failing the test on anything in ``log``."""
+    context = browser.new_context(
+        base_url=platform.base_url,
+        viewport={"width": WIDE, "height": 900},
+        # Not the machine's zone: the console must show dates in the operator's own.
+        timezone_id="Asia/Kolkata",
+        locale="en-GB",
+    )
+    opened = context.new_page()
+    opened.on("console", log.on_console)
+    opened.on("response", log.on_response)
+    opened.on("pageerror", lambda error: log.errors.append(str(error)))
+    opened.set_default_timeout(SLOW)
+    try:
+        yield opened
+        assert log.errors == [], f"errors in the browser's console: {log.errors}"
+        assert log.refused == [], f"requests the API refused: {log.refused}"
+    finally:
+        context.close()

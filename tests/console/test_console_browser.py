@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
+from playwright.sync_api import Page, expect
+from support.console_browser import SLOW, BrowserLog, shoot, sign_in
 from support.inspect import wait_until
 from support.sending import Audience, client, create_campaign, execute, make_audience, own_platform
 from support.webhook_receiver import running_receiver
@@ -27,10 +27,7 @@ from telecast_devenv.platform import Platform
 
 ADMIN = {"email": "admin@telecast.local", "password": "telecast"}
 VIEWER_PASSWORD = "a viewer's long passphrase"
-WIDE, NARROW = 1280, 390
 TOKEN_TTL = 70
-# Generous: the first load of a screen may wait for the platform's first answers.
-SLOW = 60_000
 
 
 @pytest.fixture(scope="module")
@@ -66,72 +63,6 @@ def viewer(api: httpx.Client) -> dict[str, str]:
     answer = api.post("/api/v1/users", json={**account, "name": "Vera Viewer", "role": "viewer"})
     assert answer.status_code == 201, answer.text
     return account
-
-
-@dataclass
-class BrowserLog:
-    """What went wrong in the browser: console errors, and refused requests (the browser
-    reports those as errors too) apart from the statuses a test provokes on purpose."""
-
-    errors: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
-    expected: set[int] = field(default_factory=set)
-
-    def on_response(self, response: Response) -> None:
-        if response.status >= 400 and response.status not in self.expected:
-            self.refused.append(f"{response.status} {response.request.method} {response.url}")
-
-    def on_console(self, message: ConsoleMessage) -> None:
-        # The refusal itself is in `refused`, with its address, or was expected.
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            self.errors.append(message.text)
-
-
-@pytest.fixture
-def log() -> BrowserLog:
-    return BrowserLog()
-
-
-@pytest.fixture
-def page(browser: Browser, platform: Platform, log: BrowserLog) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=platform.base_url,
-        viewport={"width": WIDE, "height": 900},
-        # Not the machine's zone: the console must show dates in the operator's own.
-        timezone_id="Asia/Kolkata",
-        locale="en-GB",
-    )
-    opened = context.new_page()
-    opened.on("console", log.on_console)
-    opened.on("response", log.on_response)
-    opened.on("pageerror", lambda error: log.errors.append(str(error)))
-    opened.set_default_timeout(SLOW)
-    try:
-        yield opened
-        assert log.errors == [], f"errors in the browser's console: {log.errors}"
-        assert log.refused == [], f"requests the API refused: {log.refused}"
-    finally:
-        context.close()
-
-
-def sign_in(page: Page, account: dict[str, str]) -> None:
-    page.goto("/")
-    expect(page).to_have_url(re.compile(r"/login"))
-    page.get_by_label("Email").fill(account["email"])
-    page.get_by_label("Password").fill(account["password"])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
-
-
-def shoot(page: Page, folder: Path, name: str) -> None:
-    """The screen at both widths; at the narrow one nothing may stick out sideways."""
-    for width in (WIDE, NARROW):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.wait_for_timeout(300)  # let the charts and tables follow the new width
-        overflow = page.evaluate("document.documentElement.scrollWidth")
-        assert overflow <= width, f"{name} is {overflow} px wide at {width} px"
-        page.screenshot(path=folder / f"{name}-{width}.png", full_page=True)
-    page.set_viewport_size({"width": WIDE, "height": 900})
 
 
 def choose(page: Page, label: str, option: str) -> None:

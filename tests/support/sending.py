@@ -34,14 +34,20 @@ FINAL = ("sent", "failed", "unconfirmed")
 
 @contextmanager
 def own_platform(
-    server_url: str, nats_url: str, log_dir: Path, env: dict[str, str]
+    server_url: str,
+    nats_url: str,
+    log_dir: Path,
+    env: dict[str, str],
+    gateway_env: dict[str, str] | None = None,
 ) -> Iterator[Platform]:
     """A platform in a database and a namespace of its own (account states, the simulator's
-    record and the streams start empty), with ``env`` for every service."""
+    record and the streams start empty), with ``env`` for every service and ``gateway_env``
+    for the gateway alone (one started for production, say)."""
     database = f"telecast_t_{secrets.token_hex(4)}"
     url = create_database(server_url, database)
     namespace = check_namespace(f"t{secrets.token_hex(4)}")
     running = Platform(url, nats_url, namespace, log_dir, env=env)
+    running["gateway"].env.update(gateway_env or {})
     try:
         running.start()
         yield running

@@ -28,6 +28,10 @@ export const useSession = defineStore("session", () => {
   const signedIn = computed(() => tokens.value !== null);
   const role = computed<Role>(() => operator.value?.role ?? "viewer");
   const canWrite = computed(() => role.value === "admin" || role.value === "manager");
+  // Set for the production bootstrap administrator: until they choose a password of their
+  // own, the API answers 403 PASSWORD_CHANGE_REQUIRED to all but /auth/me, /auth/password
+  // and /auth/logout, so the console shows nothing else.
+  const mustChangePassword = computed(() => operator.value?.mustChangePassword ?? false);
 
   function keep(answer: Schemas["AccessToken"]): void {
     tokens.value = {
@@ -78,6 +82,13 @@ export const useSession = defineStore("session", () => {
     await loadOperator();
   }
 
+  /** The API answers a new token pair, kept here: it signs out every other login of the
+   * operator, this one included with its old tokens. */
+  async function changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    keep(await unwrap(api.POST("/api/v1/auth/password", { body: { currentPassword, newPassword } })));
+    await loadOperator();
+  }
+
   async function loadOperator(): Promise<void> {
     operator.value = await unwrap(api.GET("/api/v1/auth/me"));
   }
@@ -92,7 +103,20 @@ export const useSession = defineStore("session", () => {
   }
 
   schedule();
-  return { tokens, operator, signedIn, role, canWrite, accessToken, signIn, signOut, loadOperator, forget };
+  return {
+    tokens,
+    operator,
+    signedIn,
+    role,
+    canWrite,
+    mustChangePassword,
+    accessToken,
+    signIn,
+    signOut,
+    changePassword,
+    loadOperator,
+    forget,
+  };
 });
 
 function load(): Tokens | null {

@@ -27,6 +27,7 @@ ROUTES = [
     "/",
     "/login",
     "/dashboard",
+    "/password",
     "/campaigns",
     "/campaigns/{rest:path}",
     "/contacts",
