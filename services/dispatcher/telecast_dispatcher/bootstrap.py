@@ -8,20 +8,20 @@ import signal
 
 from telecast_dispatcher.migrations import HISTORY
 from telecast_dispatcher.sending.campaign_client import CampaignClient
-from telecast_dispatcher.sending.capacity import CapacityEndpoint
+from telecast_dispatcher.sending.capacity import capacity_endpoint
 from telecast_dispatcher.sending.guards import GuardSettings
 from telecast_dispatcher.sending.limits import LimitSettings
 from telecast_dispatcher.sending.runs import RunSettings
 from telecast_dispatcher.sending.service import Sending, SendingSettings
 from telecast_dispatcher.settings import DispatcherSettings
 from telecast_dispatcher.telegram.port import TelegramSender
-from telecast_dispatcher.tracking.endpoint import TrackingEndpoint
+from telecast_dispatcher.tracking.endpoint import tracking_endpoint
 from telecast_dispatcher.tracking.interactions import Interactions
 from telecast_dispatcher.tracking.links import LinkTracker
 from telecast_dispatcher.tracking.receipts import Receipts
 from telecast_dispatcher.webhooks.delivery import DeliveryWorker
 from telecast_dispatcher.webhooks.delivery_log import DeliveryLog
-from telecast_dispatcher.webhooks.endpoint import WebhookEndpoint
+from telecast_dispatcher.webhooks.endpoint import webhook_endpoint
 from telecast_dispatcher.webhooks.intake import WebhookIntake
 from telecast_dispatcher.webhooks.retries import DisablePolicy, RetryPolicy
 from telecast_dispatcher.webhooks.subscriptions import Subscriptions
@@ -134,7 +134,7 @@ async def serve(settings: DispatcherSettings) -> None:
     verifier = CommandVerifier(
         subjects.command_prefix, {GATEWAY: Trusted(settings.gateway_verify_key)}
     )
-    endpoint = WebhookEndpoint(
+    endpoint = webhook_endpoint(
         nc, subjects, subscriptions, DeliveryLog(pool, on_enqueued=worker.wake), verifier
     )
 
@@ -160,7 +160,7 @@ async def serve(settings: DispatcherSettings) -> None:
         tracking_secret=settings.tracking_secret,
         tracking_base_url=settings.tracking_base_url,
     )
-    tracking = TrackingEndpoint(nc, subjects, interactions, verifier)
+    tracking = tracking_endpoint(nc, subjects, interactions, verifier)
     await tracking.start()
     sender = telegram_sender(settings)
     sender.on_receipt(receipts.on_receipt)
@@ -178,7 +178,7 @@ async def serve(settings: DispatcherSettings) -> None:
             else None
         ),
     )
-    capacity = CapacityEndpoint(nc, subjects, sender.accounts, sending.retired_accounts, verifier)
+    capacity = capacity_endpoint(nc, subjects, sender.accounts, sending.retired_accounts, verifier)
     if settings.sending_enabled:
         await sending.start()
         await capacity.start()

@@ -18,7 +18,8 @@ from telecast_libs.contracts.messages import (
     CommandResult,
     Request,
 )
-from telecast_libs.contracts.views import PositionReached, QueryReply
+from telecast_libs.contracts.replies import Reply
+from telecast_libs.contracts.views import PositionReached
 from telecast_libs.log import CORRELATION_HEADER, current_correlation_id, get_logger
 from telecast_libs.subjects import Subjects
 
@@ -82,7 +83,7 @@ class Bus:
         subject = self.subjects.query(query.__struct_config__.tag)
         raw = await self._request(subject, encode(query), service, timeout or self.timeout)
         try:
-            reply = decode(raw, QueryReply[answer])  # type: ignore[valid-type]
+            reply = decode(raw, Reply[answer])  # type: ignore[valid-type]
         except msgspec.ValidationError as error:
             log.error("bus.bad_reply", subject=subject, error=str(error))
             raise Broken("the read model answered in an unexpected shape") from None
@@ -99,7 +100,7 @@ class Bus:
         subject = self.subjects.command(kind) if write else self.subjects.query(kind)
         raw = await self._request(subject, encode(request), "campaign", timeout or self.timeout)
         try:
-            reply = decode(raw, QueryReply[answer])  # type: ignore[valid-type]
+            reply = decode(raw, Reply[answer])  # type: ignore[valid-type]
         except msgspec.ValidationError as error:
             log.error("bus.bad_reply", subject=subject, error=str(error))
             raise Broken("the campaign service answered in an unexpected shape") from None

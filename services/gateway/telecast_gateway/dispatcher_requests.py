@@ -33,7 +33,7 @@ async def ask_dispatcher(
     answer: type[T],
     timeout: float,
 ) -> T:
-    """``reply`` is the generic reply struct (``WebhookReply``, ``TrackingReply``)."""
+    """``reply`` is the generic reply struct (``Reply``, ``Reply``)."""
     headers = {}
     if correlation_id := current_correlation_id():
         headers[CORRELATION_HEADER] = correlation_id

@@ -10,7 +10,8 @@ from nats.aio.client import Client
 
 from telecast_gateway.dispatcher_requests import ask_dispatcher
 from telecast_libs.command_signing import CommandSigner
-from telecast_libs.contracts.tracking import TrackingReply, TrackingRequest
+from telecast_libs.contracts.replies import Reply
+from telecast_libs.contracts.tracking import TrackingRequest
 from telecast_libs.subjects import Subjects, subjects_for
 
 T = TypeVar("T")
@@ -31,7 +32,7 @@ class TrackingBus:
         """Send a request; its answer, or the dispatcher's refusal as a Problem."""
         subject = self.subjects.tracking_command(request.__struct_config__.tag)
         return await ask_dispatcher(
-            self.nc, self.signer, subject, request, TrackingReply, answer, timeout or self.timeout
+            self.nc, self.signer, subject, request, Reply, answer, timeout or self.timeout
         )
 
 

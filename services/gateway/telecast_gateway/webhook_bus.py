@@ -9,7 +9,8 @@ from nats.aio.client import Client
 
 from telecast_gateway.dispatcher_requests import ask_dispatcher
 from telecast_libs.command_signing import CommandSigner
-from telecast_libs.contracts.webhooks import WebhookCommand, WebhookQuery, WebhookReply
+from telecast_libs.contracts.replies import Reply
+from telecast_libs.contracts.webhooks import WebhookCommand, WebhookQuery
 from telecast_libs.subjects import Subjects, subjects_for
 
 T = TypeVar("T")
@@ -32,7 +33,7 @@ class WebhookBus:
         else:
             subject = self.subjects.webhook_query(kind)
         return await ask_dispatcher(
-            self.nc, self.signer, subject, request, WebhookReply, answer, self.timeout
+            self.nc, self.signer, subject, request, Reply, answer, self.timeout
         )
 
 

@@ -17,7 +17,7 @@ from telecast_libs.subjects import subjects_for
 from telecast_projection.delivery_follower import DeliveryFollower
 from telecast_projection.follower import Follower
 from telecast_projection.migrations import HISTORY
-from telecast_projection.queries import QueryEndpoint
+from telecast_projection.queries import query_endpoint
 from telecast_projection.rebuild import rebuild_subject
 from telecast_projection.schema import create_schema
 from telecast_projection.settings import ProjectionSettings
@@ -48,7 +48,7 @@ async def serve(settings: ProjectionSettings) -> None:
     deliveries = DeliveryFollower(
         pool, nc.jetstream(), subjects, settings.database_url, settings.projection_batch_size
     )
-    queries = QueryEndpoint(pool, nc, subjects, follower)
+    queries = query_endpoint(pool, nc, subjects, follower)
 
     async def postgres_ready() -> None:
         async with pool.connection() as conn:

@@ -24,13 +24,13 @@ from telecast_libs.contracts.messages import (
     FailCampaign,
     PauseCampaign,
 )
+from telecast_libs.contracts.replies import Reply
 from telecast_libs.contracts.segments import (
     AudiencePage,
     AudienceRanges,
     ReadAudiencePage,
     ReadAudienceRanges,
 )
-from telecast_libs.contracts.views import QueryReply
 from telecast_libs.log import CORRELATION_HEADER, get_logger
 from telecast_libs.subjects import Subjects
 
@@ -116,7 +116,7 @@ class CampaignClient:
         raw = await self._request(
             self.subjects.command(request.__struct_config__.tag), request, correlation_id
         )
-        reply = decode(raw, QueryReply[Any])
+        reply = decode(raw, Reply[Any])
         if not reply.ok and (reply.error is None or reply.error.code != "CONTACT_NOT_FOUND"):
             raise CampaignServiceError(f"contact.mark_blocked: {reply.error}")
 
@@ -128,7 +128,7 @@ class CampaignClient:
         )
         raw = await self._request(self.subjects.query(request.__struct_config__.tag), request, None)
         try:
-            reply = decode(raw, QueryReply[AudiencePage])
+            reply = decode(raw, Reply[AudiencePage])
         except msgspec.ValidationError as error:
             raise CampaignServiceError(
                 f"audience.page answered in another shape: {error}"
@@ -145,7 +145,7 @@ class CampaignClient:
         )
         raw = await self._request(self.subjects.query(request.__struct_config__.tag), request, None)
         try:
-            reply = decode(raw, QueryReply[AudienceRanges])
+            reply = decode(raw, Reply[AudienceRanges])
         except msgspec.ValidationError as error:
             raise CampaignServiceError(f"audience.ranges answered otherwise: {error}") from None
         if not reply.ok or reply.data is None:
