@@ -19,7 +19,6 @@ from telecast_libs.command_signing import CommandVerifier
 from telecast_libs.request_endpoint import RequestEndpoint, kind_of
 from telecast_libs.subjects import Subjects
 
-
 LATENCY = Histogram("telecast_audience_request_seconds", "Audience request latency", ["kind"])
 
 Handler = Callable[[AsyncConnectionPool, Any], Awaitable[Any]]
