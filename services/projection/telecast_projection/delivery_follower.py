@@ -63,7 +63,7 @@ class DeliveryFollower:
         await lead_forever(
             self.database_url,
             _LOCK,
-            self._follow,
+            lambda _lock: self._follow(),
             name="delivery_follower",
             on_leading=lambda leading: LEADER.set(1 if leading else 0),
         )

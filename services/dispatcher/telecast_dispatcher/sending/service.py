@@ -144,7 +144,7 @@ class Sending:
                 lead_forever(
                     self.database_url,
                     _LEADER_LOCK,
-                    self._lead,
+                    lambda _lock: self._lead(),
                     name="sending_leader",
                     on_leading=lambda leading: metrics.LEADER.set(1 if leading else 0),
                 )

@@ -76,7 +76,7 @@ class WebhookIntake:
         await lead_forever(
             self.database_url,
             _LOCK,
-            self._follow,
+            lambda _lock: self._follow(),
             name="webhook_intake",
             on_leading=lambda leading: metrics.LEADER.labels("intake").set(1 if leading else 0),
         )
