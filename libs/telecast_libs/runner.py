@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from nats.aio.client import Client
@@ -57,25 +57,33 @@ async def cancel(tasks: Iterable[asyncio.Task[Any]]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
+class ServiceSettings(Protocol):
+    """What the runner reads of a service's settings."""
+
+    metrics_host: str
+    metrics_port: int
+    telecast_namespace: str
+
+
 async def run_service(
     name: str,
-    *,
-    ops_host: str,
-    ops_port: int,
+    settings: ServiceSettings,
     pool: AsyncConnectionPool,
     nc: Client,
+    *,
     start: Callable[[], Awaitable[None]],
     stop: Callable[[], Awaitable[None]],
     ready_on_own_connection_to: str | None = None,
     **about: Any,
 ) -> None:
-    """Serve ops, ``start``, log ``<name>.started`` with ``about``, wait for SIGINT or
-    SIGTERM, log ``<name>.stopping``, ``stop``; then close the ops server, drain NATS and
-    close the pool. ``ready_on_own_connection_to``: see ``readiness_checks``."""
+    """Serve ops on the metrics address, ``start``, log ``<name>.started`` with the
+    namespace and ``about``, wait for SIGINT or SIGTERM, log ``<name>.stopping``, ``stop``;
+    then close the ops server, drain NATS and close the pool. ``ready_on_own_connection_to``:
+    see ``readiness_checks``."""
     checks = readiness_checks(pool, nc, ready_on_own_connection_to)
-    ops = await serve_ops(ops_host, ops_port, checks)
+    ops = await serve_ops(settings.metrics_host, settings.metrics_port, checks)
     await start()
-    log.info(f"{name}.started", **about)
+    log.info(f"{name}.started", namespace=settings.telecast_namespace, **about)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from dataclasses import dataclass
 
 import httpx
 import nats
@@ -15,6 +16,13 @@ import pytest
 from telecast_devenv.platform import free_port
 from telecast_libs.pg import open_pool
 from telecast_libs.runner import readiness_checks, run_service
+
+
+@dataclass
+class Settings:
+    metrics_host: str
+    metrics_port: int
+    telecast_namespace: str
 
 
 @pytest.mark.parametrize("own_connection", [False, True])
@@ -35,10 +43,9 @@ async def test_a_service_runs_ready_until_sigterm_then_stops_in_order(
     running = asyncio.create_task(
         run_service(
             "runner_test",
-            ops_host="127.0.0.1",
-            ops_port=port,
-            pool=pool,
-            nc=nc,
+            Settings(metrics_host="127.0.0.1", metrics_port=port, telecast_namespace="t"),
+            pool,
+            nc,
             start=start,
             stop=stop,
             ready_on_own_connection_to=database_url if own_connection else None,

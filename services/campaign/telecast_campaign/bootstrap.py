@@ -98,15 +98,13 @@ async def serve(settings: CampaignSettings) -> None:
     try:
         await run_service(
             "campaign",
-            ops_host=settings.metrics_host,
-            ops_port=settings.metrics_port,
-            pool=pool,
-            nc=nc,
+            settings,
+            pool,
+            nc,
             start=start,
             stop=stop,
             # Imports may hold every connection of the pool for a while.
             ready_on_own_connection_to=settings.database_url,
-            namespace=settings.telecast_namespace,
         )
     finally:
         await asyncio.to_thread(app.contact_counter.close)

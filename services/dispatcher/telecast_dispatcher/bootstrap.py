@@ -186,13 +186,11 @@ async def serve(settings: DispatcherSettings) -> None:
 
     await run_service(
         "dispatcher",
-        ops_host=settings.metrics_host,
-        ops_port=settings.metrics_port,
-        pool=pool,
-        nc=nc,
+        settings,
+        pool,
+        nc,
         start=start,
         stop=stop,
-        namespace=settings.telecast_namespace,
         tracking_base_url=settings.tracking_base_url or None,
         allowed_hosts=sorted(policy.hosts) + [str(n) for n in policy.networks],
     )

@@ -80,16 +80,7 @@ async def serve(settings: ProjectionSettings) -> None:
             await rebuilds.unsubscribe()
         await cancel(following)
 
-    await run_service(
-        "projection",
-        ops_host=settings.metrics_host,
-        ops_port=settings.metrics_port,
-        pool=pool,
-        nc=nc,
-        start=start,
-        stop=stop,
-        namespace=settings.telecast_namespace,
-    )
+    await run_service("projection", settings, pool, nc, start=start, stop=stop)
 
 
 def main() -> None:
