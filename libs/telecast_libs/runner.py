@@ -49,6 +49,19 @@ def readiness_checks(
     return {"postgres": postgres_ready, "nats": nats_ready}
 
 
+async def stop_signalled() -> None:
+    """Wait for SIGINT or SIGTERM (and take the handlers off again)."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        await stopping.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
 async def cancel(tasks: Iterable[asyncio.Task[Any]]) -> None:
     """Cancel background tasks and wait until they have ended."""
     tasks = list(tasks)
@@ -84,15 +97,7 @@ async def run_service(
     ops = await serve_ops(settings.metrics_host, settings.metrics_port, checks)
     await start()
     log.info(f"{name}.started", namespace=settings.telecast_namespace, **about)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopping.set)
-    try:
-        await stopping.wait()
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+    await stop_signalled()
     log.info(f"{name}.stopping")
     await stop()
     ops.close()
