@@ -70,7 +70,25 @@ async def follow(
     apply: Apply,
     on_batch: Callable[[int, int], None] = lambda seq, pending: None,
 ) -> None:
-    """Apply the stream's messages until an error (the caller restarts it)."""
+    """Apply the stream's messages until an error (the caller restarts it, under its
+    leader); a stalled subscription is re-created from the checkpoint here."""
+    while True:
+        await _follow_until_stalled(
+            js, pool, schema, stream, durable, filter_subject, batch_size, apply, on_batch
+        )
+
+
+async def _follow_until_stalled(
+    js: JetStreamContext,
+    pool: AsyncConnectionPool,
+    schema: str,
+    stream: StreamConfig,
+    durable: str,
+    filter_subject: str | None,
+    batch_size: int,
+    apply: Apply,
+    on_batch: Callable[[int, int], None],
+) -> None:
     await tnats.ensure_stream(js, stream)
     async with pool.connection() as conn:
         stream_seq, _ = await load_checkpoint(conn, schema, durable)
@@ -102,7 +120,7 @@ async def follow(
                     info = await js.consumer_info(stream.name, durable)
                     if (info.num_pending or 0) > 0:
                         log.warning("stream.stalled", consumer=durable, behind=info.num_pending)
-                        return  # re-created from the checkpoint by the caller
+                        return  # re-created from the checkpoint by follow
                 continue
             if not messages:  # nats.py can end a fetch with none (a status message)
                 continue

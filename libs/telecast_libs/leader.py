@@ -4,7 +4,8 @@
 any error (one second later). The lock is a session lock on a connection of its own, so
 PostgreSQL frees it when the process or the connection dies; the connection is checked
 every few seconds and ``work`` is cancelled if it is lost, so that two leaders never work at
-once for longer than that.
+once for longer than that. ``work`` is given that connection: what it writes there (a
+position, say) is written only while the lock is held.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ _CHECK_SECONDS = 2.0
 async def lead_forever(
     database_url: str,
     lock: str,
-    work: Callable[[], Awaitable[None]],
+    work: Callable[[psycopg.AsyncConnection], Awaitable[None]],
     *,
     name: str,
     on_leading: Callable[[bool], None] = lambda _: None,
@@ -47,8 +48,10 @@ async def lead_forever(
         await asyncio.sleep(1.0)
 
 
-async def _while_held(conn: psycopg.AsyncConnection, work: Callable[[], Awaitable[None]]) -> None:
-    task = asyncio.create_task(work())
+async def _while_held(
+    conn: psycopg.AsyncConnection, work: Callable[[psycopg.AsyncConnection], Awaitable[None]]
+) -> None:
+    task = asyncio.create_task(work(conn))
     try:
         while not task.done():
             await asyncio.wait({task}, timeout=_CHECK_SECONDS)

@@ -24,7 +24,7 @@ from support import signed
 
 from telecast_devenv.jetstream import delete_streams
 from telecast_dispatcher.telegram.port import Receipt
-from telecast_dispatcher.tracking.endpoint import TrackingEndpoint
+from telecast_dispatcher.tracking.endpoint import tracking_endpoint
 from telecast_dispatcher.tracking.interactions import Interactions, republish_interactions
 from telecast_dispatcher.tracking.receipts import Receipts
 from telecast_libs import nats as tnats
@@ -37,13 +37,13 @@ from telecast_libs.command_signing import (
 from telecast_libs.contracts.base import decode, encode
 from telecast_libs.contracts.deliveries import ArmOf, InteractionEvent
 from telecast_libs.contracts.messages import Actor, CommandMeta
+from telecast_libs.contracts.replies import Reply
 from telecast_libs.contracts.tracking import (
     ClickRecorded,
     ConversionRecorded,
     NewConversion,
     RecordClick,
     RecordConversion,
-    TrackingReply,
 )
 from telecast_libs.pg import open_pool
 from telecast_libs.streams import delivery_events_stream
@@ -70,10 +70,10 @@ class Harness:
         self.interactions = interactions
         self.receipts = receipts
 
-    async def ask(self, request: Any, answer: type) -> TrackingReply:
+    async def ask(self, request: Any, answer: type) -> Reply:
         kind = request.__struct_config__.tag
         msg = await signed.request(self.nc, self.subjects.tracking_command(kind), encode(request))
-        return decode(msg.data, TrackingReply[answer])  # type: ignore[valid-type]
+        return decode(msg.data, Reply[answer])  # type: ignore[valid-type]
 
     async def events(self) -> list[InteractionEvent]:
         js = self.nc.jetstream()
@@ -105,7 +105,7 @@ async def harness(own_database: str, nats_url: str) -> AsyncIterator[Harness]:
     receipts = Receipts(interactions, tracking_secret=SECRET, tracking_base_url=BASE)
     # Clicks are recorded only if the gateway signed them (support.signed signs as it does).
     verifier = CommandVerifier(subjects.command_prefix, {GATEWAY: Trusted(DEV_GATEWAY_VERIFY_KEY)})
-    endpoint = TrackingEndpoint(nc, subjects, interactions, verifier)
+    endpoint = tracking_endpoint(nc, subjects, interactions, verifier)
     await endpoint.start()
     try:
         yield Harness(own_database, nc, subjects, interactions, receipts)

@@ -24,8 +24,8 @@ from psycopg.types.json import Jsonb
 from telecast_campaign.domain.filters import matches, parse
 from telecast_devenv.platform import Platform
 from telecast_libs.contracts.base import decode, encode
+from telecast_libs.contracts.replies import Reply
 from telecast_libs.contracts.segments import AudiencePage, ReadAudiencePage
-from telecast_libs.contracts.views import QueryReply
 from telecast_libs.subjects import subjects_for
 
 SUITE = f"segments-{uuid.uuid4().hex[:8]}"
@@ -398,7 +398,7 @@ async def _read_all(
                 execution_id=execution_id, campaign_id=campaign_id, after=after, limit=limit
             )
             msg = await nc.request(subject, encode(request), timeout=10)
-            reply = decode(msg.data, QueryReply[AudiencePage])
+            reply = decode(msg.data, Reply[AudiencePage])
             if not reply.ok or reply.data is None:
                 raise PageRefused(reply.error.code if reply.error else "no data")
             pages.append([c.id for c in reply.data.contacts])

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated
 
 import msgspec
 
 from telecast_libs.contracts.base import Wire
 from telecast_libs.contracts.campaigns import Identifier, Timestamp
 from telecast_libs.contracts.deliveries import ArmOf
-from telecast_libs.contracts.errors import ErrorBody
 from telecast_libs.contracts.messages import CommandMeta, Request
-
-T = TypeVar("T")
 
 _INTERACTION_NAMESPACE = uuid.UUID("5d1f0c3e-8a2b-4e61-9c7d-2f4b6a8e0d13")
 
@@ -86,14 +83,6 @@ class RecordConversion(TrackingRequest, tag="tracking.conversion", kw_only=True)
 
 
 TrackingRequests = RecordClick | RecordConversion
-
-
-class TrackingReply(Wire, Generic[T]):
-    """The dispatcher's answer: ``data`` on success, ``error`` otherwise."""
-
-    ok: bool
-    data: T | None = None
-    error: ErrorBody | None = None
 
 
 class ClickRecorded(Wire, kw_only=True):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated
 
 import msgspec
 
@@ -18,9 +18,6 @@ from telecast_libs.contracts.campaigns import (
     Strategy,
     Workflow,
 )
-from telecast_libs.contracts.errors import ErrorBody
-
-T = TypeVar("T")
 
 
 def _about(description: str) -> msgspec.Meta:
@@ -321,11 +318,3 @@ class ExecutionEstimate(Wire, kw_only=True):
 
 class PositionReached(Wire):
     reached: bool
-
-
-class QueryReply(Wire, Generic[T]):
-    """A query's answer: ``data`` on success, ``error`` otherwise."""
-
-    ok: bool
-    data: T | None = None
-    error: ErrorBody | None = None

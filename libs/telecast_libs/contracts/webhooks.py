@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from telecast_libs.contracts.base import Wire
-from telecast_libs.contracts.errors import ErrorBody
 from telecast_libs.contracts.messages import CommandMeta, Request
 from telecast_libs.contracts.views import Pagination
-
-T = TypeVar("T")
 
 # Every event a subscription may ask for: the campaign stream's types.
 WEBHOOK_EVENT_TYPES = (
@@ -190,14 +187,6 @@ WebhookRequest = (
     | ListDeliveries
     | GetDelivery
 )
-
-
-class WebhookReply(Wire, Generic[T]):
-    """The dispatcher's answer: ``data`` on success, ``error`` otherwise."""
-
-    ok: bool
-    data: T | None = None
-    error: ErrorBody | None = None
 
 
 # Answers ----------------------------------------------------------------------------------

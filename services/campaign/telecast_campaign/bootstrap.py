@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
-
-import psycopg
 
 from telecast_campaign import campaign_commands, segment_commands, template_commands
 from telecast_campaign.application import Campaigns, Decider
@@ -36,8 +33,8 @@ from telecast_libs.contracts.segments import CreateSegment, DeleteSegment, Updat
 from telecast_libs.contracts.templates import CreateTemplate, DeleteTemplate, UpdateTemplate
 from telecast_libs.log import configure_logging, get_logger
 from telecast_libs.migrations import require_current
-from telecast_libs.ops import serve_ops
 from telecast_libs.pg import eventsourcing_env, open_pool
+from telecast_libs.runner import cancel, run_service
 from telecast_libs.settings import load_settings
 from telecast_libs.streams import campaign_events_stream
 from telecast_libs.subjects import Subjects, subjects_for
@@ -116,45 +113,32 @@ async def serve(settings: CampaignSettings) -> None:
     pool = await open_pool(settings.database_url, max_size=10, name="campaign")
     app.contact_counter = await asyncio.to_thread(selection.ContactCounter, settings.database_url)
     audience = AudienceEndpoint(pool, nc, subjects, verifier)
+    tasks: list[asyncio.Task[None]] = []
 
-    async def postgres_ready() -> None:
-        async with await psycopg.AsyncConnection.connect(
-            settings.database_url, connect_timeout=2
-        ) as conn:
-            await conn.execute("SELECT 1")
+    async def start() -> None:
+        tasks.extend(asyncio.create_task(t.run()) for t in (relay, endpoint, scheduler))
+        await endpoint.start()
+        await audience.start()
 
-    async def nats_ready() -> None:
-        if not nc.is_connected:
-            raise ConnectionError("NATS is not connected")
-        await nc.flush(timeout=1)
+    async def stop() -> None:
+        await endpoint.stop()
+        await audience.stop()
+        await cancel(tasks)
 
-    ops = await serve_ops(
-        settings.metrics_host,
-        settings.metrics_port,
-        {"postgres": postgres_ready, "nats": nats_ready},
-    )
-    tasks = [asyncio.create_task(t.run()) for t in (relay, endpoint, scheduler)]
-    await endpoint.start()
-    await audience.start()
-    log.info("campaign.started", namespace=settings.telecast_namespace)
-
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopping.set)
-    await stopping.wait()
-
-    log.info("campaign.stopping")
-    await endpoint.stop()
-    await audience.stop()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    ops.close()
-    await nc.drain()
-    await pool.close()
-    await asyncio.to_thread(app.contact_counter.close)
-    app.close()
+    try:
+        await run_service(
+            "campaign",
+            settings,
+            pool,
+            nc,
+            start=start,
+            stop=stop,
+            # Imports may hold every connection of the pool for a while.
+            ready_on_own_connection_to=settings.database_url,
+        )
+    finally:
+        await asyncio.to_thread(app.contact_counter.close)
+        app.close()
 
 
 def main() -> None:

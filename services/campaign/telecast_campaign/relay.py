@@ -20,8 +20,8 @@ from telecast_campaign.application import Campaigns
 from telecast_campaign.events import to_envelope
 from telecast_libs.contracts.base import encode
 from telecast_libs.failpoints import failpoint
+from telecast_libs.leader import lead_forever
 from telecast_libs.log import CORRELATION_HEADER, get_logger
-from telecast_libs.pg import try_advisory_lock
 from telecast_libs.subjects import Subjects
 
 log = get_logger(__name__)
@@ -78,49 +78,41 @@ class OutboxRelay:
         self._wakeup.set()
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self._lead()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                log.warning("relay.failed", error=repr(error))
-            LEADER.set(0)
-            await asyncio.sleep(1.0)
+        await lead_forever(
+            self.database_url,
+            _LOCK,
+            self._relay,
+            name="relay",
+            on_leading=lambda leading: LEADER.set(1 if leading else 0),
+        )
 
-    async def _lead(self) -> None:
-        async with await psycopg.AsyncConnection.connect(
-            self.database_url, autocommit=True
-        ) as conn:
-            # Session-level lock: held as long as this connection lives, released by
-            # PostgreSQL when the process or the connection dies.
-            while not await try_advisory_lock(conn, _LOCK):
-                await asyncio.sleep(1.0)
-            LEADER.set(1)
-            position = await self.position.load(conn)
-            log.info("relay.leading", position=position)
-            while True:
-                self._wakeup.clear()
-                notifications = await asyncio.to_thread(self._read, position + 1)
-                if notifications:
-                    await self._publish(notifications)
-                    failpoint("relay.after_publish")
-                    position = notifications[-1].id
-                    await self.position.save(conn, position)
-                    POSITION.set(position)
-                    if len(notifications) == self.batch_size:
-                        # A backlog: worth one query to say how large it is.
-                        latest = await asyncio.to_thread(self.app.recorder.max_notification_id)
-                        LAG.set(max(0, (latest or 0) - position))
-                    continue  # until the log is drained
-                LAG.set(0)
-                try:
-                    await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
-                except TimeoutError:
-                    pass
-                # The lock's connection, checked while idle: when PostgreSQL restarts, the
-                # relay starts over at once rather than at its next save.
-                await conn.execute("SELECT 1")
+    async def _relay(self, conn: psycopg.AsyncConnection) -> None:
+        """Publish from the saved position on, saving it on the lock's connection."""
+        position = await self.position.load(conn)
+        log.info("relay.position", position=position)
+        while True:
+            self._wakeup.clear()
+            notifications = await asyncio.to_thread(self._read, position + 1)
+            if notifications:
+                await self._publish(notifications)
+                failpoint("relay.after_publish")
+                position = notifications[-1].id
+                await self.position.save(conn, position)
+                POSITION.set(position)
+                if len(notifications) == self.batch_size:
+                    # A backlog: worth one query to say how large it is.
+                    latest = await asyncio.to_thread(self.app.recorder.max_notification_id)
+                    LAG.set(max(0, (latest or 0) - position))
+                continue  # until the log is drained
+            LAG.set(0)
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
+            except TimeoutError:
+                pass
+            # The lock's connection, checked at every idle poll (the leader checks it every
+            # few seconds): when PostgreSQL restarts, the relay starts over at once rather
+            # than at its next save.
+            await conn.execute("SELECT 1")
 
     def _read(self, start: int) -> Sequence[Notification]:
         return self.app.recorder.select_notifications(start=start, limit=self.batch_size)

@@ -27,8 +27,8 @@ from telecast_libs.contracts.messages import (
     CompleteCampaign,
     StartScheduledExecution,
 )
+from telecast_libs.leader import lead_forever
 from telecast_libs.log import get_logger, new_correlation_id
-from telecast_libs.pg import try_advisory_lock
 
 log = get_logger(__name__)
 
@@ -56,26 +56,14 @@ class Scheduler:
         self.interval = interval
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self._lead()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                log.warning("scheduler.failed", error=repr(error))
-            await asyncio.sleep(1.0)
+        await lead_forever(self.database_url, _LOCK, self._schedule, name="scheduler")
 
-    async def _lead(self) -> None:
-        async with await psycopg.AsyncConnection.connect(
-            self.database_url, autocommit=True
-        ) as conn:
-            while not await try_advisory_lock(conn, _LOCK):
-                await asyncio.sleep(1.0)
-            log.info("scheduler.leading")
-            while True:
-                await self._follow(conn)
-                await self._fire(conn)
-                await asyncio.sleep(self.interval)
+    async def _schedule(self, conn: psycopg.AsyncConnection) -> None:
+        """Keep the schedule and fire what is due, on the lock's connection."""
+        while True:
+            await self._follow(conn)
+            await self._fire(conn)
+            await asyncio.sleep(self.interval)
 
     async def _follow(self, conn: psycopg.AsyncConnection) -> None:
         """Bring the schedule up to date with the events stored since last time."""

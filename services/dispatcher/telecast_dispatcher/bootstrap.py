@@ -4,24 +4,23 @@ webhook parts."""
 from __future__ import annotations
 
 import asyncio
-import signal
 
 from telecast_dispatcher.migrations import HISTORY
 from telecast_dispatcher.sending.campaign_client import CampaignClient
-from telecast_dispatcher.sending.capacity import CapacityEndpoint
+from telecast_dispatcher.sending.capacity import capacity_endpoint
 from telecast_dispatcher.sending.guards import GuardSettings
 from telecast_dispatcher.sending.limits import LimitSettings
 from telecast_dispatcher.sending.runs import RunSettings
 from telecast_dispatcher.sending.service import Sending, SendingSettings
 from telecast_dispatcher.settings import DispatcherSettings
 from telecast_dispatcher.telegram.port import TelegramSender
-from telecast_dispatcher.tracking.endpoint import TrackingEndpoint
+from telecast_dispatcher.tracking.endpoint import tracking_endpoint
 from telecast_dispatcher.tracking.interactions import Interactions
 from telecast_dispatcher.tracking.links import LinkTracker
 from telecast_dispatcher.tracking.receipts import Receipts
 from telecast_dispatcher.webhooks.delivery import DeliveryWorker
 from telecast_dispatcher.webhooks.delivery_log import DeliveryLog
-from telecast_dispatcher.webhooks.endpoint import WebhookEndpoint
+from telecast_dispatcher.webhooks.endpoint import webhook_endpoint
 from telecast_dispatcher.webhooks.intake import WebhookIntake
 from telecast_dispatcher.webhooks.retries import DisablePolicy, RetryPolicy
 from telecast_dispatcher.webhooks.subscriptions import Subscriptions
@@ -36,8 +35,8 @@ from telecast_libs.command_signing import (
 )
 from telecast_libs.log import configure_logging, get_logger
 from telecast_libs.migrations import require_current
-from telecast_libs.ops import serve_ops
 from telecast_libs.pg import open_pool
+from telecast_libs.runner import cancel, run_service
 from telecast_libs.sealing import Sealer
 from telecast_libs.settings import load_settings
 from telecast_libs.subjects import subjects_for
@@ -134,34 +133,17 @@ async def serve(settings: DispatcherSettings) -> None:
     verifier = CommandVerifier(
         subjects.command_prefix, {GATEWAY: Trusted(settings.gateway_verify_key)}
     )
-    endpoint = WebhookEndpoint(
+    endpoint = webhook_endpoint(
         nc, subjects, subscriptions, DeliveryLog(pool, on_enqueued=worker.wake), verifier
     )
 
-    async def postgres_ready() -> None:
-        async with pool.connection() as conn:
-            await conn.execute("SELECT 1")
-
-    async def nats_ready() -> None:
-        if not nc.is_connected:
-            raise ConnectionError("NATS is not connected")
-        await nc.flush(timeout=1)
-
-    ops = await serve_ops(
-        settings.metrics_host,
-        settings.metrics_port,
-        {"postgres": postgres_ready, "nats": nats_ready},
-    )
-    tasks = [asyncio.create_task(intake.run()), asyncio.create_task(worker.run())]
-    await endpoint.start()
     interactions = Interactions(pool, nc.jetstream(), subjects)
     receipts = Receipts(
         interactions,
         tracking_secret=settings.tracking_secret,
         tracking_base_url=settings.tracking_base_url,
     )
-    tracking = TrackingEndpoint(nc, subjects, interactions, verifier)
-    await tracking.start()
+    tracking = tracking_endpoint(nc, subjects, interactions, verifier)
     sender = telegram_sender(settings)
     sender.on_receipt(receipts.on_receipt)
     sending = Sending(
@@ -178,40 +160,40 @@ async def serve(settings: DispatcherSettings) -> None:
             else None
         ),
     )
-    capacity = CapacityEndpoint(nc, subjects, sender.accounts, sending.retired_accounts, verifier)
-    if settings.sending_enabled:
-        await sending.start()
-        await capacity.start()
-    else:
-        log.warning("dispatcher.sending_disabled", hint="SENDING_ENABLED=false: webhooks only")
-    log.info(
-        "dispatcher.started",
-        namespace=settings.telecast_namespace,
+    capacity = capacity_endpoint(nc, subjects, sender.accounts, sending.retired_accounts, verifier)
+    tasks: list[asyncio.Task[None]] = []
+
+    async def start() -> None:
+        tasks.extend([asyncio.create_task(intake.run()), asyncio.create_task(worker.run())])
+        await endpoint.start()
+        await tracking.start()
+        if settings.sending_enabled:
+            await sending.start()
+            await capacity.start()
+        else:
+            log.warning("dispatcher.sending_disabled", hint="SENDING_ENABLED=false: webhooks only")
+
+    async def stop() -> None:
+        if settings.sending_enabled:
+            await capacity.stop()
+            await sending.stop()
+        await tracking.stop()
+        await receipts.stop()
+        await endpoint.stop()
+        # Requests in flight finish and are recorded: a clean stop sends nothing twice.
+        await worker.stop(grace=settings.webhook_timeout_seconds + 1)
+        await cancel(tasks)
+
+    await run_service(
+        "dispatcher",
+        settings,
+        pool,
+        nc,
+        start=start,
+        stop=stop,
         tracking_base_url=settings.tracking_base_url or None,
         allowed_hosts=sorted(policy.hosts) + [str(n) for n in policy.networks],
     )
-
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopping.set)
-    await stopping.wait()
-
-    log.info("dispatcher.stopping")
-    if settings.sending_enabled:
-        await capacity.stop()
-        await sending.stop()
-    await tracking.stop()
-    await receipts.stop()
-    await endpoint.stop()
-    # Requests in flight finish and are recorded: a clean stop sends nothing twice.
-    await worker.stop(grace=settings.webhook_timeout_seconds + 1)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    ops.close()
-    await nc.drain()
-    await pool.close()
 
 
 def main() -> None:

@@ -6,32 +6,31 @@ from __future__ import annotations
 from typing import TypeVar
 
 from litestar.datastructures import State
-from nats.aio.client import Client
 
-from telecast_gateway.dispatcher_requests import ask_dispatcher
-from telecast_libs.command_signing import CommandSigner
-from telecast_libs.contracts.tracking import TrackingReply, TrackingRequest
+from telecast_libs.contracts.tracking import TrackingRequest
+from telecast_libs.log import current_correlation_id
+from telecast_libs.requester import Requester
 from telecast_libs.subjects import Subjects, subjects_for
 
 T = TypeVar("T")
 
 
 class TrackingBus:
-    def __init__(
-        self, nc: Client, signer: CommandSigner, subjects: Subjects, timeout_ms: int
-    ) -> None:
-        self.nc = nc
-        self.signer = signer
+    def __init__(self, requester: Requester, subjects: Subjects) -> None:
+        self.requester = requester
         self.subjects = subjects
-        self.timeout = timeout_ms / 1000
 
     async def ask(
         self, request: TrackingRequest, answer: type[T], timeout: float | None = None
     ) -> T:
         """Send a request; its answer, or the dispatcher's refusal as a Problem."""
-        subject = self.subjects.tracking_command(request.__struct_config__.tag)
-        return await ask_dispatcher(
-            self.nc, self.signer, subject, request, TrackingReply, answer, timeout or self.timeout
+        return await self.requester.ask(
+            self.subjects.tracking_command(request.__struct_config__.tag),
+            request,
+            answer,
+            service="dispatcher",
+            correlation_id=current_correlation_id(),
+            timeout=timeout,
         )
 
 
@@ -39,12 +38,6 @@ def provide_tracking_bus(state: State) -> TrackingBus:
     """One bus per application, on the gateway's NATS connection (made on first use)."""
     bus = state.get("tracking_bus")
     if bus is None:
-        settings = state.settings
-        bus = TrackingBus(
-            state.bus.nc,
-            state.bus.signer,
-            subjects_for(settings.telecast_namespace),
-            settings.nats_request_timeout_ms,
-        )
+        bus = TrackingBus(state.bus.requester, subjects_for(state.settings.telecast_namespace))
         state.tracking_bus = bus
     return bus

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 
 import psycopg
+from nats.aio.subscription import Subscription
 
 from telecast_libs import nats as tnats
 from telecast_libs.log import configure_logging, get_logger
 from telecast_libs.migrations import require_current
-from telecast_libs.ops import serve_ops
 from telecast_libs.pg import open_pool
+from telecast_libs.runner import cancel, run_service
 from telecast_libs.settings import load_settings
 from telecast_libs.subjects import subjects_for
 from telecast_projection.delivery_follower import DeliveryFollower
 from telecast_projection.follower import Follower
 from telecast_projection.migrations import HISTORY
-from telecast_projection.queries import QueryEndpoint
+from telecast_projection.queries import query_endpoint
 from telecast_projection.rebuild import rebuild_subject
 from telecast_projection.schema import create_schema
 from telecast_projection.settings import ProjectionSettings
@@ -48,61 +48,39 @@ async def serve(settings: ProjectionSettings) -> None:
     deliveries = DeliveryFollower(
         pool, nc.jetstream(), subjects, settings.database_url, settings.projection_batch_size
     )
-    queries = QueryEndpoint(pool, nc, subjects, follower)
+    queries = query_endpoint(pool, nc, subjects, follower)
+    following: list[asyncio.Task[None]] = []
+    rebuilds: Subscription | None = None
 
-    async def postgres_ready() -> None:
-        async with pool.connection() as conn:
-            await conn.execute("SELECT 1")
-
-    async def nats_ready() -> None:
-        if not nc.is_connected:
-            raise ConnectionError("NATS is not connected")
-        await nc.flush(timeout=1)
-
-    ops = await serve_ops(
-        settings.metrics_host,
-        settings.metrics_port,
-        {"postgres": postgres_ready, "nats": nats_ready},
-    )
-    following = [
-        asyncio.create_task(follower.run()),
-        asyncio.create_task(deliveries.run()),
-    ]
+    def follow() -> None:
+        following[:] = [
+            asyncio.create_task(follower.run()),
+            asyncio.create_task(deliveries.run()),
+        ]
 
     async def rebuild(_message: object) -> None:
         # Stop applying, let the schema preparation drop and recreate the read models (one
         # replica does it, under the schema lock), then replay from the checkpoints it
         # reset.
         log.warning("projection.rebuild_requested")
-        for task in following:
-            task.cancel()
-        await asyncio.gather(*following, return_exceptions=True)
+        await cancel(following)
         await prepare_database(settings.database_url)
         follower.position = 0  # read-your-writes waits for the replay to reach a write
-        following[:] = [
-            asyncio.create_task(follower.run()),
-            asyncio.create_task(deliveries.run()),
-        ]
+        follow()
 
-    rebuilds = await nc.subscribe(rebuild_subject(subjects), cb=rebuild)
-    await queries.start()
-    log.info("projection.started", namespace=settings.telecast_namespace)
+    async def start() -> None:
+        nonlocal rebuilds
+        follow()
+        rebuilds = await nc.subscribe(rebuild_subject(subjects), cb=rebuild)
+        await queries.start()
 
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopping.set)
-    await stopping.wait()
+    async def stop() -> None:
+        await queries.stop()
+        if rebuilds is not None:
+            await rebuilds.unsubscribe()
+        await cancel(following)
 
-    log.info("projection.stopping")
-    await queries.stop()
-    await rebuilds.unsubscribe()
-    for task in following:
-        task.cancel()
-    await asyncio.gather(*following, return_exceptions=True)
-    ops.close()
-    await nc.drain()
-    await pool.close()
+    await run_service("projection", settings, pool, nc, start=start, stop=stop)
 
 
 def main() -> None:

@@ -63,14 +63,7 @@ class DeliveryFollower:
         await lead_forever(
             self.database_url,
             _LOCK,
-            self._follow,
-            name="delivery_follower",
-            on_leading=lambda leading: LEADER.set(1 if leading else 0),
-        )
-
-    async def _follow(self) -> None:
-        while True:
-            await following.follow(
+            lambda _lock: following.follow(
                 self.js,
                 self.pool,
                 "projection",
@@ -80,7 +73,10 @@ class DeliveryFollower:
                 self.batch_size,
                 self._apply,
                 on_batch=lambda seq, pending: LAG.set(pending),
-            )
+            ),
+            name="delivery_follower",
+            on_leading=lambda leading: LEADER.set(1 if leading else 0),
+        )
 
     async def _apply(self, conn: psycopg.AsyncConnection, batch: list[tuple[int, Msg]]) -> None:
         started = time.perf_counter()

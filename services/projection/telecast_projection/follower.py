@@ -28,8 +28,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from telecast_libs import nats as tnats
 from telecast_libs.contracts.events import DomainEvent, decode_event
+from telecast_libs.leader import lead_forever
 from telecast_libs.log import correlation, get_logger
-from telecast_libs.pg import try_advisory_lock
 from telecast_libs.streams import campaign_events_stream
 from telecast_libs.subjects import Subjects
 from telecast_projection.views import apply
@@ -92,29 +92,17 @@ class Follower:
         self.leading = False
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self._lead()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                log.warning("follower.restarting", error=repr(error), exc_info=True)
-            LEADER.set(0)
-            await asyncio.sleep(1.0)
+        await lead_forever(
+            self.database_url, _LOCK, self._follow_forever, name="follower", on_leading=self._led
+        )
 
-    async def _lead(self) -> None:
-        async with await psycopg.AsyncConnection.connect(
-            self.database_url, autocommit=True
-        ) as lock_conn:
-            while not await try_advisory_lock(lock_conn, _LOCK):
-                await asyncio.sleep(1.0)
-            LEADER.set(1)
-            self.leading = True
-            try:
-                while True:
-                    await self._follow()
-            finally:
-                self.leading = False
+    def _led(self, leading: bool) -> None:
+        LEADER.set(1 if leading else 0)
+        self.leading = leading
+
+    async def _follow_forever(self, _lock: psycopg.AsyncConnection) -> None:
+        while True:
+            await self._follow()
 
     async def _follow(self) -> None:
         stream = self.subjects.campaign_events_stream

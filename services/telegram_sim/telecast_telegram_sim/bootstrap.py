@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 
 from telecast_libs.log import configure_logging, get_logger
 from telecast_libs.migrations import require_current
 from telecast_libs.ops import serve_ops
 from telecast_libs.pg import open_pool
+from telecast_libs.runner import stop_signalled
 from telecast_libs.settings import load_settings
 from telecast_telegram_sim.migrations import HISTORY
 from telecast_telegram_sim.record import Recorder, last_message_ids
@@ -68,10 +68,7 @@ async def serve(settings: SimulatorSettings) -> None:
         rules=repr(simulator.rules),
     )
 
-    stopping = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopping.set)
-    await stopping.wait()
+    await stop_signalled()
 
     log.info("sim.stopping", in_flight=simulator.in_flight)
     server.close()

@@ -5,16 +5,14 @@ execution completes. Only a replica that sends answers it."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from nats.aio.client import Client
 from prometheus_client import Histogram
 
-from telecast_dispatcher.request_endpoint import RequestEndpoint
 from telecast_dispatcher.telegram.port import Account
 from telecast_libs.command_signing import CommandVerifier
 from telecast_libs.contracts.sending import GetSendingCapacity, SendingCapacity
-from telecast_libs.contracts.views import QueryReply
+from telecast_libs.request_endpoint import RequestEndpoint
 from telecast_libs.subjects import Subjects
 
 LATENCY = Histogram(
@@ -32,23 +30,23 @@ def capacity(accounts: list[Account], retired: set[str]) -> SendingCapacity:
     )
 
 
-class CapacityEndpoint(RequestEndpoint):
-    name = "capacity"
-    requests = GetSendingCapacity
-    reply = QueryReply[SendingCapacity]
+def capacity_endpoint(
+    nc: Client,
+    subjects: Subjects,
+    accounts: list[Account],
+    retired: Callable[[], Awaitable[set[str]]],
+    verifier: CommandVerifier,
+) -> RequestEndpoint:
+    async def answer(request: GetSendingCapacity) -> SendingCapacity:
+        return capacity(accounts, await retired())
 
-    def __init__(
-        self,
-        nc: Client,
-        subjects: Subjects,
-        accounts: list[Account],
-        retired: Callable[[], Awaitable[set[str]]],
-        verifier: CommandVerifier,
-    ) -> None:
-        subject = subjects.query(GetSendingCapacity.__struct_config__.tag)
-        super().__init__(nc, [subject], LATENCY, verifier)
-        self.accounts = accounts
-        self.retired = retired
-
-    async def handle(self, request: Any) -> SendingCapacity:
-        return capacity(self.accounts, await self.retired())
+    return RequestEndpoint(
+        nc,
+        name="capacity",
+        subjects=[subjects.query(GetSendingCapacity.__struct_config__.tag)],
+        queue="dispatcher",
+        handlers={GetSendingCapacity: answer},
+        latency=LATENCY,
+        unavailable="the dispatcher's database is unavailable",
+        verifier=verifier,
+    )

@@ -144,7 +144,7 @@ class Sending:
                 lead_forever(
                     self.database_url,
                     _LEADER_LOCK,
-                    self._lead,
+                    lambda _lock: self._lead(),
                     name="sending_leader",
                     on_leading=lambda leading: metrics.LEADER.set(1 if leading else 0),
                 )
@@ -187,21 +187,18 @@ class Sending:
     # The leader ----------------------------------------------------------------------------
 
     async def _lead(self) -> None:
-        async def follow_campaign_events() -> None:
-            while True:
-                await following.follow(
-                    self.js,
-                    self.pool,
-                    "dispatcher",
-                    campaign_events_stream(self.subjects),
-                    self.subjects.durable(INTAKE_CONSUMER),
-                    self.subjects.campaign_events,
-                    self.settings.intake_batch_size,
-                    self._apply_intake,
-                    on_batch=self._applied,
-                )
-
-        await asyncio.gather(follow_campaign_events(), self.planner.run(), self.sweeper.run())
+        follow_campaign_events = following.follow(
+            self.js,
+            self.pool,
+            "dispatcher",
+            campaign_events_stream(self.subjects),
+            self.subjects.durable(INTAKE_CONSUMER),
+            self.subjects.campaign_events,
+            self.settings.intake_batch_size,
+            self._apply_intake,
+            on_batch=self._applied,
+        )
+        await asyncio.gather(follow_campaign_events, self.planner.run(), self.sweeper.run())
 
     async def _apply_intake(self, conn: psycopg.AsyncConnection, batch: list) -> None:
         await intake.apply(conn, batch)

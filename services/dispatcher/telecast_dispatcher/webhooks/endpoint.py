@@ -8,11 +8,9 @@ import msgspec
 from nats.aio.client import Client
 from prometheus_client import Histogram
 
-from telecast_dispatcher.request_endpoint import RequestEndpoint
 from telecast_dispatcher.webhooks.delivery_log import DeliveryLog
 from telecast_dispatcher.webhooks.subscriptions import Subscriptions
 from telecast_libs.command_signing import CommandVerifier
-from telecast_libs.contracts.errors import ErrorCode, Problem
 from telecast_libs.contracts.webhooks import (
     CreateWebhook,
     DeleteWebhook,
@@ -24,10 +22,9 @@ from telecast_libs.contracts.webhooks import (
     RotateWebhookSecret,
     SendTestEvent,
     UpdateWebhook,
-    WebhookReply,
-    WebhookRequest,
 )
 from telecast_libs.log import get_logger
+from telecast_libs.request_endpoint import Handler, RequestEndpoint
 from telecast_libs.subjects import Subjects
 
 log = get_logger(__name__)
@@ -41,54 +38,60 @@ class Deleted(msgspec.Struct):
     deleted: bool = True
 
 
-class WebhookEndpoint(RequestEndpoint):
-    name = "webhook_api"
-    requests = WebhookRequest
-    reply = WebhookReply
+def webhook_endpoint(
+    nc: Client,
+    subjects: Subjects,
+    subscriptions: Subscriptions,
+    deliveries: DeliveryLog,
+    verifier: CommandVerifier,
+) -> RequestEndpoint:
+    """The webhook API's commands and queries, each on the subscriptions or the log."""
 
-    def __init__(
-        self,
-        nc: Client,
-        subjects: Subjects,
-        subscriptions: Subscriptions,
-        deliveries: DeliveryLog,
-        verifier: CommandVerifier,
-    ) -> None:
-        super().__init__(
-            nc, [subjects.webhook_commands, subjects.webhook_queries], LATENCY, verifier
-        )
-        self.subscriptions = subscriptions
-        self.deliveries = deliveries
+    async def create(request: CreateWebhook) -> Any:
+        created = await subscriptions.create(request)
+        log.info("webhook.created", webhook_id=created.id, events=created.events)
+        return created
 
-    async def handle(self, request: Any) -> Any:
-        subscriptions, deliveries = self.subscriptions, self.deliveries
-        match request:
-            case CreateWebhook():
-                created = await subscriptions.create(request)
-                log.info("webhook.created", webhook_id=created.id, events=created.events)
-                return created
-            case UpdateWebhook():
-                updated = await subscriptions.update(request)
-                log.info("webhook.updated", webhook_id=updated.id, active=updated.active)
-                return updated
-            case DeleteWebhook():
-                await subscriptions.delete(request.webhook_id)
-                log.info("webhook.deleted", webhook_id=request.webhook_id)
-                return Deleted()
-            case RotateWebhookSecret():
-                rotated = await subscriptions.rotate_secret(request)
-                log.info("webhook.secret_rotated", webhook_id=rotated.id)
-                return rotated
-            case SendTestEvent():
-                return await deliveries.send_test(request)
-            case RedeliverWebhook():
-                return await deliveries.redeliver(request)
-            case ListWebhooks():
-                return await subscriptions.page(request)
-            case GetWebhook():
-                return await subscriptions.get(request.webhook_id)
-            case ListDeliveries():
-                return await deliveries.deliveries(request)
-            case GetDelivery():
-                return await deliveries.delivery(request.webhook_id, request.delivery_id)
-        raise Problem(f"unknown request {request!r}", code=ErrorCode.VALIDATION_ERROR)
+    async def update(request: UpdateWebhook) -> Any:
+        updated = await subscriptions.update(request)
+        log.info("webhook.updated", webhook_id=updated.id, active=updated.active)
+        return updated
+
+    async def delete(request: DeleteWebhook) -> Deleted:
+        await subscriptions.delete(request.webhook_id)
+        log.info("webhook.deleted", webhook_id=request.webhook_id)
+        return Deleted()
+
+    async def rotate_secret(request: RotateWebhookSecret) -> Any:
+        rotated = await subscriptions.rotate_secret(request)
+        log.info("webhook.secret_rotated", webhook_id=rotated.id)
+        return rotated
+
+    async def get(request: GetWebhook) -> Any:
+        return await subscriptions.get(request.webhook_id)
+
+    async def delivery(request: GetDelivery) -> Any:
+        return await deliveries.delivery(request.webhook_id, request.delivery_id)
+
+    handlers: dict[type, Handler] = {
+        CreateWebhook: create,
+        UpdateWebhook: update,
+        DeleteWebhook: delete,
+        RotateWebhookSecret: rotate_secret,
+        SendTestEvent: deliveries.send_test,
+        RedeliverWebhook: deliveries.redeliver,
+        ListWebhooks: subscriptions.page,
+        GetWebhook: get,
+        ListDeliveries: deliveries.deliveries,
+        GetDelivery: delivery,
+    }
+    return RequestEndpoint(
+        nc,
+        name="webhook_api",
+        subjects=[subjects.webhook_commands, subjects.webhook_queries],
+        queue="dispatcher",
+        handlers=handlers,
+        latency=LATENCY,
+        unavailable="the dispatcher's database is unavailable",
+        verifier=verifier,
+    )

@@ -76,14 +76,7 @@ class WebhookIntake:
         await lead_forever(
             self.database_url,
             _LOCK,
-            self._follow,
-            name="webhook_intake",
-            on_leading=lambda leading: metrics.LEADER.labels("intake").set(1 if leading else 0),
-        )
-
-    async def _follow(self) -> None:
-        while True:
-            await following.follow(
+            lambda _lock: following.follow(
                 self.js,
                 self.pool,
                 "dispatcher",
@@ -93,7 +86,10 @@ class WebhookIntake:
                 self.batch_size,
                 self._enqueue,
                 on_batch=self._applied,
-            )
+            ),
+            name="webhook_intake",
+            on_leading=lambda leading: metrics.LEADER.labels("intake").set(1 if leading else 0),
+        )
 
     def _applied(self, stream_seq: int, pending: int) -> None:
         # After the commit: the worker may send what was enqueued.
