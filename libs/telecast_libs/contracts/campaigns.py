@@ -35,14 +35,34 @@ Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=N
 NonNegative = Annotated[float, msgspec.Meta(ge=0), _openapi(minimum=0)]
 Percentage = Annotated[float, msgspec.Meta(ge=0, le=100), _openapi(minimum=0)]
 MessageText = Annotated[str, msgspec.Meta(min_length=1, max_length=4096, pattern=NO_NUL)]
-CountryCode = Annotated[str, msgspec.Meta(min_length=2, max_length=2, pattern=NO_NUL)]
+# Two letters, in either case (the audience filter upper-cases them).
+CountryCode = Annotated[str, msgspec.Meta(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")]
 Identifiers = Annotated[
     list[Identifier],
     _openapi(items={"type": "string", "minLength": 1, "maxLength": 100, "pattern": NO_NUL}),
 ]
 CountryCodes = Annotated[
     list[CountryCode],
-    _openapi(items={"type": "string", "minLength": 2, "maxLength": 2, "pattern": NO_NUL}),
+    _openapi(items={"type": "string", "minLength": 2, "maxLength": 2, "pattern": "^[A-Za-z]{2}$"}),
+]
+# A contact field a placeholder may name (``telecast_libs.content.rendering.check_field``).
+PLACEHOLDER_FIELD = (
+    r"^(firstName|lastName|username|languageCode|location|age|lastPurchase|inviteLink"
+    r"|attributes\.[A-Za-z_][A-Za-z0-9_.-]{0,63})$"
+)
+# Checked by ``check_field`` (which names the field meant: "did you mean {{firstName}}?"),
+# stated by the document's pattern.
+PersonalField = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=100,
+        extra_json_schema={"pattern": PLACEHOLDER_FIELD},
+    ),
+]
+PersonalFields = Annotated[
+    list[PersonalField],
+    _openapi(items={"type": "string", "pattern": PLACEHOLDER_FIELD}),
 ]
 AgeRange = Annotated[
     list[Annotated[int, msgspec.Meta(ge=0, le=150)]],
@@ -97,7 +117,7 @@ class Personalization(Wire):
     refused when saved); absent, any."""
 
     enabled: bool = False
-    fields: Identifiers | None = None
+    fields: PersonalFields | None = None
 
 
 class Variation(Wire):
