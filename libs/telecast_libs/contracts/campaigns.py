@@ -41,8 +41,16 @@ Identifiers = Annotated[
     list[Identifier],
     _openapi(items={"type": "string", "minLength": 1, "maxLength": 100, "pattern": NO_NUL}),
 ]
+# The audience filters' lists become the filter language's `in` and `any`, which take up to
+# 1,000 values (telecast_libs.contracts.segment_filter.MAX_VALUES).
+FilterTags = Annotated[
+    list[Identifier],
+    msgspec.Meta(max_length=1000),
+    _openapi(items={"type": "string", "minLength": 1, "maxLength": 100, "pattern": NO_NUL}),
+]
 CountryCodes = Annotated[
     list[CountryCode],
+    msgspec.Meta(max_length=1000),
     _openapi(items={"type": "string", "minLength": 2, "maxLength": 2, "pattern": "^[A-Za-z]{2}$"}),
 ]
 # A contact field a placeholder may name (``telecast_libs.content.rendering.check_field``).
@@ -102,7 +110,7 @@ class Goals(Wire):
 class AudienceFilters(Wire):
     location: CountryCodes | None = None
     age_range: AgeRange | None = None
-    interests: Identifiers | None = None
+    interests: FilterTags | None = None
     purchase_history: bool | None = None
 
 
@@ -218,7 +226,7 @@ class GoalsPatch(Wire, kw_only=True):
 class AudienceFiltersPatch(Wire, kw_only=True):
     location: CountryCodes | UnsetType | None = UNSET
     age_range: AgeRange | UnsetType | None = UNSET
-    interests: Identifiers | UnsetType | None = UNSET
+    interests: FilterTags | UnsetType | None = UNSET
     purchase_history: bool | UnsetType | None = UNSET
 
 
