@@ -42,8 +42,10 @@ _DOCUMENT = {
 _VALIDATOR = jsonschema_rs.Draft202012Validator(
     {"$ref": f"#/$defs/{FILTER}", "$defs": json_schemas(ref="#/$defs/")}, validate_formats=True
 )
-# What the schema cannot say, by the parser's words.
-UNSTATED = ("between needs lowest ≤ highest", "a filter holds at most")
+# What the schema does not say, by the parser's words: the depth could be (ten levels written
+# out), but a generator then explores every level (schemathesis's coverage phase took minutes
+# for one operation), so the document says it in words.
+UNSTATED = ("between needs lowest ≤ highest", "a filter holds at most", "nesting is deeper")
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
@@ -123,8 +125,6 @@ def test_a_filter_the_parser_takes_is_one_the_document_allows(raw: dict[str, Any
         {"and": [], "or": []},
         {"not": [p("age", "gt", 1)]},
         [p("age", "gt", 1)],
-        nested(MAX_DEPTH + 1),
-        {"and": [nested(MAX_DEPTH)]},
     ],
 )
 def test_a_filter_the_parser_refuses_is_one_the_document_forbids(raw: Any) -> None:

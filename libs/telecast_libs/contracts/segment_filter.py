@@ -215,58 +215,42 @@ def json_schemas(ref: str = "#/components/schemas/") -> dict[str, dict[str, Any]
         "description": "attributes.<key>: the contact's attribute of that key",
     }
     predicates.extend(_predicates(attribute, ATTRIBUTE))
-    schemas = {level_name(depth): _level(depth, ref) for depth in range(1, MAX_DEPTH + 1)}
-    schemas[FILTER]["description"] = (
-        "A filter over contacts: {and: [...]} (every one holds; [] matches every contact), "
-        "{or: [...]} (at least one holds; [] matches none), {not: expr}, or a predicate "
-        '{field, op, value} (docs/audience.md, "The filter language"). At most '
-        f"{MAX_DEPTH} levels deep ({FILTER}2 … {FILTER}{MAX_DEPTH} are the levels below this "
-        f"one). Limits no schema can count: at most {MAX_PREDICATES} predicates and "
-        f"{MAX_NODES} expressions in all; a filter over them is refused (400)."
-    )
-    schemas[PREDICATE] = {
-        "title": PREDICATE,
-        "description": "{field, op, value}: the operators that apply to each field, and the "
-        "value each takes",
-        "anyOf": predicates,
+    expression = {"$ref": f"{ref}{FILTER}"}
+    combined = {"type": "array", "items": expression}
+    return {
+        FILTER: {
+            "title": FILTER,
+            "description": (
+                "A filter over contacts: {and: [...]} (every one holds; [] matches every "
+                "contact), {or: [...]} (at least one holds; [] matches none), {not: expr}, or a "
+                'predicate {field, op, value} (docs/audience.md, "The filter language"). '
+                f"Limits the schema does not count: at most {MAX_DEPTH} levels deep, "
+                f"{MAX_PREDICATES} predicates and {MAX_NODES} expressions in all (a filter "
+                "over them is refused, 400)."
+            ),
+            "anyOf": [
+                *(
+                    {
+                        "type": "object",
+                        "properties": {key: combined},
+                        "required": [key],
+                        "additionalProperties": False,
+                    }
+                    for key in ("and", "or")
+                ),
+                {
+                    "type": "object",
+                    "properties": {"not": expression},
+                    "required": ["not"],
+                    "additionalProperties": False,
+                },
+                {"$ref": f"{ref}{PREDICATE}"},
+            ],
+        },
+        PREDICATE: {
+            "title": PREDICATE,
+            "description": "{field, op, value}: the operators that apply to each field, and "
+            "the value each takes",
+            "anyOf": predicates,
+        },
     }
-    return schemas
-
-
-def level_name(depth: int) -> str:
-    """The component of an expression ``depth`` levels deep (the filter itself is at 1)."""
-    return FILTER if depth == 1 else f"{FILTER}{depth}"
-
-
-def _level(depth: int, ref: str) -> dict[str, Any]:
-    """An expression ``depth`` levels deep: its parts are one level deeper, and at the
-    deepest level only predicates and empty lists remain."""
-    if depth < MAX_DEPTH:
-        below: dict[str, Any] = {"$ref": f"{ref}{level_name(depth + 1)}"}
-        items: dict[str, Any] = {"type": "array", "items": below}
-    else:
-        below = {}
-        items = {"type": "array", "maxItems": 0}
-    branches: list[dict[str, Any]] = [
-        {
-            "type": "object",
-            "properties": {key: items},
-            "required": [key],
-            "additionalProperties": False,
-        }
-        for key in ("and", "or")
-    ]
-    if below:
-        branches.append(
-            {
-                "type": "object",
-                "properties": {"not": below},
-                "required": ["not"],
-                "additionalProperties": False,
-            }
-        )
-    branches.append({"$ref": f"{ref}{PREDICATE}"})
-    schema: dict[str, Any] = {"title": level_name(depth), "anyOf": branches}
-    if depth > 1:
-        schema["description"] = f"An expression {depth} levels deep (at most {MAX_DEPTH})"
-    return schema
