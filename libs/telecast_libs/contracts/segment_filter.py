@@ -148,12 +148,11 @@ def _value_schema(spec: FieldSpec, op: str) -> dict[str, Any]:
             "maxItems": MAX_VALUES,
         }
     if op == "between":
-        one = _scalar_schema(spec, op)
         return {
             "type": "array",
-            "prefixItems": [one, one],
-            "items": False,
+            "items": _scalar_schema(spec, op),
             "minItems": 2,
+            "maxItems": 2,
             "description": "[lowest, highest], both included; lowest must not be above highest",
         }
     return _scalar_schema(spec, op)
@@ -217,6 +216,18 @@ def json_schemas(ref: str = "#/components/schemas/") -> dict[str, dict[str, Any]
     predicates.extend(_predicates(attribute, ATTRIBUTE))
     expression = {"$ref": f"{ref}{FILTER}"}
     combined = {"type": "array", "items": expression}
+    # Each form a component of its own: client generators (openapi-python-client) make a model
+    # of each, where a recursive union of inline objects is one they give up on.
+    forms = {
+        f"{FILTER}{key.capitalize()}": {
+            "title": f"{FILTER}{key.capitalize()}",
+            "type": "object",
+            "properties": {key: expression if key == "not" else combined},
+            "required": [key],
+            "additionalProperties": False,
+        }
+        for key in ("and", "or", "not")
+    }
     return {
         FILTER: {
             "title": FILTER,
@@ -228,25 +239,9 @@ def json_schemas(ref: str = "#/components/schemas/") -> dict[str, dict[str, Any]
                 f"{MAX_PREDICATES} predicates and {MAX_NODES} expressions in all (a filter "
                 "over them is refused, 400)."
             ),
-            "anyOf": [
-                *(
-                    {
-                        "type": "object",
-                        "properties": {key: combined},
-                        "required": [key],
-                        "additionalProperties": False,
-                    }
-                    for key in ("and", "or")
-                ),
-                {
-                    "type": "object",
-                    "properties": {"not": expression},
-                    "required": ["not"],
-                    "additionalProperties": False,
-                },
-                {"$ref": f"{ref}{PREDICATE}"},
-            ],
+            "anyOf": [{"$ref": f"{ref}{name}"} for name in (*forms, PREDICATE)],
         },
+        **forms,
         PREDICATE: {
             "title": PREDICATE,
             "description": "{field, op, value}: the operators that apply to each field, and "
