@@ -13,8 +13,9 @@ a rule the document states:
 - a partial update names at least one field (``nothing to change``): ``minProperties: 1``,
   and where ``null`` means "not given", at least one field that is not ``null``;
 - a segment's filter is the filter language's grammar (``segment_filter.json_schemas``);
-- a recipient is named by exactly one of two fields: ``oneOf``;
-- a query or path parameter holds no NUL (``strict_bodies``);
+- a recipient (or a media item's source) is named by exactly one of two fields: ``oneOf``;
+  a campaign message has content, a template or variations: ``anyOf``;
+- no text holds NUL (``strict_bodies`` refuses it in a body, a query or a path parameter);
 - a header is a string, never JSON ``null`` (Litestar writes ``str | None`` as "a string
   or null", and a generator then sends ``If-Match: null``): left out is how it is not
   given. (In a query, Litestar does read ``null`` as not given.)
