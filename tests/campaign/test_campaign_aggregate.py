@@ -8,7 +8,12 @@ import msgspec
 import pytest
 
 from telecast_campaign.domain.campaign import Campaign
-from telecast_campaign.domain.errors import EditNotAllowed, StaleVersion, ValidationFailed
+from telecast_campaign.domain.errors import (
+    ChangeConflicts,
+    EditNotAllowed,
+    StaleVersion,
+    ValidationFailed,
+)
 from telecast_libs.contracts.base import decode
 from telecast_libs.contracts.campaigns import CampaignChanges, CampaignContent
 
@@ -192,8 +197,20 @@ def test_update_checks_the_merged_content() -> None:
     campaign = Campaign.create(
         content(startDate="2024-11-01T00:00:00Z"), created_by="op", meta=META
     )
-    with pytest.raises(ValidationFailed):
+    # Valid by itself, not with the stored startDate: a conflict with the campaign (409).
+    with pytest.raises(ChangeConflicts) as conflict:
         campaign.update(changes(endDate="2024-10-01T00:00:00Z"), meta=META)
+    assert conflict.value.code == "CONFLICTS_WITH_CAMPAIGN"
+    assert conflict.value.details == [{"field": "endDate", "message": "must be after startDate"}]
+    # An invitation setting with no chat to invite to (the campaign has no invitation).
+    with pytest.raises(ChangeConflicts):
+        campaign.update(changes(invitation={"expireHours": 5}), meta=META)
+    # Both dates in the body, out of order: the body's own fault (400), whatever is stored.
+    with pytest.raises(ValidationFailed) as invalid:
+        campaign.update(
+            changes(startDate="2024-12-01T00:00:00Z", endDate="2024-10-01T00:00:00Z"), meta=META
+        )
+    assert invalid.value.code == "VALIDATION_ERROR"
     assert campaign.version == 1
 
 

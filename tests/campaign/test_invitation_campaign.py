@@ -10,7 +10,7 @@ import pytest
 
 from telecast_campaign.domain.audience import Audience
 from telecast_campaign.domain.campaign import Campaign
-from telecast_campaign.domain.errors import EditNotAllowed, ValidationFailed
+from telecast_campaign.domain.errors import ChangeConflicts, EditNotAllowed, ValidationFailed
 from telecast_libs.contracts.campaigns import CampaignChanges, CampaignContent, ExecutionOptions
 
 META = {"actor": {"id": "op-1"}, "correlationId": "corr-1"}
@@ -90,7 +90,8 @@ def test_an_update_merges_into_the_invitation() -> None:
 
 def test_an_invitation_patch_without_a_chat_needs_one_stored() -> None:
     campaign = draft()
-    with pytest.raises(ValidationFailed) as refused:
+    # A valid patch of a campaign that has an invitation: a conflict with this one (409).
+    with pytest.raises(ChangeConflicts) as refused:
         campaign.update(msgspec.convert({"invitation": {"expireHours": 5}}, CampaignChanges), META)
     assert refused.value.details[0]["field"] == "invitation.chatId"
     assert "invitation" not in campaign.content

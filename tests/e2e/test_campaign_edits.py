@@ -123,9 +123,12 @@ def test_what_a_campaign_cannot_be_without_cannot_be_null(api: httpx.Client) -> 
         error = _refused(api.put(f"/api/v1/campaigns/{cid}", json=body))
         assert error["code"] == "VALIDATION_ERROR"
         assert error["details"][0]["field"] == next(iter(body))
-    # An invitation patch on a campaign that has none lacks the chat it needs.
-    error = _refused(api.put(f"/api/v1/campaigns/{cid}", json={"invitation": {"expireHours": 5}}))
-    assert error["code"] == "VALIDATION_ERROR"
+    # An invitation patch on a campaign that has none lacks the chat it needs: a valid patch
+    # of a campaign that has one, so a conflict with this one (409).
+    error = _refused(
+        api.put(f"/api/v1/campaigns/{cid}", json={"invitation": {"expireHours": 5}}), 409
+    )
+    assert error["code"] == "CONFLICTS_WITH_CAMPAIGN"
     assert error["details"][0]["field"] == "invitation.chatId"
     assert api.get(f"/api/v1/campaigns/{cid}").headers["ETag"] == '"1"'
 

@@ -96,21 +96,35 @@ def test_a_preview_shows_a_stand_in_for_the_link(api: httpx.Client) -> None:
     assert message["text"] == "Join: soon"
 
 
+# The update's answer: 400 for a body that breaks a rule by itself; an invitation setting
+# without a chat is a valid patch of a campaign that has one, so on a draft without one it
+# conflicts with what is stored (409).
+_BAD_BODY = (400, "VALIDATION_ERROR")
+
+
 @pytest.mark.parametrize(
-    ("invitation", "field"),
+    ("invitation", "field", "update_refusal"),
     [
         # A missing field is named in the message; details name the object that lacks it.
-        ({"expireHours": 72}, "chatId"),
-        ({"chatId": -1001, "expireHours": 0}, "invitation.expireHours"),
-        ({"chatId": -1001, "expireHours": 8761}, "invitation.expireHours"),
-        ({"chatId": -1001, "memberLimit": 100000}, "invitation.memberLimit"),
-        ({"chatId": 1001234567890}, "invitation.chatId"),
-        ({"chatId": -1001, "joinRequest": True, "memberLimit": 5}, "invitation.memberLimit"),
-        ({"chatId": -1001, "link": "x"}, None),
+        ({"expireHours": 72}, "chatId", (409, "CONFLICTS_WITH_CAMPAIGN")),
+        ({"chatId": -1001, "expireHours": 0}, "invitation.expireHours", _BAD_BODY),
+        ({"chatId": -1001, "expireHours": 8761}, "invitation.expireHours", _BAD_BODY),
+        ({"chatId": -1001, "memberLimit": 100000}, "invitation.memberLimit", _BAD_BODY),
+        ({"chatId": 1001234567890}, "invitation.chatId", _BAD_BODY),
+        (
+            {"chatId": -1001, "joinRequest": True, "memberLimit": 5},
+            "invitation.memberLimit",
+            _BAD_BODY,
+        ),
+        ({"chatId": -1001, "link": "x"}, None, _BAD_BODY),
     ],
 )
 def test_bad_invitations_are_refused_and_store_nothing(
-    platform: Platform, api: httpx.Client, invitation: dict, field: str | None
+    platform: Platform,
+    api: httpx.Client,
+    invitation: dict,
+    field: str | None,
+    update_refusal: tuple[int, str],
 ) -> None:
     before = count_all_stored_events(platform.database_url)
     body = {"name": "Bad", "type": "invitation", "invitation": invitation}
@@ -120,8 +134,6 @@ def test_bad_invitations_are_refused_and_store_nothing(
             field == d.get("field") for d in error.get("details") or []
         ), error
     draft = _create(api)
-    _refused(
-        api.put(f"{CAMPAIGNS}/{draft}", json={"invitation": invitation}), 400, "VALIDATION_ERROR"
-    )
+    _refused(api.put(f"{CAMPAIGNS}/{draft}", json={"invitation": invitation}), *update_refusal)
     assert "invitation" not in _detail(api, draft)
     assert count_all_stored_events(platform.database_url) == before + 1  # the draft only

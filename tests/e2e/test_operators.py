@@ -331,7 +331,7 @@ def test_changing_my_password(platform: Platform, admin: httpx.Client) -> None:
             "/api/v1/auth/password",
             json={"currentPassword": "not-my-password", "newPassword": new_password},
         )
-        _refused(wrong, 400, "WRONG_PASSWORD")
+        _refused(wrong, 403, "WRONG_PASSWORD")
         short = operator.post(
             "/api/v1/auth/password",
             json={"currentPassword": old_password, "newPassword": "short"},

@@ -293,13 +293,17 @@ def test_every_valid_campaign_body_is_readable_and_round_trips(
         changes = data.draw(_update_bodies(content), label=update)
         updated = api.put(f"/api/v1/campaigns/{campaign_id}", json=changes)
         # A patch is valid or not once merged (an invitation's joinRequest beside a stored
-        # memberLimit, say): refused, it is a 400 that changes nothing; accepted, the
-        # merged campaign is what every read shows.
+        # memberLimit, say): refused, it is a 409 that changes nothing (a conflict with what
+        # the campaign stores); accepted, the merged campaign is what every read shows.
         if updated.status_code == 200:
             content = _updated(content, changes)
-        else:
+        elif not changes:
+            # A patch names at least one field (the document's minProperties).
             assert updated.status_code == 400, updated.text
             assert updated.json()["error"]["code"] == "VALIDATION_ERROR"
+        else:
+            assert updated.status_code == 409, updated.text
+            assert updated.json()["error"]["code"] == "CONFLICTS_WITH_CAMPAIGN"
         event(
             "accepted"
             if updated.status_code == 200

@@ -372,7 +372,10 @@ def test_unsafe_targets_are_refused(api: httpx.Client, receiver: Receiver) -> No
     }
     for url, code in refused.items():
         answer = api.post("/api/v1/webhooks", json={"url": url, "events": ["campaign.created"]})
-        assert answer.status_code == 400, (url, answer.text)
+        # A URL that is not one is a bad request; a host the policy keeps webhooks from is
+        # a refusal (403), whatever the request's form.
+        status = 400 if code == "VALIDATION_ERROR" else 403
+        assert answer.status_code == status, (url, answer.text)
         error = answer.json()["error"]
         assert error["code"] == code, (url, error)
         assert "url" in error["message"]
@@ -392,7 +395,7 @@ def test_unsafe_targets_are_refused(api: httpx.Client, receiver: Receiver) -> No
     assert ok.status_code == 201, ok.text
     wid = ok.json()["data"]["id"]
     moved = api.put(f"/api/v1/webhooks/{wid}", json={"url": "http://10.0.0.1/"})
-    assert moved.status_code == 400
+    assert moved.status_code == 403
     assert moved.json()["error"]["code"] == "WEBHOOK_TARGET_NOT_ALLOWED"
     assert api.get(f"/api/v1/webhooks/{wid}").json()["data"]["url"].startswith("http://localhost")
     assert api.delete(f"/api/v1/webhooks/{wid}").status_code == 200

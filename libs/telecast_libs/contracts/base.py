@@ -8,6 +8,11 @@ import msgspec
 
 T = TypeVar("T")
 
+# Whitespace for a pattern's character class, spelled out: Python's \s (which msgspec's
+# patterns use) and ECMA-262's (the OpenAPI document's readers') differ: Python's takes
+# \x1c-\x1f and \x85 too, ECMA's takes \ufeff. These are Python's (``str.isspace``).
+SPACE = r"\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+
 
 class Wire(msgspec.Struct, rename="camel", omit_defaults=True, forbid_unknown_fields=True):
     """Base of every message: camelCase field names, unknown fields refused."""

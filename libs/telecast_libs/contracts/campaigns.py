@@ -35,14 +35,42 @@ Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=N
 NonNegative = Annotated[float, msgspec.Meta(ge=0), _openapi(minimum=0)]
 Percentage = Annotated[float, msgspec.Meta(ge=0, le=100), _openapi(minimum=0)]
 MessageText = Annotated[str, msgspec.Meta(min_length=1, max_length=4096, pattern=NO_NUL)]
-CountryCode = Annotated[str, msgspec.Meta(min_length=2, max_length=2, pattern=NO_NUL)]
+# Two letters, in either case (the audience filter upper-cases them).
+CountryCode = Annotated[str, msgspec.Meta(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")]
 Identifiers = Annotated[
     list[Identifier],
     _openapi(items={"type": "string", "minLength": 1, "maxLength": 100, "pattern": NO_NUL}),
 ]
+# The audience filters' lists become the filter language's `in` and `any`, which take up to
+# 1,000 values (telecast_libs.contracts.segment_filter.MAX_VALUES).
+FilterTags = Annotated[
+    list[Identifier],
+    msgspec.Meta(max_length=1000),
+    _openapi(items={"type": "string", "minLength": 1, "maxLength": 100, "pattern": NO_NUL}),
+]
 CountryCodes = Annotated[
     list[CountryCode],
-    _openapi(items={"type": "string", "minLength": 2, "maxLength": 2, "pattern": NO_NUL}),
+    msgspec.Meta(max_length=1000),
+    _openapi(items={"type": "string", "minLength": 2, "maxLength": 2, "pattern": "^[A-Za-z]{2}$"}),
+]
+# A contact field a placeholder may name (``telecast_libs.content.rendering.check_field``).
+PLACEHOLDER_FIELD = (
+    r"^(firstName|lastName|username|languageCode|location|age|lastPurchase|inviteLink"
+    r"|attributes\.[A-Za-z_][A-Za-z0-9_.-]{0,63})$"
+)
+# Checked by ``check_field`` (which names the field meant: "did you mean {{firstName}}?"),
+# stated by the document's pattern.
+PersonalField = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=100,
+        extra_json_schema={"pattern": PLACEHOLDER_FIELD},
+    ),
+]
+PersonalFields = Annotated[
+    list[PersonalField],
+    _openapi(items={"type": "string", "pattern": PLACEHOLDER_FIELD}),
 ]
 AgeRange = Annotated[
     list[Annotated[int, msgspec.Meta(ge=0, le=150)]],
@@ -82,7 +110,7 @@ class Goals(Wire):
 class AudienceFilters(Wire):
     location: CountryCodes | None = None
     age_range: AgeRange | None = None
-    interests: Identifiers | None = None
+    interests: FilterTags | None = None
     purchase_history: bool | None = None
 
 
@@ -97,7 +125,7 @@ class Personalization(Wire):
     refused when saved); absent, any."""
 
     enabled: bool = False
-    fields: Identifiers | None = None
+    fields: PersonalFields | None = None
 
 
 class Variation(Wire):
@@ -198,7 +226,7 @@ class GoalsPatch(Wire, kw_only=True):
 class AudienceFiltersPatch(Wire, kw_only=True):
     location: CountryCodes | UnsetType | None = UNSET
     age_range: AgeRange | UnsetType | None = UNSET
-    interests: Identifiers | UnsetType | None = UNSET
+    interests: FilterTags | UnsetType | None = UNSET
     purchase_history: bool | UnsetType | None = UNSET
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from telecast_libs.contracts.base import Wire
+from telecast_libs.contracts.base import SPACE, Wire
 from telecast_libs.contracts.campaigns import Identifier, Name, Timestamp
 from telecast_libs.contracts.messages import CommandMeta, Request
 from telecast_libs.contracts.views import Pagination
@@ -27,7 +27,9 @@ TEMPLATE_NOT_FOUND = "TEMPLATE_NOT_FOUND"
 # The source may be longer than Telegram's 4,096 characters: markup and placeholders are
 # not what Telegram counts. The rendered length is checked on its own.
 TemplateText = Annotated[str, msgspec.Meta(min_length=1, max_length=16_384)]
-HttpUrl = Annotated[str, msgspec.Meta(max_length=2048, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://\S+$")]
+HttpUrl = Annotated[
+    str, msgspec.Meta(max_length=2048, pattern=rf"^[Hh][Tt][Tt][Pp][Ss]?://[^{SPACE}\x00]+$")
+]
 # Telegram's file_id of a file it already holds (base64url characters).
 FileId = Annotated[str, msgspec.Meta(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_-]+$")]
 ButtonText = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]

@@ -47,7 +47,56 @@ WebhookEventType = Literal[
 # The type of the event sent by "send test event".
 TEST_EVENT_TYPE = "webhook.test"
 
-TargetUrl = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+
+def _ipv6_pattern() -> str:
+    """An IPv6 address as RFC 3986 writes one (``IPv6address``; without a zone)."""
+    h16 = "[0-9A-Fa-f]{1,4}"
+    octet = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+    ls32 = rf"(?:{h16}:{h16}|{octet}(?:\.{octet}){{3}})"
+
+    def groups(count: int) -> str:  # count times h16 ":"
+        return f"(?:{h16}:){{{count}}}" if count else ""
+
+    def before(most: int) -> str:  # [ *most( h16 ":" ) h16 ]
+        return f"(?:(?:{h16}:){{0,{most}}}{h16})?"
+
+    forms = [
+        f"{groups(6)}{ls32}",
+        f"::{groups(5)}{ls32}",
+        f"{before(0)}::{groups(4)}{ls32}",
+        f"{before(1)}::{groups(3)}{ls32}",
+        f"{before(2)}::{groups(2)}{ls32}",
+        f"{before(3)}::{h16}:{ls32}",
+        f"{before(4)}::{ls32}",
+        f"{before(5)}::{h16}",
+        f"{before(6)}::",
+    ]
+    return "(?:" + "|".join(forms) + ")"
+
+
+# The URLs a subscription takes, as the OpenAPI document states them: http or https, a host
+# (a name of 1-63-character labels, an IPv4 address, or an IPv6 one in brackets), an optional
+# port (0-65535), then a path, query or fragment in printable ASCII; no credentials, no
+# spaces. The dispatcher's own check (``webhooks/targets.py``) also takes what a client should
+# not send (a host in Unicode, raw non-ASCII in the path); where the host may be reached is the
+# deployment's policy, refused with 403 ``WEBHOOK_TARGET_NOT_ALLOWED``.
+TARGET_URL_PATTERN = (
+    r"^[Hh][Tt][Tt][Pp][Ss]?://"
+    rf"(?:(?:[A-Za-z0-9_-]{{1,63}}\.)*[A-Za-z0-9_-]{{1,63}}\.*|\[{_ipv6_pattern()}\])"
+    r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})?)?"
+    r"(?:[/?#][!-~]*)?$"
+)
+TargetUrl = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=2048,
+        description="Where deliveries are POSTed: an http(s) URL whose host is public, or "
+        "allowed by the deployment (WEBHOOK_ALLOWED_HOSTS); any other host is refused with "
+        "403 WEBHOOK_TARGET_NOT_ALLOWED",
+        extra_json_schema={"pattern": TARGET_URL_PATTERN},
+    ),
+]
 EventTypes = Annotated[list[WebhookEventType], msgspec.Meta(min_length=1, max_length=32)]
 WebhookDescription = Annotated[str, msgspec.Meta(max_length=500)]
 CampaignIds = Annotated[

@@ -4,11 +4,18 @@ Each rule here is one the handlers enforce, so that a client generated from the 
 (or schemathesis) sends only requests the API accepts, and every request it refuses breaks
 a rule the document states:
 
+- a struct's fields are described as msgspec, which decodes the bodies, describes them
+  (``msgspec.json.schema``): Litestar's own description leaves out the constraints of list
+  items, of a dict's keys and values and a dict's size, and falsy bounds (``ge=0``), and
+  writes 2**63 - 1 as a float;
 - every body struct refuses unknown fields (``Wire``'s ``forbid_unknown_fields``):
   ``additionalProperties: false``;
-- a bound of 0 (``ge=0``: an age, a weight) is a bound: Litestar leaves falsy bounds out;
-- a partial update names at least one field (``nothing to change``): ``minProperties: 1``;
-- a recipient is named by exactly one of two fields: ``oneOf``;
+- a partial update names at least one field (``nothing to change``): ``minProperties: 1``,
+  and where ``null`` means "not given", at least one field that is not ``null``;
+- a segment's filter is the filter language's grammar (``segment_filter.json_schemas``);
+- a recipient (or a media item's source) is named by exactly one of two fields: ``oneOf``;
+  a campaign message has content, a template or variations: ``anyOf``;
+- no text holds NUL (``strict_bodies`` refuses it in a body, a query or a path parameter);
 - a header is a string, never JSON ``null`` (Litestar writes ``str | None`` as "a string
   or null", and a generator then sends ``If-Match: null``): left out is how it is not
   given. (In a query, Litestar does read ``null`` as not given.)
@@ -21,6 +28,7 @@ a rule the document states:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import msgspec
 import msgspec.inspect as mi
@@ -28,6 +36,9 @@ from litestar.enums import ParamType
 from litestar.openapi.spec import OpenAPI, OpenAPIResponse, Operation, Parameter, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.openapi.spec.link import Link
+
+from telecast_libs.contracts import segment_filter
+from telecast_libs.contracts.campaigns import NO_NUL
 
 # The updates the command side refuses when they name no field.
 _PARTIAL_UPDATES = (
@@ -37,10 +48,29 @@ _PARTIAL_UPDATES = (
     "OperatorChanges",
     "WebhookChanges",
 )
+# The structs whose ``filter`` is a segment filter (True: it may be null, "not given").
+_FILTERS = {
+    "SegmentDefinition": False,
+    "SegmentChanges": True,
+    "FilterEstimate": False,
+    "SegmentView": False,
+}
 # Bodies that name their recipient by exactly one of two fields (their __post_init__).
 _EXACTLY_ONE = {
     "RenderRequest": (("contactId", OpenAPIType.STRING), ("contact", OpenAPIType.OBJECT)),
     "NewConversion": (("contactId", OpenAPIType.STRING), ("telegramId", OpenAPIType.INTEGER)),
+    # Media: from a URL, or a file Telegram holds.
+    "Media": (("url", OpenAPIType.STRING), ("fileId", OpenAPIType.STRING)),
+}
+_NOT_NULL = Schema(schema_not=Schema(type=OpenAPIType.NULL))
+# Structs that need one of some fields (``rules.check_content``): a campaign message has
+# content of its own, a template or variations.
+_AT_LEAST_ONE = {
+    "CampaignMessage": [
+        Schema(required=["content"], properties={"content": _NOT_NULL}),
+        Schema(required=["templateId"], properties={"templateId": _NOT_NULL}),
+        Schema(required=["variations"], properties={"variations": Schema(min_items=1)}),
+    ],
 }
 
 # The operations on one campaign a campaign's id leads to.
@@ -79,10 +109,12 @@ def complete_document(openapi: OpenAPI) -> None:
     closed = _closed_structs()
     for name, schema in components.items():
         if name in closed and schema.properties is not None:
-            schema.additional_properties = False
-            _bound_at_zero(closed[name], schema)
+            _describe_as_msgspec(closed[name], schema)
         if name in _PARTIAL_UPDATES:
             schema.min_properties = 1
+            _not_only_nulls(closed[name], schema)
+        if name in _AT_LEAST_ONE:
+            schema.any_of = _AT_LEAST_ONE[name]
         if name in _EXACTLY_ONE:
             schema.one_of = [
                 Schema(required=[field], properties={field: Schema(type=kind)})
@@ -90,14 +122,16 @@ def complete_document(openapi: OpenAPI) -> None:
             ]
     for schema in components.values():
         _storable_times(schema)
+    # After the times: a filter's time is compared, never stored, so any offset will do.
+    _filter_grammar(components)
     for operation in _operations(openapi).values():
         for parameter in operation.parameters or ():
-            if (
-                isinstance(parameter, Parameter)
-                and parameter.param_in == ParamType.HEADER
-                and isinstance(parameter.schema, Schema)
-            ):
+            if not isinstance(parameter, Parameter) or not isinstance(parameter.schema, Schema):
+                continue
+            if parameter.param_in == ParamType.HEADER:
                 _not_null(parameter.schema)
+            elif parameter.param_in in (ParamType.QUERY, ParamType.PATH):
+                _no_nul(parameter.schema)
     _link_campaign_answers(openapi)
 
 
@@ -108,6 +142,17 @@ def _operations(openapi: OpenAPI) -> dict[str, Operation]:
         for operation in (item.get, item.put, item.post, item.delete)
         if operation is not None
     }
+
+
+def _no_nul(schema: Schema) -> None:
+    """A text parameter without a pattern leaves NUL out (``strict_bodies`` refuses it)."""
+    texts = [schema, *(option for option in schema.one_of or () if isinstance(option, Schema))]
+    if (
+        any(text.type == OpenAPIType.STRING for text in texts)
+        and schema.pattern is None
+        and schema.enum is None
+    ):
+        schema.pattern = NO_NUL
 
 
 def _not_null(schema: Schema) -> None:
@@ -126,27 +171,70 @@ def _not_null(schema: Schema) -> None:
         schema.one_of = kept
 
 
-def _bound_at_zero(struct: type, schema: Schema) -> None:
-    """Put back on ``schema`` the zero bounds of ``struct``'s number fields."""
+def _describe_as_msgspec(struct: type, schema: Schema) -> None:
+    """``schema``'s properties as msgspec describes ``struct``'s fields (every constraint it
+    checks), its references into the document's components (named as msgspec names them)."""
+    _, definitions = msgspec.json.schema_components(
+        [struct], ref_template="#/components/schemas/{name}"
+    )
+    described = definitions[struct.__name__]
+    schema.properties = {
+        name: _cleaned(property_schema)  # type: ignore[misc]
+        for name, property_schema in described["properties"].items()
+    }
+    schema.required = described.get("required", [])
+    schema.additional_properties = False
+
+
+def _cleaned(value: Any) -> Any:
+    """A msgspec schema without what is not JSON Schema: the ``extra`` hints that
+    ``telecast_libs.contracts`` gives Litestar, a ``default`` of null (no default). A time
+    gets the pattern of the offsets PostgreSQL stores (see ``_storable_times``), a text
+    without a pattern one that leaves out NUL (``strict_bodies`` refuses it anywhere)."""
+    if isinstance(value, list):
+        return [_cleaned(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    cleaned = {
+        key: _cleaned(item)
+        for key, item in value.items()
+        if key != "extra" and not (key == "default" and item is None)
+    }
+    if cleaned.get("format") == "date-time" and "pattern" not in cleaned:
+        cleaned["pattern"] = _STORABLE_OFFSET
+    elif cleaned.get("type") == "string" and not {"pattern", "enum", "format"} & set(cleaned):
+        cleaned["pattern"] = NO_NUL
+    return cleaned
+
+
+def _not_only_nulls(struct: type, schema: Schema) -> None:
+    """A partial update whose fields default to ``None`` takes ``null`` as "not given": at
+    least one field must be given, and not as ``null``."""
     info = mi.type_info(struct)
     assert isinstance(info, mi.StructType)
+    branches = []
     for field in info.fields:
-        number = field.type
-        if isinstance(number, mi.UnionType):
-            number = next((t for t in number.types if not isinstance(t, mi.NoneType)), number)
-        if isinstance(number, mi.Metadata):
-            number = number.type
-        prop = (schema.properties or {}).get(field.encode_name)
-        if not isinstance(number, mi.IntType | mi.FloatType) or not isinstance(prop, Schema):
-            continue
-        if number.ge == 0:
-            prop.minimum = 0
-        if number.gt == 0:
-            prop.exclusive_minimum = 0
-        if number.le == 0:
-            prop.maximum = 0
-        if number.lt == 0:
-            prop.exclusive_maximum = 0
+        if field.default is None:
+            # Given, and not null.
+            given = Schema(required=[field.encode_name], properties={field.encode_name: _NOT_NULL})
+        else:
+            given = Schema(required=[field.encode_name])
+        branches.append(given)
+    if any(field.default is None for field in info.fields):
+        schema.any_of = branches
+
+
+def _filter_grammar(components: dict[str, Any]) -> None:
+    """The segment filter's grammar, and each filter property of a segment's bodies and
+    answers pointing at it."""
+    grammar = segment_filter.json_schemas()
+    components.update(grammar)  # type: ignore[arg-type]
+    reference = {"$ref": f"#/components/schemas/{segment_filter.FILTER}"}
+    for name, nullable in _FILTERS.items():
+        properties = components[name].properties
+        properties["filter"] = (  # type: ignore[index]
+            {"anyOf": [reference, {"type": "null"}]} if nullable else dict(reference)
+        )
 
 
 def _closed_structs() -> dict[str, type]:

@@ -40,6 +40,7 @@ STATUS_OF_CODE = {
     ErrorCode.VERSION_CONFLICT: 409,
     ErrorCode.PRECONDITION_FAILED: 412,
     ErrorCode.SCHEDULE_OUTSIDE_DATES: 409,
+    ErrorCode.CONFLICTS_WITH_CAMPAIGN: 409,
     # A bug behind the gateway (a retry fails the same way), logged where it happened.
     ErrorCode.INTERNAL_ERROR: 500,
     # The service is not answering: worth a retry.
@@ -48,7 +49,9 @@ STATUS_OF_CODE = {
     OperatorCode.USER_NOT_FOUND: 404,
     OperatorCode.EMAIL_TAKEN: 409,
     OperatorCode.LAST_ADMIN: 409,
-    OperatorCode.WRONG_PASSWORD: 400,
+    # The credential the request carries (the current password) does not grant the change
+    # (RFC 9110, 15.5.4); the token itself is fine, so not 401.
+    OperatorCode.WRONG_PASSWORD: 403,
     OperatorCode.ACCOUNT_DISABLED: 403,
     # Contacts
     ContactErrorCode.CONTACT_NOT_FOUND: 404,
@@ -58,7 +61,8 @@ STATUS_OF_CODE = {
     # Webhooks
     WebhookErrorCode.WEBHOOK_NOT_FOUND: 404,
     WebhookErrorCode.DELIVERY_NOT_FOUND: 404,
-    WebhookErrorCode.WEBHOOK_TARGET_NOT_ALLOWED: 400,
+    # The deployment's policy refuses the target (RFC 9110, 15.5.4: understood, refused).
+    WebhookErrorCode.WEBHOOK_TARGET_NOT_ALLOWED: 403,
     WebhookErrorCode.DELIVERY_PENDING: 409,
     # Tracking
     TrackingErrorCode.RECIPIENT_NOT_FOUND: 404,

@@ -9,10 +9,13 @@ import msgspec
 
 from telecast_gateway.operators import Account, Role
 from telecast_gateway.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
-from telecast_libs.contracts.base import Wire
+from telecast_libs.contracts.base import SPACE, Wire
 from telecast_libs.contracts.views import Pagination
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+Email = Annotated[
+    str,
+    msgspec.Meta(min_length=3, max_length=320, pattern=rf"^[^@{SPACE}\x00]+@[^@{SPACE}\x00]+$"),
+]
 
 
 class LoginRequest(Wire):

@@ -10,7 +10,8 @@ no fraction (``5.0``) is an integer.
 Two values that JSON allows and PostgreSQL cannot store are refused here too, before any
 service records them: a NUL character in text, and a time whose UTC offset is beyond
 ±15:59 (RFC 3339 allows ``+22:08``; real time zones stay within ±14:00). Recorded, either
-would stop the projection at that event, for everyone.
+would stop the projection at that event, for everyone. A NUL in a query or path parameter
+is refused the same way (a search for one failed in PostgreSQL, a 500).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ _JSON = "application/json"
 
 
 async def decode_strictly(request: Request[Any, Any, Any]) -> None:
-    """A ``before_request`` hook: refuse a JSON body that its type accepts only leniently."""
+    """A ``before_request`` hook: refuse a parameter holding a NUL, and a JSON body that its
+    type accepts only leniently."""
+    _refuse_nul_parameters(request)
     field = request.route_handler.parsed_data_field
     if field is None or request.content_type[0] != _JSON:
         return
@@ -54,6 +57,19 @@ async def decode_strictly(request: Request[Any, Any, Any]) -> None:
         raise ValidationException(
             detail=f"{key}: {message}", extra=[{"key": key, "source": "body", "message": message}]
         )
+
+
+def _refuse_nul_parameters(request: Request[Any, Any, Any]) -> None:
+    parameters = [("query", key, value) for key, value in request.query_params.multi_items()] + [
+        ("path", key, value) for key, value in request.path_params.items()
+    ]
+    for source, key, value in parameters:
+        if isinstance(value, str) and "\x00" in value:
+            message = "must not contain a NUL character"
+            raise ValidationException(
+                detail=f"{key}: {message}",
+                extra=[{"key": key, "source": source, "message": message}],
+            )
 
 
 _MAX_OFFSET = timedelta(hours=15, minutes=59)

@@ -19,13 +19,15 @@ from eventsourcing.domain import Aggregate, event
 
 from telecast_campaign.domain.audience import AudienceCounts, AudienceOf, NoCounts
 from telecast_campaign.domain.errors import (
+    ChangeConflicts,
     EditNotAllowed,
     InvalidStateTransition,
     ScheduleOutsideDates,
     StaleVersion,
+    ValidationFailed,
 )
 from telecast_campaign.domain.invitation import require_invitation
-from telecast_campaign.domain.merge_patch import patched
+from telecast_campaign.domain.merge_patch import own_problem, patched
 from telecast_campaign.domain.message_content import (
     MessagesOf,
     TemplateOf,
@@ -186,8 +188,15 @@ class Campaign(Aggregate):
                 f"{', '.join(fields)} can only change while the campaign is a draft",
                 details={"status": self.status, "fields": fields},
             )
-        merged = patched(self.content, patch)
-        check_content(merged)
+        try:
+            merged = patched(self.content, patch)
+            check_content(merged)
+        except ValidationFailed as problem:
+            # The body's own fault (400), or only with what is stored (409).
+            raise own_problem(patch, check_content) or ChangeConflicts(
+                f"{problem.message}, once this change is applied to the campaign as stored",
+                details=problem.details,
+            ) from None
         new_content = stored_form(merged)
         check_template_fields(new_content, templates)
         self._updated(

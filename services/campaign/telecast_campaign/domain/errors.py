@@ -28,6 +28,14 @@ class ScheduleOutsideDates(Problem):
     code = ErrorCode.SCHEDULE_OUTSIDE_DATES
 
 
+class ChangeConflicts(Problem):
+    """An update valid on its own that, applied to what the campaign stores, breaks a rule:
+    a ``startDate`` not before the stored ``endDate``, an invitation's ``expireHours`` on a
+    campaign with no invitation (RFC 9110: a conflict with the resource's current state)."""
+
+    code = ErrorCode.CONFLICTS_WITH_CAMPAIGN
+
+
 class StaleVersion(Problem):
     """The client's ``If-Match`` names a version that is no longer current."""
 

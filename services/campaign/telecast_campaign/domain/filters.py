@@ -12,99 +12,33 @@ type, depth, size) into a tree; two back-ends read that tree: ``matches`` here (
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from telecast_campaign.domain.errors import ValidationFailed
 
-MAX_DEPTH = 10
-MAX_PREDICATES = 100
-# Every node counts (and, or, not and predicates, empty combinators too): a filter of
-# thousands of empty `and`s is as costly to parse and to compile as any other.
-MAX_NODES = 200
-MAX_VALUES = 1000
-MAX_TEXT = 500
-# Contacts keep attribute text up to 1,000 characters.
-MAX_ATTRIBUTE_TEXT = 1000
-MAX_ATTRIBUTE_KEY = 100
-ATTRIBUTES = "attributes."
-
-
-class Kind(enum.Enum):
-    INTEGER = "integer"
-    TEXT = "text"
-    CHOICE = "choice"
-    COUNTRY = "country"
-    TAGS = "tags"
-    BOOLEAN = "boolean"
-    TIMESTAMP = "timestamp"
-    ATTRIBUTE = "attribute"
-
-
-_EQUALITY = frozenset({"eq", "ne", "in", "nin"})
-_RANGE = frozenset({"gt", "gte", "lt", "lte", "between"})
-_OPS_OF_KIND = {
-    Kind.INTEGER: _EQUALITY | _RANGE,
-    Kind.TEXT: _EQUALITY,
-    Kind.CHOICE: _EQUALITY,
-    Kind.COUNTRY: _EQUALITY,
-    Kind.TAGS: frozenset({"any", "all"}),
-    Kind.BOOLEAN: frozenset({"eq", "ne"}),
-    Kind.TIMESTAMP: _RANGE,
-    Kind.ATTRIBUTE: _EQUALITY | _RANGE | {"exists"},
-}
-OPERATORS = frozenset().union(*_OPS_OF_KIND.values(), {"exists"})
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """A contact field a filter can test: its column, kind and what values it holds."""
-
-    name: str
-    column: str
-    kind: Kind
-    nullable: bool
-    sql_type: str = "text"
-    bounds: tuple[int, int] | None = None
-    choices: frozenset[str] = frozenset()
-
-    @property
-    def ops(self) -> frozenset[str]:
-        ops = _OPS_OF_KIND[self.kind]
-        # "exists" only says something about a field that can be missing (or, for tags, empty).
-        return ops | {"exists"} if self.nullable or self.kind is Kind.TAGS else ops
-
-
-_INT64 = (-(2**63), 2**63 - 1)
-FIELDS: dict[str, FieldSpec] = {
-    spec.name: spec
-    for spec in (
-        FieldSpec("telegramId", "telegram_id", Kind.INTEGER, False, "bigint", _INT64),
-        FieldSpec(
-            "chatType",
-            "chat_type",
-            Kind.CHOICE,
-            False,
-            choices=frozenset({"private", "group", "supergroup", "channel"}),
-        ),
-        FieldSpec("username", "username", Kind.TEXT, True),
-        FieldSpec("firstName", "first_name", Kind.TEXT, True),
-        FieldSpec("lastName", "last_name", Kind.TEXT, True),
-        FieldSpec("languageCode", "language_code", Kind.TEXT, True),
-        FieldSpec("location", "location", Kind.COUNTRY, True),
-        FieldSpec("age", "age", Kind.INTEGER, True, "smallint", (0, 150)),
-        FieldSpec("interests", "interests", Kind.TAGS, False),
-        FieldSpec("purchaseHistory", "purchase_history", Kind.BOOLEAN, False, "boolean"),
-        FieldSpec("lastPurchase", "last_purchase", Kind.TIMESTAMP, True, "timestamptz"),
-        FieldSpec("isTestRecipient", "is_test_recipient", Kind.BOOLEAN, False, "boolean"),
-        FieldSpec("createdAt", "created_at", Kind.TIMESTAMP, False, "timestamptz"),
-    )
-}
-ATTRIBUTE = FieldSpec("attributes", "attributes", Kind.ATTRIBUTE, False, "jsonb")
-
+# The grammar (fields, operators, limits), which the OpenAPI document states too.
+from telecast_libs.contracts.segment_filter import (
+    ATTRIBUTE,
+    ATTRIBUTES,
+    FIELDS,
+    INT64,
+    MAX_ATTRIBUTE_KEY,
+    MAX_ATTRIBUTE_TEXT,
+    MAX_DEPTH,
+    MAX_NODES,
+    MAX_PREDICATES,
+    MAX_TEXT,
+    MAX_VALUES,
+    OPERATORS,
+    RANGE,
+    FieldSpec,
+    Kind,
+)
 
 # The tree --------------------------------------------------------------------------------
 
@@ -241,9 +175,11 @@ def _value(spec: FieldSpec, op: str, raw: Any, path: str) -> Any:
 def _scalar(spec: FieldSpec, op: str, raw: Any, path: str) -> Any:
     kind = spec.kind
     if kind is Kind.INTEGER:
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)  # as in JSON Schema, 5.0 is an integer
         if not _is_int(raw):
             raise _refuse(path, f"{spec.name} takes whole numbers")
-        low, high = spec.bounds or _INT64
+        low, high = spec.bounds or INT64
         if not low <= raw <= high:
             raise _refuse(path, f"{spec.name} takes values from {low} to {high}")
         return raw
@@ -284,18 +220,23 @@ def _timestamp(raw: Any, path: str) -> datetime:
         moment = raw
     elif isinstance(raw, str):
         try:
-            moment = datetime.fromisoformat(raw)
-        except ValueError:
+            # RFC 3339, as every time the API takes (``T`` and ``Z`` in either case).
+            moment = msgspec.convert(raw, datetime)
+        except msgspec.ValidationError:
             raise _refuse(path, "a time is RFC 3339, e.g. 2024-06-01T00:00:00Z") from None
     else:
         raise _refuse(path, "a time is RFC 3339, e.g. 2024-06-01T00:00:00Z")
     if moment.tzinfo is None:
         raise _refuse(path, "a time needs an offset, e.g. 2024-06-01T00:00:00Z")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00:00+01:00 is in year 0 in UTC, which Python cannot hold.
+        raise _refuse(path, "the time is out of range (years 1 to 9999, in UTC)") from None
 
 
 def _attribute_value(op: str, raw: Any, path: str) -> Any:
-    if op in _RANGE:
+    if op in RANGE:
         if not _is_number(raw):
             raise _refuse(path, f"{op} on an attribute takes a number")
         return raw

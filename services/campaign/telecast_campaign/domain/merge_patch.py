@@ -47,3 +47,23 @@ def _field_of(error: msgspec.ValidationError) -> str:
     path = text.rpartition(" - at `$")[2].rstrip("`").lstrip(".") if " - at `$" in text else ""
     missing = text.partition("missing required field `")[2].partition("`")[0]
     return ".".join(part for part in (path, missing) if part) or "body"
+
+
+# What every campaign has, for judging a patch on its own (``own_problem``).
+_BARE = {"name": "-", "type": "message"}
+
+
+def own_problem(patch: dict[str, Any], check: Any) -> ValidationFailed | None:
+    """The rule ``patch`` breaks by itself, whatever the campaign stores: ``check`` (the
+    content rules) on the patch applied to a bare campaign. None when the patch alone breaks
+    none (a patch that needs what a campaign may store, such as an invitation's ``chatId``,
+    is not at fault for its absence)."""
+    try:
+        alone = patched(_BARE, patch)
+    except ValidationFailed:
+        return None
+    try:
+        check(alone)
+    except ValidationFailed as problem:
+        return problem
+    return None

@@ -167,15 +167,18 @@ class AuthController(Controller):
         operation_id="changePassword",
         status_code=200,
         summary="Change my password",
-        description="Needs the current password (a wrong one answers 400 `WRONG_PASSWORD`: "
-        "the token is fine, so not 401). Every refresh token of the operator stops working "
+        description="Needs the current password (a wrong one answers 403 `WRONG_PASSWORD`: "
+        "the token is fine, so not 401, and the credential the body carries does not grant "
+        "the change). Every refresh token of the operator stops working "
         "and the access tokens issued before no longer pass `/api/v1/auth/me` and "
         "`/api/v1/users`; the answer carries a fresh pair for the caller. Any role.",
         responses=errors(
             400,
             401,
-            s400="The body is not valid (VALIDATION_ERROR: the new password needs 8 to 1024 "
-            "characters), or currentPassword is wrong (WRONG_PASSWORD)",
+            403,
+            s400="The body is not valid (VALIDATION_ERROR: the new password needs 10 to 1024 "
+            "characters and must not be a common one)",
+            s403="currentPassword is not the operator's password (WRONG_PASSWORD)",
         ),
     )
     async def change_password(

@@ -461,6 +461,13 @@ ERRORS: dict[str, ErrorDoc] = {
         "messages can only change while the campaign is a draft",
         {"status": "active", "fields": ["messages"]},
     ),
+    ErrorCode.CONFLICTS_WITH_CAMPAIGN: ErrorDoc(
+        409,
+        "the change is valid by itself but not with what the campaign stores (a `startDate` "
+        "not before the stored `endDate`); `details` names the field",
+        "startDate must be before endDate, once this change is applied to the campaign as stored",
+        [{"field": "endDate", "message": "must be after startDate"}],
+    ),
     ErrorCode.VERSION_CONFLICT: ErrorDoc(
         409,
         "a concurrent change won; read the campaign again and retry",

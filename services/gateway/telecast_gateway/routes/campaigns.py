@@ -273,7 +273,11 @@ class CampaignController(Controller):
         "`strategy`, `workflow`, `invitation`) merges field by field, a list replaces the "
         "stored one. `name`, `type` and `status` cannot be null. Audience, messages, type and "
         "invitation change only while the campaign is a draft; nothing changes once it is "
-        "final. A `status` follows the rules of the lifecycle actions. Admin or manager.",
+        "final. A `status` follows the rules of the lifecycle actions. The result is checked "
+        "as a whole: a rule the body breaks by itself (`startDate` not before `endDate`, both "
+        "in the body) is a 400; one it breaks only with what the campaign stores (a "
+        "`startDate` not before the stored `endDate`) is a 409 `CONFLICTS_WITH_CAMPAIGN`. "
+        "Admin or manager.",
         guards=[can_write_campaigns],
         response_description="The campaign's name, status and new version",
         response_headers=[ETAG],
@@ -282,6 +286,7 @@ class CampaignController(Controller):
             ErrorCode.CAMPAIGN_NOT_FOUND,
             ErrorCode.INVALID_STATE_TRANSITION,
             ErrorCode.EDIT_NOT_ALLOWED,
+            ErrorCode.CONFLICTS_WITH_CAMPAIGN,
             ErrorCode.VERSION_CONFLICT,
             ErrorCode.PRECONDITION_FAILED,
         ),

@@ -90,20 +90,52 @@ _NDJSON_EXAMPLE = (
 )
 
 
+# A body that is more than blank lines, as each reader sees a blank line: JSON lines strip
+# ASCII whitespace (and a byte order mark opening the body), CSV any whitespace.
+_ASCII_SPACE = r"\t\n\v\f\r "
+NDJSON_NOT_EMPTY = (
+    rf"^(?:\ufeff[{_ASCII_SPACE}]*[^{_ASCII_SPACE}]"
+    rf"|[{_ASCII_SPACE}]*[^{_ASCII_SPACE}\ufeff]|[{_ASCII_SPACE}]+\ufeff)"
+)
+CSV_NOT_EMPTY = r"[^\s\x1c-\x1f\x85]"
+
+
 @dataclass
 class _ImportOperation(Operation):
     """The import's body is streamed, not a parameter: its OpenAPI request body is declared
     here."""
 
     def __post_init__(self) -> None:
-        text = Schema(type=OpenAPIType.STRING)
+        csv = Schema(
+            type=OpenAPIType.STRING,
+            pattern=CSV_NOT_EMPTY,
+            description="A header row, then a row per contact. The header names the columns: "
+            "the contact's fields (telegramId, required, then any of chatType, username, "
+            "firstName, lastName, languageCode, location, age, interests, purchaseHistory, "
+            "lastPurchase, attributes, isTestRecipient, optedOut, blocked; compared without "
+            "case, spaces, '_' and '-'), attributes.<key> columns, or none (an unnamed column "
+            "is ignored), each at most once; a header naming another column is refused (400), "
+            "nothing imported. Cells are separated by ',' (or ';' or a tab, when the header "
+            "holds no ','); an empty cell is an absent value.",
+        )
+        # Its example is in the description: a tool that cannot send this media type (as
+        # schemathesis cannot) would otherwise fail on the example instead of leaving it out.
+        json_lines = Schema(
+            type=OpenAPIType.STRING,
+            pattern=NDJSON_NOT_EMPTY,
+            description="One JSON object per line, each the body of createContact "
+            "(ContactInput); blank lines are skipped. A line that is not a valid contact is "
+            "reported in the answer's errors by its number, never refusing the others. For "
+            f"example:\n\n```\n{_NDJSON_EXAMPLE}```",
+        )
         self.request_body = RequestBody(
             required=True,
             description="CSV with a header row, or one JSON object per line (the fields of a "
-            "contact). Either may be as large as 2 GiB; it is read as it arrives.",
+            "contact); not only blank lines (an empty import is refused, 400). Either may be "
+            "as large as 2 GiB; it is read as it arrives.",
             content={
-                "text/csv": MediaTypeSpec(schema=text, example=_CSV_EXAMPLE),
-                "application/x-ndjson": MediaTypeSpec(schema=text, example=_NDJSON_EXAMPLE),
+                "text/csv": MediaTypeSpec(schema=csv, example=_CSV_EXAMPLE),
+                "application/x-ndjson": MediaTypeSpec(schema=json_lines),
             },
         )
 

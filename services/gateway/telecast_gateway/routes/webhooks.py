@@ -47,10 +47,11 @@ from telecast_libs.contracts.webhooks import (
 )
 
 _ERROR_DESCRIPTIONS = {
-    400: "The request is not valid (VALIDATION_ERROR names the field), or the URL's host is "
-    "an address webhooks may not reach (WEBHOOK_TARGET_NOT_ALLOWED)",
+    400: "The request is not valid (VALIDATION_ERROR names the field)",
     401: "No valid Bearer token",
-    403: "The operator's role does not allow this (managers and administrators change webhooks)",
+    403: "The operator's role does not allow this (managers and administrators change webhooks), "
+    "or (create, update) the URL's host is, or resolves to, an address the deployment does not "
+    "let webhooks reach (WEBHOOK_TARGET_NOT_ALLOWED: a policy, not a fault in the request)",
     404: "No such webhook (WEBHOOK_NOT_FOUND) or delivery (DELIVERY_NOT_FOUND)",
     409: "The Idempotency-Key was used before with another request (IDEMPOTENCY_KEY_REUSED), "
     "or a request with it is still running (IDEMPOTENCY_KEY_IN_USE)",
