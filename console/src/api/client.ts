@@ -11,6 +11,11 @@ export type CampaignType = Schemas["CampaignType"];
 export type Progress = Schemas["CampaignProgress"];
 export type Role = Schemas["Role"];
 export type CampaignSort = NonNullable<NonNullable<operations["listCampaigns"]["parameters"]["query"]>["sort"]>;
+/** A campaign message with its fields. The document states "content, templateId or
+ * variations" as an anyOf of required fields beside the message's properties, which
+ * openapi-typescript turns into a union whose other branches are bare (`{ content: unknown }`);
+ * the branch with the properties is the message. */
+export type CampaignMessage = Extract<Schemas["CampaignMessage"], { variations: unknown[] }>;
 export type Period = NonNullable<NonNullable<operations["getCampaignStatistics"]["parameters"]["query"]>["period"]>;
 
 /** A refusal of the API, with the envelope's code and its message in words. */

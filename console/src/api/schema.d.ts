@@ -75,7 +75,7 @@ export interface paths {
         put?: never;
         /**
          * Change my password
-         * @description Needs the current password (a wrong one answers 400 `WRONG_PASSWORD`: the token is fine, so not 401). Every refresh token of the operator stops working and the access tokens issued before no longer pass `/api/v1/auth/me` and `/api/v1/users`; the answer carries a fresh pair for the caller. Any role.
+         * @description Needs the current password (a wrong one answers 403 `WRONG_PASSWORD`: the token is fine, so not 401, and the credential the body carries does not grant the change). Every refresh token of the operator stops working and the access tokens issued before no longer pass `/api/v1/auth/me` and `/api/v1/users`; the answer carries a fresh pair for the caller. Any role.
          */
         post: operations["changePassword"];
         delete?: never;
@@ -142,7 +142,7 @@ export interface paths {
         get: operations["getCampaign"];
         /**
          * Update a campaign
-         * @description The body is a JSON Merge Patch (RFC 7396) of the campaign: a field absent keeps its value, `null` removes it, an object (`goals`, `targetAudience`, `strategy`, `workflow`, `invitation`) merges field by field, a list replaces the stored one. `name`, `type` and `status` cannot be null. Audience, messages, type and invitation change only while the campaign is a draft; nothing changes once it is final. A `status` follows the rules of the lifecycle actions. Admin or manager.
+         * @description The body is a JSON Merge Patch (RFC 7396) of the campaign: a field absent keeps its value, `null` removes it, an object (`goals`, `targetAudience`, `strategy`, `workflow`, `invitation`) merges field by field, a list replaces the stored one. `name`, `type` and `status` cannot be null. Audience, messages, type and invitation change only while the campaign is a draft; nothing changes once it is final. A `status` follows the rules of the lifecycle actions. The result is checked as a whole: a rule the body breaks by itself (`startDate` not before `endDate`, both in the body) is a 400; one it breaks only with what the campaign stores (a `startDate` not before the stored `endDate`) is a 409 `CONFLICTS_WITH_CAMPAIGN`. Admin or manager.
          */
         put: operations["updateCampaign"];
         post?: never;
@@ -936,9 +936,7 @@ export interface components {
         /** AudienceContact */
         AudienceContact: {
             age?: number | null;
-            attributes: {
-                [key: string]: unknown;
-            };
+            attributes: Record<string, never>;
             chatType: string;
             firstName?: string | null;
             id: string;
@@ -946,7 +944,8 @@ export interface components {
             lastName?: string | null;
             lastPurchase?: string | null;
             location?: string | null;
-            segments?: string[];
+            /** @default [] */
+            segments: string[];
             telegramId: number;
             username?: string | null;
         };
@@ -979,11 +978,9 @@ export interface components {
         };
         /** AudienceSummary */
         AudienceSummary: {
-            /** @description When totalCount was counted: the last save of the draft or the start of its execution. Absent in a detail that counted it now (it falls back to the carried count, with this, when it cannot) */
             countedAt?: string | null;
             filters?: components["schemas"]["AudienceFilters"] | null;
             segments: string[];
-            /** @description Reachable contacts in the audience, as counted at countedAt */
             totalCount?: number | null;
         };
         /** Button */
@@ -1022,7 +1019,8 @@ export interface components {
             endDate?: string | null;
             goals?: components["schemas"]["Goals"] | null;
             invitation?: components["schemas"]["Invitation"] | null;
-            messages?: components["schemas"]["CampaignMessage"][];
+            /** @default [] */
+            messages: components["schemas"]["CampaignMessage"][];
             name: string;
             startDate?: string | null;
             strategy?: components["schemas"]["Strategy"] | null;
@@ -1032,24 +1030,23 @@ export interface components {
         };
         /** CampaignDetail */
         CampaignDetail: {
-            /** @description One per message with variations: the arms' results compared */
-            abTests?: components["schemas"]["AbTest"][];
+            /**
+             * @description One per message with variations: the arms' results compared
+             * @default []
+             */
+            abTests: components["schemas"]["AbTest"][];
             budget?: number | null;
-            /** @description The id of the campaign this is a copy of */
             clonedFrom?: string | null;
-            /** Format: date-time */
             createdAt: string;
-            /** @description The id of the operator who created it */
             createdBy?: string | null;
             description?: string | null;
             endDate?: string | null;
-            /** @description Present once executed or scheduled */
             execution?: components["schemas"]["Execution"] | null;
             goals?: components["schemas"]["Goals"] | null;
             id: string;
-            /** @description The chat an invitation campaign invites to */
             invitation?: components["schemas"]["Invitation"] | null;
-            messages?: components["schemas"]["CampaignMessage"][];
+            /** @default [] */
+            messages: components["schemas"]["CampaignMessage"][];
             name: string;
             startDate?: string | null;
             statistics: components["schemas"]["CampaignStatistics"];
@@ -1057,7 +1054,6 @@ export interface components {
             strategy?: components["schemas"]["Strategy"] | null;
             targetAudience: components["schemas"]["AudienceSummary"];
             type: components["schemas"]["CampaignType"];
-            /** Format: date-time */
             updatedAt: string;
             /** @description Increases with every change; the ETag, to send back in If-Match */
             version: number;
@@ -1069,7 +1065,14 @@ export interface components {
             id?: string | null;
             personalization?: components["schemas"]["Personalization"] | null;
             templateId?: string | null;
-            variations?: components["schemas"]["Variation"][];
+            /** @default [] */
+            variations: components["schemas"]["Variation"][];
+        } | {
+            content: unknown;
+        } | {
+            templateId: unknown;
+        } | {
+            variations: unknown;
         };
         /** CampaignPage */
         CampaignPage: {
@@ -1096,7 +1099,6 @@ export interface components {
          * @description The list's figures of the source
          */
         CampaignStatistics: {
-            /** @description Cloned with resetStatistics false: the source's figures when it was cloned, carried apart (the figures above are this campaign's own) */
             baseline?: components["schemas"]["CarriedStatistics"] | null;
             completedTasks: number;
             conversionsAchieved: number;
@@ -1107,7 +1109,6 @@ export interface components {
         };
         /** CampaignStatisticsReport */
         CampaignStatisticsReport: {
-            /** @description Cloned with resetStatistics false: the source's figures when it was cloned, apart from this campaign's own (whatever the period) */
             baseline?: components["schemas"]["StatisticsBaseline"] | null;
             overview?: components["schemas"]["Overview"] | null;
             performance?: components["schemas"]["Performance"] | null;
@@ -1122,9 +1123,7 @@ export interface components {
         /** CampaignSummary */
         CampaignSummary: {
             budget?: number | null;
-            /** Format: date-time */
             createdAt: string;
-            /** @description The id of the operator who created it */
             createdBy?: string | null;
             description?: string | null;
             endDate?: string | null;
@@ -1137,7 +1136,6 @@ export interface components {
             strategy?: components["schemas"]["Strategy"] | null;
             targetAudience: components["schemas"]["AudienceSummary"];
             type: components["schemas"]["CampaignType"];
-            /** Format: date-time */
             updatedAt: string;
             /** @description Increases with every change; the ETag, to send back in If-Match */
             version: number;
@@ -1153,10 +1151,7 @@ export interface components {
             campaignId: string;
             completedTasks: number;
             conversionsAchieved: number;
-            /**
-             * Format: date-time
-             * @description When they were read: the moment of the clone
-             */
+            /** @description When they were read: the moment of the clone */
             countedAt: string;
             failedTasks: number;
             messagesSent: number;
@@ -1177,12 +1172,9 @@ export interface components {
         /** Contact */
         Contact: {
             age: number | null;
-            attributes: {
-                [key: string]: unknown;
-            };
+            attributes: Record<string, never>;
             blocked: boolean;
             chatType: components["schemas"]["ChatType"];
-            /** Format: date-time */
             createdAt: string;
             firstName: string | null;
             id: string;
@@ -1195,7 +1187,6 @@ export interface components {
             optedOut: boolean;
             purchaseHistory: boolean;
             telegramId: number;
-            /** Format: date-time */
             updatedAt: string;
             username: string | null;
         };
@@ -1211,26 +1202,19 @@ export interface components {
             firstName?: string | null;
             interests?: string[];
             isTestRecipient?: boolean;
-            /** @description IETF language tag, as Telegram reports it (en, pt-br) */
             languageCode?: string | null;
             lastName?: string | null;
             lastPurchase?: string | null;
-            /** @description ISO 3166-1 alpha-2, uppercase (US, DE) */
             location?: string | null;
             optedOut?: boolean;
             purchaseHistory?: boolean;
             /** @description Telegram's id of the user, group or channel (64-bit; negative for groups and channels) */
             telegramId?: number;
-            /**
-             * @description Telegram username without the @
-             * @example jane_doe
-             */
             username?: string | null;
         };
         /** ContactInput */
         ContactInput: {
             age?: number | null;
-            /** @description Free-form scalar values by key; merged into the stored ones key by key, and a null value removes its key */
             attributes?: {
                 [key: string]: string | number | boolean | null;
             } | null;
@@ -1239,20 +1223,14 @@ export interface components {
             firstName?: string | null;
             interests?: string[] | null;
             isTestRecipient?: boolean | null;
-            /** @description IETF language tag, as Telegram reports it (en, pt-br) */
             languageCode?: string | null;
             lastName?: string | null;
             lastPurchase?: string | null;
-            /** @description ISO 3166-1 alpha-2, uppercase (US, DE) */
             location?: string | null;
             optedOut?: boolean | null;
             purchaseHistory?: boolean | null;
             /** @description Telegram's id of the user, group or channel (64-bit; negative for groups and channels) */
             telegramId: number;
-            /**
-             * @description Telegram username without the @
-             * @example jane_doe
-             */
             username?: string | null;
         };
         /** ContactPage */
@@ -1269,7 +1247,6 @@ export interface components {
             executionId: string;
             first: boolean;
             id: string;
-            /** Format: date-time */
             occurredAt: string;
             recorded: boolean;
             revenue: number;
@@ -1287,7 +1264,6 @@ export interface components {
             latencyMs: number;
             nextAttemptAt?: string | null;
             responseExcerpt?: string | null;
-            /** Format: date-time */
             startedAt: string;
             statusCode?: number | null;
         };
@@ -1305,9 +1281,9 @@ export interface components {
         DeliveryView: {
             /** @default 0 */
             attemptCount: number;
-            attempts?: components["schemas"]["DeliveryAttempt"][];
+            /** @default [] */
+            attempts: components["schemas"]["DeliveryAttempt"][];
             campaignId?: string | null;
-            /** Format: date-time */
             createdAt: string;
             eventId: string;
             eventType: string;
@@ -1514,7 +1490,6 @@ export interface components {
         };
         /** ExecutionAccepted */
         ExecutionAccepted: {
-            /** @description When the last message should be sent: from the audience, the sending accounts' rates and the work queued ahead (absent when unknown) */
             estimatedCompletion?: string | null;
             executionId: string;
             message: string;
@@ -1523,7 +1498,8 @@ export interface components {
         };
         /** ExecutionOptions */
         ExecutionOptions: {
-            priority?: components["schemas"]["Priority"];
+            /** @default normal */
+            priority: components["schemas"]["Priority"];
             scheduledAt?: string | null;
             /** @default 100 */
             targetPercentage: number;
@@ -1532,9 +1508,194 @@ export interface components {
         };
         /** FilterEstimate */
         FilterEstimate: {
-            filter: {
-                [key: string]: unknown;
-            };
+            filter: components["schemas"]["SegmentFilter"];
+        };
+        /**
+         * FilterPredicate
+         * @description {field, op, value}: the operators that apply to each field, and the value each takes
+         */
+        FilterPredicate: {
+            /** @constant */
+            field: "telegramId";
+            /** @constant */
+            op: "between";
+            /** @description [lowest, highest], both included; lowest must not be above highest */
+            value: number[];
+        } | {
+            /** @constant */
+            field: "telegramId";
+            /** @enum {unknown} */
+            op: "eq" | "gt" | "gte" | "lt" | "lte" | "ne";
+            value: number;
+        } | {
+            /** @constant */
+            field: "telegramId";
+            /** @enum {unknown} */
+            op: "in" | "nin";
+            value: number[];
+        } | {
+            /** @constant */
+            field: "chatType";
+            /** @enum {unknown} */
+            op: "eq" | "ne";
+            /** @enum {string} */
+            value: "channel" | "group" | "private" | "supergroup";
+        } | {
+            /** @constant */
+            field: "chatType";
+            /** @enum {unknown} */
+            op: "in" | "nin";
+            value: ("channel" | "group" | "private" | "supergroup")[];
+        } | {
+            /** @enum {unknown} */
+            field: "username" | "firstName" | "lastName" | "languageCode";
+            /** @enum {unknown} */
+            op: "eq" | "ne";
+            value: string;
+        } | {
+            /** @enum {unknown} */
+            field: "username" | "firstName" | "lastName" | "languageCode";
+            /** @constant */
+            op: "exists";
+            /** @default true */
+            value: boolean;
+        } | {
+            /** @enum {unknown} */
+            field: "username" | "firstName" | "lastName" | "languageCode";
+            /** @enum {unknown} */
+            op: "in" | "nin";
+            value: string[];
+        } | {
+            /** @constant */
+            field: "location";
+            /** @enum {unknown} */
+            op: "eq" | "ne";
+            value: string;
+        } | {
+            /** @constant */
+            field: "location";
+            /** @constant */
+            op: "exists";
+            /** @default true */
+            value: boolean;
+        } | {
+            /** @constant */
+            field: "location";
+            /** @enum {unknown} */
+            op: "in" | "nin";
+            value: string[];
+        } | {
+            /** @constant */
+            field: "age";
+            /** @constant */
+            op: "between";
+            /** @description [lowest, highest], both included; lowest must not be above highest */
+            value: number[];
+        } | {
+            /** @constant */
+            field: "age";
+            /** @enum {unknown} */
+            op: "eq" | "gt" | "gte" | "lt" | "lte" | "ne";
+            value: number;
+        } | {
+            /** @constant */
+            field: "age";
+            /** @constant */
+            op: "exists";
+            /** @default true */
+            value: boolean;
+        } | {
+            /** @constant */
+            field: "age";
+            /** @enum {unknown} */
+            op: "in" | "nin";
+            value: number[];
+        } | {
+            /** @constant */
+            field: "interests";
+            /** @enum {unknown} */
+            op: "all" | "any";
+            value: string[];
+        } | {
+            /** @constant */
+            field: "interests";
+            /** @constant */
+            op: "exists";
+            /** @default true */
+            value: boolean;
+        } | {
+            /** @enum {unknown} */
+            field: "purchaseHistory" | "isTestRecipient";
+            /** @enum {unknown} */
+            op: "eq" | "ne";
+            value: boolean;
+        } | {
+            /** @constant */
+            field: "lastPurchase";
+            /** @constant */
+            op: "between";
+            /** @description [lowest, highest], both included; lowest must not be above highest */
+            value: string[];
+        } | {
+            /** @constant */
+            field: "lastPurchase";
+            /** @constant */
+            op: "exists";
+            /** @default true */
+            value: boolean;
+        } | {
+            /** @constant */
+            field: "lastPurchase";
+            /** @enum {unknown} */
+            op: "gt" | "gte" | "lt" | "lte";
+            /** Format: date-time */
+            value: string;
+        } | {
+            /** @constant */
+            field: "createdAt";
+            /** @constant */
+            op: "between";
+            /** @description [lowest, highest], both included; lowest must not be above highest */
+            value: string[];
+        } | {
+            /** @constant */
+            field: "createdAt";
+            /** @enum {unknown} */
+            op: "gt" | "gte" | "lt" | "lte";
+            /** Format: date-time */
+            value: string;
+        } | {
+            /** @description attributes.<key>: the contact's attribute of that key */
+            field: string;
+            /** @constant */
+            op: "between";
+            /** @description [lowest, highest], both included; lowest must not be above highest */
+            value: number[];
+        } | {
+            /** @description attributes.<key>: the contact's attribute of that key */
+            field: string;
+            /** @enum {unknown} */
+            op: "eq" | "ne";
+            value: number | boolean | string;
+        } | {
+            /** @description attributes.<key>: the contact's attribute of that key */
+            field: string;
+            /** @constant */
+            op: "exists";
+            /** @default true */
+            value: boolean;
+        } | {
+            /** @description attributes.<key>: the contact's attribute of that key */
+            field: string;
+            /** @enum {unknown} */
+            op: "gt" | "gte" | "lt" | "lte";
+            value: number;
+        } | {
+            /** @description attributes.<key>: the contact's attribute of that key */
+            field: string;
+            /** @enum {unknown} */
+            op: "in" | "nin";
+            value: (number | boolean | string)[];
         };
         /** Goals */
         Goals: {
@@ -1560,25 +1721,20 @@ export interface components {
         Invitation: {
             /** @description The group or channel, as the Bot API writes its id (-100… for a channel or supergroup) */
             chatId: number;
-            /** @description Each link expires this long after it is made */
             expireHours?: number | null;
             /**
              * @description Joining asks the chat's administrators to approve
              * @default false
              */
             joinRequest: boolean;
-            /** @description Users who may join by one link; 1 when not given (not with joinRequest) */
             memberLimit?: number | null;
         };
         /** InvitationPatch */
         InvitationPatch: {
             /** @description The group or channel, as the Bot API writes its id (-100… for a channel or supergroup) */
             chatId?: number;
-            /** @description Each link expires this long after it is made */
             expireHours?: number | null;
-            /** @description Joining asks the chat's administrators to approve */
             joinRequest?: boolean | null;
-            /** @description Users who may join by one link; 1 when not given (not with joinRequest) */
             memberLimit?: number | null;
         };
         /** LoggedOut */
@@ -1599,7 +1755,11 @@ export interface components {
             fileId?: string | null;
             type: components["schemas"]["MediaType"];
             url?: string | null;
-        };
+        } & ({
+            url: string;
+        } | {
+            fileId: string;
+        });
         /**
          * MediaType
          * @enum {string}
@@ -1631,7 +1791,8 @@ export interface components {
             active: boolean;
             campaignIds?: string[] | null;
             description?: string | null;
-            events: ("campaign.created" | "campaign.cloned" | "campaign.updated" | "campaign.deleted" | "campaign.scheduled" | "campaign.started" | "campaign.paused" | "campaign.resumed" | "campaign.completed" | "campaign.cancelled" | "campaign.failed")[];
+            events: ("campaign.cancelled" | "campaign.cloned" | "campaign.completed" | "campaign.created" | "campaign.deleted" | "campaign.failed" | "campaign.paused" | "campaign.resumed" | "campaign.scheduled" | "campaign.started" | "campaign.updated")[];
+            /** @description Where deliveries are POSTed: an http(s) URL whose host is public, or allowed by the deployment (WEBHOOK_ALLOWED_HOSTS); any other host is refused with 403 WEBHOOK_TARGET_NOT_ALLOWED */
             url: string;
         };
         /** OperatorChanges */
@@ -1641,6 +1802,16 @@ export interface components {
             name?: string | null;
             password?: string | null;
             role?: components["schemas"]["Role"] | null;
+        } | {
+            email: unknown;
+        } | {
+            name: unknown;
+        } | {
+            role: unknown;
+        } | {
+            password: unknown;
+        } | {
+            disabled: unknown;
         };
         /** OperatorPage */
         OperatorPage: {
@@ -1649,7 +1820,6 @@ export interface components {
         };
         /** OperatorView */
         OperatorView: {
-            /** Format: date-time */
             createdAt: string;
             /** @default false */
             disabled: boolean;
@@ -1659,22 +1829,15 @@ export interface components {
             mustChangePassword: boolean;
             name: string;
             role: components["schemas"]["Role"];
-            /** Format: date-time */
             updatedAt: string;
         };
         /** Overview */
         Overview: {
-            /** @description Recipients who clicked, by their first click */
             clicked?: number | null;
-            /** @description Recipients who converted, by their first */
             converted?: number | null;
-            /** @description Messages Telegram took */
             delivered?: number | null;
-            /** @description Messages finished with (delivered + failed) */
             messagesSent?: number | null;
-            /** @description Recipients who read, by their first read */
             read?: number | null;
-            /** @description Sum of the conversions' revenue */
             revenue?: number | null;
         };
         /** Pagination */
@@ -1699,19 +1862,14 @@ export interface components {
         /** Paused */
         Paused: {
             message: string;
-            /** Format: date-time */
             pausedAt: string;
             status: string;
         };
         /** Performance */
         Performance: {
-            /** @description clicked / recipients delivered to */
             clickRate?: number | null;
-            /** @description converted / recipients delivered to */
             conversionRate?: number | null;
-            /** @description delivered / messagesSent */
             deliveryRate?: number | null;
-            /** @description read / recipients delivered to */
             readRate?: number | null;
         };
         /** Personalization */
@@ -1722,7 +1880,8 @@ export interface components {
         };
         /** PreviewedMessage */
         PreviewedMessage: {
-            buttons?: components["schemas"]["Button"][][];
+            /** @default [] */
+            buttons: components["schemas"]["Button"][][];
             media?: components["schemas"]["Media"] | null;
             messageId: string;
             parseMode?: components["schemas"]["ParseMode"] | null;
@@ -1746,9 +1905,8 @@ export interface components {
         /** Recipient */
         Recipient: {
             age?: number | null;
-            attributes?: {
-                [key: string]: unknown;
-            };
+            /** @default {} */
+            attributes: Record<string, never>;
             firstName?: string | null;
             id?: string | null;
             languageCode?: string | null;
@@ -1772,7 +1930,8 @@ export interface components {
         });
         /** RenderedMessage */
         RenderedMessage: {
-            buttons?: components["schemas"]["Button"][][];
+            /** @default [] */
+            buttons: components["schemas"]["Button"][][];
             media?: components["schemas"]["Media"] | null;
             parseMode?: components["schemas"]["ParseMode"] | null;
             text: string;
@@ -1780,7 +1939,6 @@ export interface components {
         /** Resumed */
         Resumed: {
             message: string;
-            /** Format: date-time */
             resumedAt: string;
             status: string;
         };
@@ -1805,18 +1963,37 @@ export interface components {
         /** SegmentChanges */
         SegmentChanges: {
             description?: string | null;
-            filter?: {
-                [key: string]: unknown;
-            } | null;
+            filter?: components["schemas"]["SegmentFilter"] | null;
             name?: string | null;
+        } | {
+            name: unknown;
+        } | {
+            description: unknown;
+        } | {
+            filter: unknown;
         };
         /** SegmentDefinition */
         SegmentDefinition: {
             description?: string | null;
-            filter: {
-                [key: string]: unknown;
-            };
+            filter: components["schemas"]["SegmentFilter"];
             name: string;
+        };
+        /**
+         * SegmentFilter
+         * @description A filter over contacts: {and: [...]} (every one holds; [] matches every contact), {or: [...]} (at least one holds; [] matches none), {not: expr}, or a predicate {field, op, value} (docs/audience.md, "The filter language"). Limits the schema does not count: at most 10 levels deep, 100 predicates and 200 expressions in all (a filter over them is refused, 400).
+         */
+        SegmentFilter: components["schemas"]["SegmentFilterAnd"] | components["schemas"]["SegmentFilterOr"] | components["schemas"]["SegmentFilterNot"] | components["schemas"]["FilterPredicate"];
+        /** SegmentFilterAnd */
+        SegmentFilterAnd: {
+            and: components["schemas"]["SegmentFilter"][];
+        };
+        /** SegmentFilterNot */
+        SegmentFilterNot: {
+            not: components["schemas"]["SegmentFilter"];
+        };
+        /** SegmentFilterOr */
+        SegmentFilterOr: {
+            or: components["schemas"]["SegmentFilter"][];
         };
         /** SegmentPage */
         SegmentPage: {
@@ -1836,16 +2013,12 @@ export interface components {
         };
         /** SegmentView */
         SegmentView: {
-            /** Format: date-time */
             createdAt: string;
             createdBy?: string | null;
             description?: string | null;
-            filter: {
-                [key: string]: unknown;
-            };
+            filter: components["schemas"]["SegmentFilter"];
             id: string;
             name: string;
-            /** Format: date-time */
             updatedAt: string;
             version: number;
         };
@@ -1853,10 +2026,7 @@ export interface components {
         StatisticsBaseline: {
             /** @description The campaign these figures are from */
             campaignId: string;
-            /**
-             * Format: date-time
-             * @description When they were read: the moment of the clone
-             */
+            /** @description When they were read: the moment of the clone */
             countedAt: string;
             overview: components["schemas"]["Overview"];
             performance: components["schemas"]["Performance"];
@@ -1865,7 +2035,8 @@ export interface components {
         };
         /** Strategy */
         Strategy: {
-            channels?: string[];
+            /** @default [] */
+            channels: string[];
             messaging?: string | null;
             timing?: string | null;
         };
@@ -1878,7 +2049,8 @@ export interface components {
         /** TargetAudience */
         TargetAudience: {
             filters?: components["schemas"]["AudienceFilters"] | null;
-            segments?: string[];
+            /** @default [] */
+            segments: string[];
         };
         /** TargetAudiencePatch */
         TargetAudiencePatch: {
@@ -1899,14 +2071,24 @@ export interface components {
             media?: components["schemas"]["Media"] | null;
             name?: string | null;
             parseMode?: components["schemas"]["ParseMode"] | null;
-        };
+        } | {
+            name: unknown;
+        } | {
+            content: unknown;
+        } | {
+            parseMode: unknown;
+        } | {
+            buttons: unknown;
+        } | unknown;
         /** TemplateContent */
         TemplateContent: {
-            buttons?: components["schemas"]["Button"][][];
+            /** @default [] */
+            buttons: components["schemas"]["Button"][][];
             content: string;
             media?: components["schemas"]["Media"] | null;
             name: string;
-            parseMode?: components["schemas"]["ParseMode"];
+            /** @default html */
+            parseMode: components["schemas"]["ParseMode"];
         };
         /** TemplatePage */
         TemplatePage: {
@@ -1915,17 +2097,17 @@ export interface components {
         };
         /** TemplateView */
         TemplateView: {
-            buttons?: components["schemas"]["Button"][][];
+            /** @default [] */
+            buttons: components["schemas"]["Button"][][];
             content: string;
-            /** Format: date-time */
             createdAt: string;
             createdBy?: string | null;
             id: string;
             media?: components["schemas"]["Media"] | null;
             name: string;
             parseMode: components["schemas"]["ParseMode"];
-            placeholders?: string[];
-            /** Format: date-time */
+            /** @default [] */
+            placeholders: string[];
             updatedAt: string;
             version: number;
         };
@@ -1948,8 +2130,18 @@ export interface components {
             active?: boolean | null;
             campaignIds?: string[] | null;
             description?: string | null;
-            events?: ("campaign.created" | "campaign.cloned" | "campaign.updated" | "campaign.deleted" | "campaign.scheduled" | "campaign.started" | "campaign.paused" | "campaign.resumed" | "campaign.completed" | "campaign.cancelled" | "campaign.failed")[] | null;
+            events?: ("campaign.cancelled" | "campaign.cloned" | "campaign.completed" | "campaign.created" | "campaign.deleted" | "campaign.failed" | "campaign.paused" | "campaign.resumed" | "campaign.scheduled" | "campaign.started" | "campaign.updated")[] | null;
             url?: string | null;
+        } | {
+            url: unknown;
+        } | {
+            events: unknown;
+        } | {
+            description: unknown;
+        } | {
+            campaignIds: unknown;
+        } | {
+            active: unknown;
         };
         /** WebhookPage */
         WebhookPage: {
@@ -1962,7 +2154,6 @@ export interface components {
             campaignIds?: string[] | null;
             /** @default 0 */
             consecutiveFailures: number;
-            /** Format: date-time */
             createdAt: string;
             createdBy?: string | null;
             description?: string | null;
@@ -1973,7 +2164,6 @@ export interface components {
             id: string;
             lastSuccessAt?: string | null;
             secretRotatedAt?: string | null;
-            /** Format: date-time */
             updatedAt: string;
             url: string;
         };
@@ -1983,7 +2173,6 @@ export interface components {
             campaignIds?: string[] | null;
             /** @default 0 */
             consecutiveFailures: number;
-            /** Format: date-time */
             createdAt: string;
             createdBy?: string | null;
             description?: string | null;
@@ -1996,7 +2185,6 @@ export interface components {
             previousSecretExpiresAt?: string | null;
             secret: string;
             secretRotatedAt?: string | null;
-            /** Format: date-time */
             updatedAt: string;
             url: string;
         };
@@ -2004,7 +2192,8 @@ export interface components {
         Workflow: {
             id?: string | null;
             name?: string | null;
-            triggers?: string[];
+            /** @default [] */
+            triggers: string[];
         };
         /** WorkflowPatch */
         WorkflowPatch: {
@@ -2174,7 +2363,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_telecast_gateway.schemas.AccessToken_"];
                 };
             };
-            /** @description The body is not valid (VALIDATION_ERROR: the new password needs 8 to 1024 characters), or currentPassword is wrong (WRONG_PASSWORD) */
+            /** @description The body is not valid (VALIDATION_ERROR: the new password needs 10 to 1024 characters and must not be a common one) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2185,6 +2374,15 @@ export interface operations {
             };
             /** @description No valid Bearer token, or its operator was deleted or changed since it was issued */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description currentPassword is not the operator's password (WRONG_PASSWORD) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2506,7 +2704,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description `INVALID_STATE_TRANSITION`: the action is not possible in the campaign's status; `EDIT_NOT_ALLOWED`: the change is not allowed in the campaign's status; `VERSION_CONFLICT`: a concurrent change won; read the campaign again and retry */
+            /** @description `INVALID_STATE_TRANSITION`: the action is not possible in the campaign's status; `EDIT_NOT_ALLOWED`: the change is not allowed in the campaign's status; `CONFLICTS_WITH_CAMPAIGN`: the change is valid by itself but not with what the campaign stores (a `startDate` not before the stored `endDate`); `details` names the field; `VERSION_CONFLICT`: a concurrent change won; read the campaign again and retry */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3619,13 +3817,9 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description CSV with a header row, or one JSON object per line (the fields of a contact). Either may be as large as 2 GiB; it is read as it arrives. */
+        /** @description CSV with a header row, or one JSON object per line (the fields of a contact); not only blank lines (an empty import is refused, 400). Either may be as large as 2 GiB; it is read as it arrives. */
         requestBody: {
             content: {
-                /**
-                 * @example {"telegramId": 123456789, "firstName": "Jane", "location": "US", "interests": ["shopping"]}
-                 *     {"telegramId": 987654321, "chatType": "channel", "username": "deals_daily"}
-                 */
                 "application/x-ndjson": string;
                 /**
                  * @example telegramId,chatType,username,firstName,lastName,location,age,interests,attributes.plan
@@ -5355,7 +5549,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_telecast_libs.contracts.webhooks.WebhookPage_"];
                 };
             };
-            /** @description The request is not valid (VALIDATION_ERROR names the field), or the URL's host is an address webhooks may not reach (WEBHOOK_TARGET_NOT_ALLOWED) */
+            /** @description The request is not valid (VALIDATION_ERROR names the field) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5373,7 +5567,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description The operator's role does not allow this (managers and administrators change webhooks) */
+            /** @description The operator's role does not allow this (managers and administrators change webhooks), or (create, update) the URL's host is, or resolves to, an address the deployment does not let webhooks reach (WEBHOOK_TARGET_NOT_ALLOWED: a policy, not a fault in the request) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5418,7 +5612,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_telecast_libs.contracts.webhooks.WebhookWithSecret_"];
                 };
             };
-            /** @description The request is not valid (VALIDATION_ERROR names the field), or the URL's host is an address webhooks may not reach (WEBHOOK_TARGET_NOT_ALLOWED) */
+            /** @description The request is not valid (VALIDATION_ERROR names the field) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5436,7 +5630,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description The operator's role does not allow this (managers and administrators change webhooks) */
+            /** @description The operator's role does not allow this (managers and administrators change webhooks), or (create, update) the URL's host is, or resolves to, an address the deployment does not let webhooks reach (WEBHOOK_TARGET_NOT_ALLOWED: a policy, not a fault in the request) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5486,7 +5680,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_telecast_libs.contracts.webhooks.WebhookView_"];
                 };
             };
-            /** @description The request is not valid (VALIDATION_ERROR names the field), or the URL's host is an address webhooks may not reach (WEBHOOK_TARGET_NOT_ALLOWED) */
+            /** @description The request is not valid (VALIDATION_ERROR names the field) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5504,7 +5698,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description The operator's role does not allow this (managers and administrators change webhooks) */
+            /** @description The operator's role does not allow this (managers and administrators change webhooks), or (create, update) the URL's host is, or resolves to, an address the deployment does not let webhooks reach (WEBHOOK_TARGET_NOT_ALLOWED: a policy, not a fault in the request) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5558,7 +5752,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_telecast_libs.contracts.webhooks.WebhookView_"];
                 };
             };
-            /** @description The request is not valid (VALIDATION_ERROR names the field), or the URL's host is an address webhooks may not reach (WEBHOOK_TARGET_NOT_ALLOWED) */
+            /** @description The request is not valid (VALIDATION_ERROR names the field) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5576,7 +5770,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description The operator's role does not allow this (managers and administrators change webhooks) */
+            /** @description The operator's role does not allow this (managers and administrators change webhooks), or (create, update) the URL's host is, or resolves to, an address the deployment does not let webhooks reach (WEBHOOK_TARGET_NOT_ALLOWED: a policy, not a fault in the request) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5626,7 +5820,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_telecast_gateway.schemas.Deleted_"];
                 };
             };
-            /** @description The request is not valid (VALIDATION_ERROR names the field), or the URL's host is an address webhooks may not reach (WEBHOOK_TARGET_NOT_ALLOWED) */
+            /** @description The request is not valid (VALIDATION_ERROR names the field) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5644,7 +5838,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description The operator's role does not allow this (managers and administrators change webhooks) */
+            /** @description The operator's role does not allow this (managers and administrators change webhooks), or (create, update) the URL's host is, or resolves to, an address the deployment does not let webhooks reach (WEBHOOK_TARGET_NOT_ALLOWED: a policy, not a fault in the request) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5701,7 +5895,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_telecast_libs.contracts.webhooks.DeliveryPage_"];
                 };
             };
-            /** @description The request is not valid (VALIDATION_ERROR names the field), or the URL's host is an address webhooks may not reach (WEBHOOK_TARGET_NOT_ALLOWED) */
+            /** @description The request is not valid (VALIDATION_ERROR names the field) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5719,7 +5913,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description The operator's role does not allow this (managers and administrators change webhooks) */
+            /** @description The operator's role does not allow this (managers and administrators change webhooks), or (create, update) the URL's host is, or resolves to, an address the deployment does not let webhooks reach (WEBHOOK_TARGET_NOT_ALLOWED: a policy, not a fault in the request) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5771,7 +5965,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_telecast_libs.contracts.webhooks.DeliveryView_"];
                 };
             };
-            /** @description The request is not valid (VALIDATION_ERROR names the field), or the URL's host is an address webhooks may not reach (WEBHOOK_TARGET_NOT_ALLOWED) */
+            /** @description The request is not valid (VALIDATION_ERROR names the field) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5789,7 +5983,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description The operator's role does not allow this (managers and administrators change webhooks) */
+            /** @description The operator's role does not allow this (managers and administrators change webhooks), or (create, update) the URL's host is, or resolves to, an address the deployment does not let webhooks reach (WEBHOOK_TARGET_NOT_ALLOWED: a policy, not a fault in the request) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5844,7 +6038,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_telecast_libs.contracts.webhooks.DeliveryView_"];
                 };
             };
-            /** @description The request is not valid (VALIDATION_ERROR names the field), or the URL's host is an address webhooks may not reach (WEBHOOK_TARGET_NOT_ALLOWED) */
+            /** @description The request is not valid (VALIDATION_ERROR names the field) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5862,7 +6056,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description The operator's role does not allow this (managers and administrators change webhooks) */
+            /** @description The operator's role does not allow this (managers and administrators change webhooks), or (create, update) the URL's host is, or resolves to, an address the deployment does not let webhooks reach (WEBHOOK_TARGET_NOT_ALLOWED: a policy, not a fault in the request) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5924,7 +6118,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_telecast_libs.contracts.webhooks.WebhookWithSecret_"];
                 };
             };
-            /** @description The request is not valid (VALIDATION_ERROR names the field), or the URL's host is an address webhooks may not reach (WEBHOOK_TARGET_NOT_ALLOWED) */
+            /** @description The request is not valid (VALIDATION_ERROR names the field) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5942,7 +6136,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description The operator's role does not allow this (managers and administrators change webhooks) */
+            /** @description The operator's role does not allow this (managers and administrators change webhooks), or (create, update) the URL's host is, or resolves to, an address the deployment does not let webhooks reach (WEBHOOK_TARGET_NOT_ALLOWED: a policy, not a fault in the request) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6004,7 +6198,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_telecast_libs.contracts.webhooks.DeliveryView_"];
                 };
             };
-            /** @description The request is not valid (VALIDATION_ERROR names the field), or the URL's host is an address webhooks may not reach (WEBHOOK_TARGET_NOT_ALLOWED) */
+            /** @description The request is not valid (VALIDATION_ERROR names the field) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6022,7 +6216,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description The operator's role does not allow this (managers and administrators change webhooks) */
+            /** @description The operator's role does not allow this (managers and administrators change webhooks), or (create, update) the URL's host is, or resolves to, an address the deployment does not let webhooks reach (WEBHOOK_TARGET_NOT_ALLOWED: a policy, not a fault in the request) */
             403: {
                 headers: {
                     [name: string]: unknown;

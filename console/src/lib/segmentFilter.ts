@@ -1,6 +1,7 @@
 /** The segment filter language (docs/audience.md, "The filter language") as the builder
  * edits it: conditions joined by one `and` or `or`. A filter of another shape (nested, a
  * `not`) is not the builder's: the screen shows it as it is and leaves it alone. */
+import type { Schemas } from "../api/client";
 
 export type Kind = "integer" | "text" | "choice" | "tags" | "boolean" | "time" | "attribute";
 
@@ -71,7 +72,7 @@ function typed(kind: Kind, text: string): unknown {
 }
 
 /** The API's filter for what the builder holds. */
-export function toFilter(builder: Builder): Record<string, unknown> {
+export function toFilter(builder: Builder): Schemas["SegmentFilter"] {
   const predicates = builder.conditions.map((c) => {
     const field = fieldOf(c);
     const name = field.kind === "attribute" ? `attributes.${c.attribute.trim()}` : field.name;
@@ -79,7 +80,9 @@ export function toFilter(builder: Builder): Record<string, unknown> {
     const value = LISTS.has(c.op) ? c.value.split(",").filter((v) => v.trim()).map((v) => typed(field.kind, v)) : typed(field.kind, c.value);
     return { field: name, op: c.op, value };
   });
-  return { [builder.join]: predicates };
+  // The builder offers the document's fields and operators only; the values typed in are
+  // the API's to check (it says what is wrong), hence the cast.
+  return { [builder.join]: predicates } as unknown as Schemas["SegmentFilter"];
 }
 
 function shown(value: unknown): string {
@@ -87,7 +90,8 @@ function shown(value: unknown): string {
 }
 
 /** The builder for a stored filter, or null when the builder cannot show it. */
-export function fromFilter(filter: Record<string, unknown>): Builder | null {
+export function fromFilter(stored: Schemas["SegmentFilter"]): Builder | null {
+  const filter = stored as Record<string, unknown>;
   const join = "and" in filter ? "and" : "or" in filter ? "or" : null;
   const list = join ? filter[join] : [filter];
   if (!Array.isArray(list)) return null;
