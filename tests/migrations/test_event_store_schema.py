@@ -7,7 +7,7 @@ from __future__ import annotations
 from support.catalog import describe
 
 from telecast_campaign.application import Campaigns
-from telecast_campaign.bootstrap import SCHEMA
+from telecast_campaign.bootstrap import DECIDERS, SCHEMA
 from telecast_campaign.migrations import HISTORY
 from telecast_libs.migrations import migrate
 from telecast_libs.pg import eventsourcing_env
@@ -18,7 +18,8 @@ def test_the_library_would_create_nothing_the_migrations_did_not(empty_database:
     migrated = describe(empty_database, (SCHEMA,))
 
     # What the services did at start before migrations: the library makes its tables.
-    app = Campaigns(env={**eventsourcing_env(empty_database, SCHEMA), "CREATE_TABLE": "y"})
+    env = {**eventsourcing_env(empty_database, SCHEMA), "CREATE_TABLE": "y"}
+    app = Campaigns(DECIDERS, env=env)
     app.close()
 
     assert describe(empty_database, (SCHEMA,)) == migrated
