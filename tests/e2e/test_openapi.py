@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ from litestar.serialization import encode_json
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from schemathesis.engine import Status, events
+from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER
 from support.sending import own_platform
 
 from telecast_devenv import Infra
@@ -452,6 +454,24 @@ def test_campaigns_followed_through_their_links_answer_as_documented(
     campaign that was created and then is not found (404) fails too. One stateful run ends
     after some 150 calls (schemathesis spreads its scenarios and stops once its operations
     are covered), so it runs again with other seeds until 1,000 calls were made."""
+    schemathesis.hook("before_call")(_fresh_idempotency_key)
+    try:
+        _follow_campaigns(platform, fuzzers)
+    finally:
+        GLOBAL_HOOK_DISPATCHER.unregister(_fresh_idempotency_key)
+
+
+def _fresh_idempotency_key(ctx: Any, case: Any, kwargs: Any) -> None:
+    """Each request its own Idempotency-Key, as clients are told (the document says: a new
+    key for each request). Generated keys repeat (the generator favours short values such as
+    "0"), and a create sent again with a key already used, and the same body, answers the
+    first create's campaign as it should, even when a later step deleted that campaign: the
+    availability check would take that correct replay for a lost campaign."""
+    if case.headers and "Idempotency-Key" in case.headers:
+        case.headers["Idempotency-Key"] = str(uuid.uuid4())
+
+
+def _follow_campaigns(platform: Platform, fuzzers: list[dict[str, str]]) -> None:
     before = _campaign_calls(platform)
     for run in range(STATEFUL_RUNS):
         config = _config(
