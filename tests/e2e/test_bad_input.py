@@ -205,3 +205,18 @@ def test_a_date_time_given_as_a_number_is_refused_when_rendering(api: httpx.Clie
     )
     error = _refused(answer, 400, "VALIDATION_ERROR")
     assert error["details"][0]["field"] == "contact.lastPurchase"
+
+
+def test_an_error_echoes_no_control_character_of_the_request(api: httpx.Client) -> None:
+    """A refusal that names what was sent (here an unknown field called NUL) writes control
+    characters as escapes: none reaches a client's terminal or log raw, and the message is
+    the text the document declares (which allows no NUL)."""
+    answer = api.post(
+        "/api/v1/campaigns",
+        content=b'{"name": "x", "type": "message", "\\u0000\\u001b[31m": 1}',
+        headers={"Content-Type": "application/json"},
+    )
+    error = _refused(answer, 400, "VALIDATION_ERROR")
+    assert "\\u0000\\u001b[31m" in error["message"]
+    assert not any(ord(c) < 0x20 for c in answer.json()["error"]["message"])
+    assert not any(ord(c) < 0x20 for c in str(error["details"]))

@@ -7,6 +7,7 @@ Success: ``{"success": true, "data": …}``. Error: ``{"success": false, "error"
 
 from __future__ import annotations
 
+import re
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -100,11 +101,28 @@ def ok(data: T) -> Envelope[T]:
     return Envelope(success=True, data=data)
 
 
+# Control characters (NUL among them) in what an error echoes of the request: written as
+# the escape a reader sees (``\u0000``), so an answer carries no raw control character into
+# a client's terminal or log, and its text is what the document says (no NUL).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str):
+        return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+    if isinstance(value, list):
+        return [_printable(item) for item in value]
+    if isinstance(value, dict):
+        return {_printable(key): _printable(item) for key, item in value.items()}
+    return value
+
+
 def _error_response(
     status: int, code: str, message: str, details: Any = None, headers: dict | None = None
 ) -> Response[ErrorEnvelope]:
+    body = ErrorBody(code=code, message=_printable(message), details=_printable(details))
     return Response(
-        ErrorEnvelope(success=False, error=ErrorBody(code=code, message=message, details=details)),
+        ErrorEnvelope(success=False, error=body),
         status_code=status,
         media_type=MediaType.JSON,
         headers=headers,
